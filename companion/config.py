@@ -1,0 +1,353 @@
+"""The config file (TOML) → frozen, validated settings, parsed once at start.
+
+Every section is a frozen dataclass whose fields carry their unit in the name.
+Validation is strict: an unknown key, a wrong type or a value outside the
+allowed set is a `ConfigError` naming the file, line, key and what is allowed.
+No config file at all means every default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from .errors import ConfigError
+
+# ---------------------------------------------------------------- sections
+
+
+@dataclass(frozen=True)
+class AudioSettings:
+    """Microphone and speaker."""
+
+    input_device: str | int | None = None  # name substring or index; None = system default
+    output_device: str | int | None = None
+    block_ms: int = 30  # capture block length
+    echo_coupling: float = 0.0  # only for file runs: how much of the reply leaks into the mic
+
+
+@dataclass(frozen=True)
+class WakeSettings:
+    """Wake word detection (pymicro-wakeword)."""
+
+    model: Literal["hey_jarvis", "okay_nabu", "hey_mycroft", "alexa"] = "hey_jarvis"
+    threshold: float = 0.5  # probability cutoff while idle
+    speaking_threshold: float = 0.9  # stricter cutoff while the companion speaks (barge-in only)
+    refractory_s: float = 2.0  # ignore new detections this long after one
+    echo_ratio: float = 0.6  # barge-in needs mic level > echo_ratio × recent playback level
+
+
+@dataclass(frozen=True)
+class VadSettings:
+    """End-of-speech detection."""
+
+    engine: Literal["silero", "webrtc"] = "silero"
+    threshold: float = 0.5  # speech probability cutoff (silero)
+    complete_silence_ms: int = 450  # end the turn after this much silence when the words are complete
+    default_silence_ms: int = 900  # ... when unsure
+    incomplete_silence_ms: int = 2200  # ... when she stopped mid-phrase ("and", "my", rising pitch)
+    speculate_after_ms: int = 200  # start a speculative reply after this much silence
+    max_utterance_s: float = 20.0
+    no_speech_timeout_s: float = 5.0  # back to idle if nobody speaks after the wake word
+
+
+@dataclass(frozen=True)
+class SttSettings:
+    """Speech recognition."""
+
+    engine: Literal["auto", "vosk", "pocketsphinx"] = "auto"
+    vosk_model_dir: str = ""  # empty = look in the models dir for vosk-model-*
+
+
+@dataclass(frozen=True)
+class LlmSettings:
+    """Reply generation (llama-cpp-python)."""
+
+    model_path: str = ""  # empty = an installed instruct GGUF, else the bundled gemma3-270m
+    prompt_style: Literal["auto", "chat", "transcript"] = "auto"
+    context_tokens: int = 2048
+    threads: int = 0  # 0 = number of cores
+    max_reply_tokens: int = 96
+    max_reply_s: float = 8.0
+    temperature: float = 0.7
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class TtsSettings:
+    """Speech output (Piper)."""
+
+    voice: str = ""  # path to a Piper .onnx voice; empty = installed voice or bundled en_US-joe-medium
+    length_scale: float = 1.15  # >1 is slower than Piper's default, kinder for older listeners
+    volume: float = 1.0
+    sentence_pause_ms: int = 250
+
+
+@dataclass(frozen=True)
+class ConversationSettings:
+    """Turn-taking and persona."""
+
+    assistant_name: str = "Companion"
+    user_name: str = ""
+    follow_up_s: float = 6.0  # listen without the wake word after a reply
+    disclose_after_conversation_s: float = 3 * 3600.0  # say it is an AI again after this much talk
+
+
+@dataclass(frozen=True)
+class MemorySettings:
+    """On-device store."""
+
+    data_dir: str = ""  # empty = user data dir (or /var/lib/companion under systemd)
+    retention_days: int = 30  # conversation text is deleted after this
+
+
+@dataclass(frozen=True)
+class EmotionSettings:
+    """Mood sensing from voice and words."""
+
+    mode: Literal["ask", "on", "off"] = "ask"  # ask = explain and ask consent first; on = pre-approved
+
+
+@dataclass(frozen=True)
+class GpioSettings:
+    """Buttons and LEDs (BCM pin numbers)."""
+
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class RoutinesSettings:
+    """Family-set routines."""
+
+    file: str = ""  # path to routines.toml; empty = none
+    timezone: str = ""  # IANA name like "Europe/London"; empty = system zone
+
+
+@dataclass(frozen=True)
+class CaregiverSettings:
+    """Alerts and summaries for the family."""
+
+    share_words: bool = False  # False = categories only
+
+
+@dataclass(frozen=True)
+class SafetySettings:
+    """Deterministic emergency handling."""
+
+    emergency_number: str = "911"
+    crisis_line: str = "988"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything, as parsed from one config file."""
+
+    audio: AudioSettings = field(default_factory=AudioSettings)
+    wake: WakeSettings = field(default_factory=WakeSettings)
+    vad: VadSettings = field(default_factory=VadSettings)
+    stt: SttSettings = field(default_factory=SttSettings)
+    llm: LlmSettings = field(default_factory=LlmSettings)
+    tts: TtsSettings = field(default_factory=TtsSettings)
+    conversation: ConversationSettings = field(default_factory=ConversationSettings)
+    memory: MemorySettings = field(default_factory=MemorySettings)
+    emotion: EmotionSettings = field(default_factory=EmotionSettings)
+    gpio: GpioSettings = field(default_factory=GpioSettings)
+    routines: RoutinesSettings = field(default_factory=RoutinesSettings)
+    caregiver: CaregiverSettings = field(default_factory=CaregiverSettings)
+    safety: SafetySettings = field(default_factory=SafetySettings)
+    source: str = ""  # the file these came from ("" = defaults)
+
+    def replace(self, **sections: Any) -> "Settings":
+        """A copy with some sections (or section fields as dicts) replaced."""
+        changes: dict[str, Any] = {}
+        for name, value in sections.items():
+            if isinstance(value, dict):
+                value = dataclasses.replace(getattr(self, name), **value)
+            changes[name] = value
+        return dataclasses.replace(self, **changes)
+
+
+# ---------------------------------------------------------------- locations
+
+
+def default_config_path() -> Path:
+    """$COMPANION_CONFIG, else ~/.config/companion/config.toml (XDG)."""
+    env = os.environ.get("COMPANION_CONFIG")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "companion" / "config.toml"
+
+
+def data_dir(settings: Settings) -> Path:
+    """Where the store and state live: config, $STATE_DIRECTORY (systemd), or XDG data dir."""
+    if settings.memory.data_dir:
+        return Path(settings.memory.data_dir).expanduser()
+    state = os.environ.get("STATE_DIRECTORY")  # set by systemd's StateDirectory=
+    if state:
+        return Path(state.split(":")[0])
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "companion"
+
+
+def models_dir() -> Path:
+    """Where setup.sh puts downloaded models: $COMPANION_MODELS or the data dir's models/."""
+    env = os.environ.get("COMPANION_MODELS")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "companion" / "models"
+
+
+# ---------------------------------------------------------------- parsing
+
+
+def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
+    """Read and validate a config file. A missing default file means defaults.
+
+    An explicitly named file that does not exist is an error.
+    """
+    explicit = path is not None
+    p = Path(path) if path is not None else default_config_path()
+    if not p.exists():
+        if explicit:
+            raise ConfigError(
+                f"config file {p} does not exist; create it (see examples/config.toml) "
+                "or leave out --config to run on defaults"
+            )
+        return Settings()
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {p}: {exc}") from exc
+    return parse_settings(text, source=str(p))
+
+
+def parse_settings(text: str, source: str = "<config>") -> Settings:
+    """Validate TOML text into Settings; all problems are reported together."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}. Check quotes and brackets on that line.") from exc
+    problems: list[str] = []
+    sections: dict[str, Any] = {}
+    known = {f.name: f for f in dataclasses.fields(Settings) if f.name != "source"}
+    for name, value in data.items():
+        if name not in known:
+            problems.append(
+                f"{source}:{_line_of(text, None, name)}: unknown section [{name}]; "
+                f"allowed: {', '.join(sorted(known))}"
+            )
+            continue
+        if not isinstance(value, dict):
+            problems.append(f"{source}:{_line_of(text, None, name)}: '{name}' must be a [{name}] section")
+            continue
+        cls = typing.get_type_hints(Settings)[name]
+        sections[name] = _parse_section(cls, name, value, text, source, problems)
+    if problems:
+        raise ConfigError("invalid config:\n  " + "\n  ".join(problems))
+    return Settings(**sections, source=source)
+
+
+def _parse_section(cls: type, section: str, values: dict[str, Any], text: str,
+                   source: str, problems: list[str]) -> Any:
+    hints = typing.get_type_hints(cls)
+    fields = {f.name for f in dataclasses.fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for key, value in values.items():
+        where = f"{source}:{_line_of(text, section, key)}: [{section}] {key}"
+        if key not in fields:
+            close = _closest(key, fields)
+            hint = f" (did you mean '{close}'?)" if close else ""
+            problems.append(f"{where}: unknown key{hint}; allowed: {', '.join(sorted(fields))}")
+            continue
+        ok, converted, expected = _check(hints[key], value)
+        if not ok:
+            problems.append(f"{where} = {value!r}: expected {expected}")
+            continue
+        if isinstance(converted, (int, float)) and not isinstance(converted, bool) and converted < 0:
+            problems.append(f"{where} = {value!r}: must not be negative")
+            continue
+        kwargs[key] = converted
+    return cls(**kwargs)
+
+
+def _check(tp: Any, value: Any) -> tuple[bool, Any, str]:
+    """Is `value` of type `tp`? Returns (ok, converted value, description of tp)."""
+    origin = typing.get_origin(tp)
+    if origin is Literal:
+        allowed = typing.get_args(tp)
+        return value in allowed, value, "one of " + ", ".join(repr(a) for a in allowed)
+    if origin in (typing.Union, types.UnionType):
+        descs = []
+        for arm in typing.get_args(tp):
+            if arm is type(None):
+                descs.append("nothing (leave the key out)")
+                continue
+            ok, conv, desc = _check(arm, value)
+            if ok:
+                return True, conv, desc
+            descs.append(desc)
+        return False, value, " or ".join(descs)
+    if origin in (list, tuple):
+        (inner, *_) = typing.get_args(tp) or (Any,)
+        if not isinstance(value, list):
+            return False, value, f"a list like [{_example(inner)}]"
+        out = []
+        for item in value:
+            ok, conv, desc = _check(inner, item)
+            if not ok:
+                return False, value, f"a list of {desc}"
+            out.append(conv)
+        return True, tuple(out) if origin is tuple else out, "a list"
+    if tp is Any:
+        return True, value, "anything"
+    if tp is bool:
+        return isinstance(value, bool), value, "true or false"
+    if tp is int:
+        return isinstance(value, int) and not isinstance(value, bool), value, "a whole number"
+    if tp is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        return ok, float(value) if ok else value, "a number"
+    if tp is str:
+        return isinstance(value, str), value, "text in quotes"
+    if isinstance(tp, type) and isinstance(value, tp):
+        return True, value, tp.__name__
+    return False, value, getattr(tp, "__name__", str(tp))
+
+
+def _example(tp: Any) -> str:
+    return {int: "1, 2", float: "0.5", str: '"text"'}.get(tp, "...")
+
+
+def _line_of(text: str, section: str | None, key: str) -> int:
+    """Best-effort line number of `key` (inside [section]) in TOML text."""
+    current: str | None = None
+    header = re.compile(r"^\s*\[\s*([^\]]+?)\s*\]")
+    keyline = re.compile(r"^\s*" + re.escape(key) + r"\s*=")
+    for no, line in enumerate(text.splitlines(), 1):
+        m = header.match(line)
+        if m:
+            current = m.group(1)
+            if section is None and current == key:
+                return no
+            continue
+        if current == section and keyline.match(line):
+            return no
+        if section is None and current is None and keyline.match(line):
+            return no
+    return 0
+
+
+def _closest(key: str, options: set[str]) -> str | None:
+    import difflib
+
+    match = difflib.get_close_matches(key, sorted(options), n=1, cutoff=0.6)
+    return match[0] if match else None
