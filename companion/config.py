@@ -134,15 +134,38 @@ class RoutinesSettings:
 class CaregiverSettings:
     """Alerts and summaries for the family."""
 
-    share_words: bool = False  # False = categories only
+    share_words: bool = False  # False = categories only; True = her own words for flagged moments
+    contacts: list[str] = field(default_factory=list)  # names she hears in confirmations ("I've let Susan know")
+    smtp_host: str = ""  # empty = no e-mail channel
+    smtp_port: int = 587  # 587 with STARTTLS, 465 with smtp_ssl, 25 for a local relay
+    smtp_user: str = ""  # empty = no login
+    smtp_password_file: str = ""  # file holding the SMTP password (never the password itself)
+    smtp_from: str = ""  # sender address; empty = smtp_user
+    smtp_to: list[str] = field(default_factory=list)  # caregiver addresses
+    smtp_starttls: bool = True  # upgrade the connection with STARTTLS
+    smtp_ssl: bool = False  # implicit TLS (port 465) instead of STARTTLS
+    smtp_timeout_s: float = 20.0  # per connection attempt
+    webhook_url: str = ""  # empty = no webhook; e.g. https://ntfy.sh/my-mum-topic
+    webhook_headers: list[str] = field(default_factory=list)  # extra headers as "Name: value"
+    webhook_format: Literal["json", "text"] = "json"  # text = plain body + Title/Priority headers (ntfy)
+    webhook_timeout_s: float = 10.0  # per request
+    outbox_dir: str = ""  # empty = <data dir>/outbox; every alert is always written here
+    retry_initial_s: float = 30.0  # first retry delay; doubles each failure
+    retry_max_s: float = 3600.0  # longest wait between retries (never gives up)
+    quiet_hours: str = ""  # "21:00-08:00": non-urgent messages wait; urgent alerts ignore it
+    inactivity_hours: float = 6.0  # daytime hours without any interaction before an alert; 0 = off
+    daytime_start_hour: int = 8  # local hour the inactivity watch starts counting
+    daytime_end_hour: int = 21  # local hour it stops
+    failure_alert_interval_s: float = 3600.0  # at most one "companion failing" alert per component this often
 
 
 @dataclass(frozen=True)
 class SafetySettings:
     """Deterministic emergency handling."""
 
-    emergency_number: str = "911"
-    crisis_line: str = "988"
+    emergency_number: str = "911"  # said in every emergency response (999, 112, 000 ...)
+    crisis_line: str = "988"  # said when she talks of suicide or self-harm
+    confirm_window_s: float = 120.0  # how long her answer to "Are you hurt?" is taken as a reply to it
 
 
 @dataclass(frozen=True)
