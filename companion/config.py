@@ -119,7 +119,20 @@ class EmotionSettings:
 class GpioSettings:
     """Buttons and LEDs (BCM pin numbers)."""
 
-    enabled: bool = True
+    enabled: bool = True  # false = no panel at all (the app runs on wake word only)
+    talk_pin: int = 17  # talk button (header pin 11), other leg to GND
+    help_pin: int = 27  # help button (header pin 13), other leg to GND
+    mute_pin: int = 22  # mute button (header pin 15), other leg to GND
+    led_kind: Literal["pwm", "rgb"] = "pwm"  # pwm = separate LEDs; rgb = one RGB LED
+    status_led_pin: int = 12  # pwm: main status LED (header pin 32)
+    mute_led_pin: int = 13  # pwm: red "microphone off" LED (header pin 33)
+    mood_led_pin: int | None = 16  # small "mood sensing on" LED (header pin 36); leave out for none
+    rgb_pins: list[int] = field(default_factory=lambda: [5, 6, 26])  # rgb: red, green, blue (pins 29, 31, 37)
+    rgb_common_anode: bool = False  # true for a common-anode RGB LED (long leg to 3.3 V)
+    brightness: float = 1.0  # 0..1, scales every LED pattern (dim a bright bedroom LED)
+    help_hold_s: float = 2.0  # how long the help button must be held to call for help
+    help_cancel_s: float = 10.0  # a help-button press this soon after a help request cancels it
+    bounce_s: float = 0.05  # button debounce time
 
 
 @dataclass(frozen=True)
