@@ -1,0 +1,407 @@
+"""The routine scheduler: speaks first at the family's times, politely, and records what happened.
+
+The voice loop calls `poll(idle, muted)` about once a second; it returns an
+announcement only when the loop is idle and not muted, outside quiet hours
+(unless urgent). As a skill it hears the turn after a question: "yes, I took
+it" acknowledges a medication, and a check-in answer is recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+from pathlib import Path
+from typing import Any, Callable
+
+from .clock import Clock, SystemClock
+from .errors import StoreError
+from .routines_file import QuietHours, Routine, RoutinesFile, RoutinesFileError, load_routines
+from .routines_schedule import (Occurrence, effective_quiet, occurrences, quiet_ends, resolve_timezone,
+                                upcoming)
+from .routines_speech import classify_answer, combine, medication_words, sentence
+from .skills import Reply, TurnInput, TurnRecord
+
+log = logging.getLogger(__name__)
+
+TABLE = "routine_log"
+# How long after it became speakable an item is still worth saying (held while muted/busy).
+RELEVANCE = {"medication": timedelta(hours=2), "checkin": timedelta(hours=2), "reminder": timedelta(hours=1),
+             "appointment": timedelta(hours=1), "activity": timedelta(minutes=30), "message": timedelta(days=7)}
+LOOKBACK = timedelta(hours=3)  # after a restart, still-relevant items from this far back are caught up
+ANSWER_WINDOW = timedelta(minutes=15)  # a turn this soon after a check-in question is its answer
+
+Escalation = Callable[[dict[str, Any]], None]
+
+
+@dataclass
+class _Item:
+    """One occurrence waiting to be spoken (or, for medication, acknowledged)."""
+
+    key: tuple[str, str, str]
+    occ: Occurrence
+    ready_at: datetime  # UTC: not before this (after quiet hours)
+    expires: datetime  # UTC: no longer worth saying; an unconfirmed medication counts as missed
+    asked: int = 0
+    last_asked: datetime | None = None
+    after_turn: int = -1  # for "next conversation" messages: speak once the turn count passes this
+
+    @property
+    def routine(self) -> Routine:
+        return self.occ.routine
+
+
+class RoutineScheduler:
+    """Schedules the family's routines and implements the Skill protocol for their answers."""
+
+    name = "routines"
+
+    def __init__(self, path: Path | None, store: Any, clock: Clock, tz: tzinfo,
+                 default_quiet: tuple[str, str] = ("22:00", "07:00"), reload_check_s: float = 2.0,
+                 on_escalation: Escalation | None = None, tz_problem: str = "") -> None:
+        self.path = path
+        self.store = store
+        self.clock = clock
+        self.tz = tz
+        self.on_escalation = on_escalation
+        self._default_quiet = default_quiet
+        self._reload_check_s = reload_check_s
+        self._tz_problem = tz_problem
+        self._file: RoutinesFile | None = None
+        self._loaded_at: datetime | None = None
+        self._problem: str = ""  # why the newest edit is not in use ('' = fine)
+        self._signature: tuple[int, int, int] | None = None
+        self._last_check = float("-inf")
+        self._items: dict[tuple[str, str, str], _Item] = {}
+        self._turns = 0  # finished conversation turns seen (for "next conversation" messages)
+        self._just_asked = False  # our last words were a medication question
+        self._checkin: tuple[Routine, datetime] | None = None
+        now = clock.now()
+        self._cursor = now - LOOKBACK
+        self._done_keys, self._delivered = self._history()
+        self._maybe_reload(force=True)
+
+    @classmethod
+    def from_settings(cls, settings: Any, store: Any, clock: Clock | None = None,
+                      on_escalation: Escalation | None = None) -> "RoutineScheduler":
+        """Build from config.Settings; a missing or bad file never raises (see status())."""
+        rs = settings.routines
+        tz, problem = resolve_timezone(rs.timezone)
+        if problem:
+            log.error("%s", problem)
+        path = Path(rs.file).expanduser() if rs.file else None
+        return cls(path, store, clock or SystemClock(), tz, (rs.quiet_from, rs.quiet_until),
+                   rs.reload_check_s, on_escalation, problem)
+
+    # ---------------------------------------------------------------- the loop's calls
+
+    def poll(self, idle: bool, muted: bool) -> Reply | None:
+        """Called ~1/s: reloads an edited file, and returns an announcement when one is due and welcome."""
+        try:
+            self._maybe_reload()
+            now = self.clock.now()
+            self._collect(now)
+            self._expire(now)
+            if not idle or muted:
+                return None
+            return self._announce(now)
+        except Exception:  # one bad routine must never stop the companion
+            log.exception("routine scheduler failed; carrying on")
+            return None
+
+    def pending_ack(self) -> bool:
+        """Is a medication waiting for her 'yes' (for the LED)?"""
+        return any(i.asked for i in self._items.values() if i.routine.kind == "medication")
+
+    def acknowledge_button(self) -> Reply | None:
+        """The talk button pressed while a medication waits: counts as 'done'."""
+        return self._acknowledge("button")
+
+    def status(self) -> str:
+        """One paragraph for `companion doctor`."""
+        if self.path is None:
+            return "routines: no routines file configured ([routines] file in the config)"
+        lines = []
+        if self._file is not None:
+            counts: dict[str, int] = {}
+            for r in self._file.routines:
+                counts[r.kind] = counts.get(r.kind, 0) + 1
+            kinds = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "none"
+            lines.append(f"routines: {len(self._file.routines)} from {self.path} ({kinds}), "
+                         f"loaded {self._loaded_at.astimezone(self.tz):%Y-%m-%d %H:%M}")
+        else:
+            lines.append(f"routines: none in use from {self.path}")
+        if self._problem:
+            keep = "still using the last good version" if self._file else "no routines are active"
+            lines.append(f"the file has problems, {keep}:\n  {self._problem}")
+        if self._tz_problem:
+            lines.append(self._tz_problem)
+        waiting = [i.routine.title for i in self._items.values() if i.asked and i.routine.kind == "medication"]
+        if waiting:
+            lines.append("waiting for a yes: " + ", ".join(waiting))
+        return "\n".join(lines)
+
+    def upcoming(self, hours: float = 24.0) -> list[tuple[datetime, Occurrence, str]]:
+        """What will be said in the next `hours`, in local time, with notes."""
+        if self._file is None:
+            return []
+        return upcoming(self._file, self.tz, self._quiet(), self.clock.now(), hours)
+
+    @property
+    def routines(self) -> tuple[Routine, ...]:
+        """The routines in use (the last good file)."""
+        return self._file.routines if self._file else ()
+
+    # ---------------------------------------------------------------- Skill protocol
+
+    def handle(self, turn: TurnInput) -> Reply | None:
+        """Catches 'yes, I took it' while a medication waits; everything else goes on to the LLM."""
+        if not self.pending_ack():
+            return None
+        answer, strong = classify_answer(turn.text)
+        if answer == "yes" and (strong or self._just_asked):
+            return self._acknowledge("voice", turn.text)
+        if answer == "no" and self._just_asked:
+            self._just_asked = False
+            items = [i for i in self._items.values() if i.asked and i.routine.kind == "medication"]
+            left = any(i.asked <= i.routine.repeat_times for i in items)
+            minutes = min(int(i.routine.repeat_every.total_seconds() // 60) for i in items)
+            text = (f"All right. I'll ask you again in {minutes} minutes." if left
+                    else "All right. Please take it when you can, and tell me when you have.")
+            return Reply(text, intent="routine_not_yet")
+        return None
+
+    def context(self, turn: TurnInput) -> str:
+        """Tells the LLM what she is answering, so it can reply naturally."""
+        parts = []
+        if self._checkin is not None:
+            parts.append(f'You just asked her: "{self._checkin[0].text("question")}". She is answering that.')
+        waiting = [i.routine.text("name") for i in self._items.values() if i.asked and i.routine.kind == "medication"]
+        if waiting:
+            parts.append(f"You reminded her to take her {' and '.join(waiting)}; she has not confirmed yet.")
+        return " ".join(parts)
+
+    def after_turn(self, record: TurnRecord) -> None:
+        """Counts conversation turns and records the answer to a check-in question."""
+        if record.intent == "routine":
+            return  # our own announcement, not her turn
+        self._turns += 1
+        self._just_asked = False
+        if self._checkin is not None:
+            routine, asked_at = self._checkin
+            self._checkin = None
+            if record.at - asked_at <= ANSWER_WINDOW and record.text.strip():
+                emotion = getattr(record.emotion, "category", None)
+                if emotion is None and isinstance(record.emotion, dict):
+                    emotion = record.emotion.get("category")
+                self._log("checkin_answer", routine, record.text.strip(), emotion=emotion)
+
+    # ---------------------------------------------------------------- file
+
+    def _maybe_reload(self, force: bool = False) -> None:
+        if self.path is None:
+            return
+        mono = self.clock.monotonic()
+        if not force and mono - self._last_check < self._reload_check_s:
+            return
+        self._last_check = mono
+        try:
+            st = os.stat(self.path)
+            sig: tuple[int, int, int] | None = (st.st_mtime_ns, st.st_size, st.st_ino)
+        except OSError:
+            sig = None
+        if sig == self._signature and not force:
+            return
+        self._signature = sig
+        try:
+            new = load_routines(self.path, today=self.clock.now().astimezone(self.tz).date())
+        except RoutinesFileError as exc:
+            self._problem = "\n  ".join(str(p) for p in exc.problems)
+            log.warning("routines file %s has problems; keeping the last good routines:\n  %s",
+                        self.path, self._problem)
+            return
+        self._problem = ""
+        self._file = new
+        self._loaded_at = self.clock.now()
+        for w in new.warnings:
+            log.info("routines file %s: %s", self.path, w)
+        ids = {r.id: r for r in new.routines}
+        for key, item in list(self._items.items()):  # keep waiting items whose routine is unchanged
+            if item.routine.id in ids:
+                item.occ = Occurrence(ids[item.routine.id], item.occ.stage, item.occ.due, item.occ.event)
+            else:
+                del self._items[key]
+        log.info("routines loaded from %s: %d routines", self.path, len(new.routines))
+
+    def _quiet(self) -> QuietHours | None:
+        return effective_quiet(self._file, *self._default_quiet)
+
+    # ---------------------------------------------------------------- scheduling
+
+    def _collect(self, now: datetime) -> None:
+        """Turn newly due occurrences (and untimed messages) into waiting items."""
+        if self._file is None:
+            return
+        quiet = self._quiet()
+        for occ in occurrences(self._file.routines, self.tz, self._cursor, now):
+            if occ.key in self._done_keys or occ.key in self._items:
+                continue
+            if occ.routine.kind == "message" and occ.routine.id in self._delivered:
+                continue
+            ready = occ.due if occ.routine.urgent else quiet_ends(quiet, occ.due, self.tz)
+            expires = ready + self._relevance(occ)
+            if expires <= now:  # caught up after a restart, but too late to be worth saying
+                log.info("routine %s due %s was missed while the companion was off", occ.routine.id, occ.due)
+                continue
+            self._items[occ.key] = _Item(occ.key, occ, ready, expires)
+        self._cursor = now
+        today = now.astimezone(self.tz).date()
+        for r in self._file.routines:  # messages for "the next conversation"
+            if r.kind != "message" or r.times or r.id in self._delivered:
+                continue
+            if r.date is not None and r.date > today:
+                continue
+            key = (r.id, "main", "")
+            if key not in self._items:
+                self._items[key] = _Item(key, Occurrence(r, "main", now, now), now, now + RELEVANCE["message"],
+                                         after_turn=self._turns)
+
+    def _relevance(self, occ: Occurrence) -> timedelta:
+        r = occ.routine
+        if r.kind == "medication":  # long enough for every repeat
+            return max(RELEVANCE["medication"], r.repeat_every * (r.repeat_times + 1))
+        if occ.stage == "notice":
+            return max(occ.event - occ.due, timedelta(minutes=1))
+        return RELEVANCE[r.kind]
+
+    def _expire(self, now: datetime) -> None:
+        """Medication not confirmed in time → missed + escalation; other stale items are dropped."""
+        for key, item in list(self._items.items()):
+            r = item.routine
+            if r.kind == "medication":
+                out_of_repeats = (item.asked > r.repeat_times and item.last_asked is not None
+                                  and now >= item.last_asked + r.repeat_every)
+                if out_of_repeats or now >= item.expires:
+                    del self._items[key]
+                    self._missed(item, now)
+            elif now >= item.expires:
+                del self._items[key]
+                log.info("routine %s (%s) not said in time; dropped", r.id, r.title)
+
+    def _speakable(self, item: _Item, now: datetime, quiet_now: bool) -> bool:
+        r = item.routine
+        if now < item.ready_at or (quiet_now and not r.urgent):
+            return False
+        if item.after_turn >= 0 and self._turns <= item.after_turn:
+            return False  # wait for her next conversation
+        if r.kind == "medication" and item.asked:
+            return item.last_asked is not None and now >= item.last_asked + r.repeat_every
+        return item.asked == 0
+
+    def _announce(self, now: datetime) -> Reply | None:
+        quiet = self._quiet()
+        local = now.astimezone(self.tz)
+        quiet_now = quiet is not None and quiet.contains(local.time().replace(tzinfo=None))
+        ready = sorted((i for i in self._items.values() if self._speakable(i, now, quiet_now)),
+                       key=lambda i: (i.occ.due, i.routine.line))
+        if not ready:
+            return None
+        meds = [i for i in ready if i.routine.kind == "medication"]
+        checkins = [i for i in ready if i.routine.kind == "checkin"]
+        others = [i for i in ready if i.routine.kind not in ("medication", "checkin")]
+        order = {"message": 0, "appointment": 1, "reminder": 2, "activity": 3}
+        others.sort(key=lambda i: order[i.routine.kind])
+        # One question at a time: medication first; a check-in waits for the next idle moment.
+        question, asked = "", []
+        if meds:
+            repeat = all(i.asked for i in meds)
+            question = medication_words([i.routine for i in meds], repeat)
+            asked = meds
+        elif checkins:
+            question = checkins[0].routine.text("question")
+            asked = checkins[:1]
+        parts = [sentence(i.routine, i.occ.stage, i.occ.event.astimezone(self.tz), local) for i in others]
+        text = combine(parts, question, before_i_forget=any(i.after_turn >= 0 for i in others))
+        for i in others:
+            self._done(i, now)
+        for i in asked:
+            if i.routine.kind == "medication":
+                self._log("repeated" if i.asked else "announced", i.routine, i.routine.title, due=i.occ)
+                i.asked += 1
+                i.last_asked = now
+            else:
+                self._done(i, now)
+                self._checkin = (i.routine, now)
+        self._just_asked = bool(meds)
+        spoken = others + asked
+        log.info("routine announcement: %s", text)
+        return Reply(text, intent="routine", expect_answer=bool(question), speak_first="chime",
+                     data={"routine_ids": [i.routine.id for i in spoken],
+                           "kinds": [i.routine.kind for i in spoken]})
+
+    def _done(self, item: _Item, now: datetime) -> None:
+        r = item.routine
+        self._items.pop(item.key, None)
+        event = {"message": "message_delivered", "activity": "suggested"}.get(r.kind, "announced")
+        detail = r.text("text") if r.kind == "message" else ("advance notice" if item.occ.stage == "notice" else "")
+        self._log(event, r, detail, due=item.occ)
+        if r.kind == "message":
+            self._delivered.add(r.id)
+
+    def _acknowledge(self, via: str, words: str = "") -> Reply | None:
+        items = [i for i in self._items.values() if i.asked and i.routine.kind == "medication"]
+        if not items:
+            return None
+        for i in items:
+            self._items.pop(i.key, None)
+            self._log("acknowledged", i.routine, f"by {via}" + (f": {words}" if words else ""), due=i.occ)
+        self._just_asked = False
+        names = " and ".join(i.routine.text("name") for i in items)
+        return Reply(f"Thank you. I've made a note that you took your {names}.", intent="routine_ack")
+
+    def _missed(self, item: _Item, now: datetime) -> None:
+        r = item.routine
+        reason = (f"no confirmation after {item.asked} reminder(s)" if item.asked
+                  else "could not be announced in time (muted or busy)")
+        due_local = item.occ.due.astimezone(self.tz)
+        log.warning("missed dose: %s due %s; %s", r.title, f"{due_local:%Y-%m-%d %H:%M}", reason)
+        self._log("missed", r, reason, due=item.occ)
+        event = {"at": now.isoformat(), "routine_id": r.id, "kind": r.kind, "title": r.title,
+                 "due": item.occ.due.isoformat(), "due_local": f"{due_local:%Y-%m-%d %H:%M}",
+                 "reason": reason, "asked": item.asked, "urgent": r.urgent}
+        self._log("escalated", r, reason, due=item.occ)
+        if self.on_escalation is not None:
+            try:
+                self.on_escalation(event)
+            except Exception:
+                log.exception("escalation hook failed for %s", r.id)
+
+    # ---------------------------------------------------------------- store
+
+    def _history(self) -> tuple[set[tuple[str, str, str]], set[str]]:
+        """Occurrences already handled and messages already delivered (survive restarts)."""
+        try:
+            docs = self.store.all(TABLE) if self.store is not None else []
+        except (StoreError, OSError) as exc:
+            log.error("cannot read routine history: %s", exc)
+            docs = []
+        # An announced but unconfirmed medication is asked again after a restart; anything else said is done.
+        final = {"acknowledged", "missed", "escalated", "message_delivered", "suggested", "checkin_answer"}
+        keys = {(d.get("routine_id", ""), d.get("stage", "main"), d.get("due", "")) for d in docs
+                if d.get("due") and (d.get("kind") != "medication" or d.get("event") in final)}
+        delivered = {d.get("routine_id", "") for d in docs if d.get("event") == "message_delivered"}
+        return keys, delivered
+
+    def _log(self, event: str, r: Routine, detail: str, due: Occurrence | None = None, **extra: Any) -> None:
+        doc: dict[str, Any] = {"at": self.clock.now().isoformat(), "routine_id": r.id, "kind": r.kind,
+                               "event": event, "title": r.title, "detail": detail, **extra}
+        if due is not None and r.times:  # timed occurrences: lets a restart skip what was handled
+            doc["due"] = due.due.isoformat()
+            doc["stage"] = due.stage
+        if self.store is None:
+            return
+        try:
+            self.store.insert(TABLE, doc)
+        except (StoreError, OSError) as exc:
+            log.error("cannot record routine event %s for %s: %s", event, r.id, exc)
