@@ -8,15 +8,17 @@ it" acknowledges a medication, and a check-in answer is recorded.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any, Callable
 
 from .clock import Clock, SystemClock
-from .errors import StoreError
+from .routines_log import RoutineLog
 from .routines_file import QuietHours, Routine, RoutinesFile, RoutinesFileError, load_routines
 from .routines_schedule import (Occurrence, effective_quiet, occurrences, quiet_ends, resolve_timezone,
                                 upcoming)
@@ -25,7 +27,6 @@ from .skills import Reply, TurnInput, TurnRecord
 
 log = logging.getLogger(__name__)
 
-TABLE = "routine_log"
 # How long after it became speakable an item is still worth saying (held while muted/busy).
 RELEVANCE = {"medication": timedelta(hours=2), "checkin": timedelta(hours=2), "reminder": timedelta(hours=1),
              "appointment": timedelta(hours=1), "activity": timedelta(minutes=30), "message": timedelta(days=7)}
@@ -33,6 +34,17 @@ LOOKBACK = timedelta(hours=3)  # after a restart, still-relevant items from this
 ANSWER_WINDOW = timedelta(minutes=15)  # a turn this soon after a check-in question is its answer
 
 Escalation = Callable[[dict[str, Any]], None]
+
+
+def _locked(method: Callable[..., Any]) -> Callable[..., Any]:
+    """The loop polls while a button callback (another thread) may acknowledge."""
+
+    @functools.wraps(method)
+    def wrapper(self: "RoutineScheduler", *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return wrapper
 
 
 @dataclass
@@ -49,6 +61,7 @@ class _Item:
 
     @property
     def routine(self) -> Routine:
+        """The routine this item belongs to."""
         return self.occ.routine
 
 
@@ -65,6 +78,7 @@ class RoutineScheduler:
         self.clock = clock
         self.tz = tz
         self.on_escalation = on_escalation
+        self._lock = threading.RLock()
         self._default_quiet = default_quiet
         self._reload_check_s = reload_check_s
         self._tz_problem = tz_problem
@@ -77,9 +91,11 @@ class RoutineScheduler:
         self._turns = 0  # finished conversation turns seen (for "next conversation" messages)
         self._just_asked = False  # our last words were a medication question
         self._checkin: tuple[Routine, datetime] | None = None
+        self._last_error: tuple[str, float] = ("", float("-inf"))
         now = clock.now()
         self._cursor = now - LOOKBACK
-        self._done_keys, self._delivered = self._history()
+        self.journal = RoutineLog(store, clock)
+        self._done_keys, self._delivered = self.journal.history()
         self._maybe_reload(force=True)
 
     @classmethod
@@ -96,6 +112,7 @@ class RoutineScheduler:
 
     # ---------------------------------------------------------------- the loop's calls
 
+    @_locked
     def poll(self, idle: bool, muted: bool) -> Reply | None:
         """Called ~1/s: reloads an edited file, and returns an announcement when one is due and welcome."""
         try:
@@ -106,18 +123,25 @@ class RoutineScheduler:
             if not idle or muted:
                 return None
             return self._announce(now)
-        except Exception:  # one bad routine must never stop the companion
-            log.exception("routine scheduler failed; carrying on")
+        except Exception as exc:  # one bad routine must never stop the companion
+            # log each distinct failure once a minute, not once a second
+            mono, what = self.clock.monotonic(), repr(exc)
+            if what != self._last_error[0] or mono - self._last_error[1] >= 60.0:
+                log.exception("routine scheduler failed; carrying on")
+                self._last_error = (what, mono)
             return None
 
+    @_locked
     def pending_ack(self) -> bool:
         """Is a medication waiting for her 'yes' (for the LED)?"""
         return any(i.asked for i in self._items.values() if i.routine.kind == "medication")
 
+    @_locked
     def acknowledge_button(self) -> Reply | None:
         """The talk button pressed while a medication waits: counts as 'done'."""
         return self._acknowledge("button")
 
+    @_locked
     def status(self) -> str:
         """One paragraph for `companion doctor`."""
         if self.path is None:
@@ -155,6 +179,7 @@ class RoutineScheduler:
 
     # ---------------------------------------------------------------- Skill protocol
 
+    @_locked
     def handle(self, turn: TurnInput) -> Reply | None:
         """Catches 'yes, I took it' while a medication waits; everything else goes on to the LLM."""
         if not self.pending_ack():
@@ -172,6 +197,7 @@ class RoutineScheduler:
             return Reply(text, intent="routine_not_yet")
         return None
 
+    @_locked
     def context(self, turn: TurnInput) -> str:
         """Tells the LLM what she is answering, so it can reply naturally."""
         parts = []
@@ -182,6 +208,7 @@ class RoutineScheduler:
             parts.append(f"You reminded her to take her {' and '.join(waiting)}; she has not confirmed yet.")
         return " ".join(parts)
 
+    @_locked
     def after_turn(self, record: TurnRecord) -> None:
         """Counts conversation turns and records the answer to a check-in question."""
         if record.intent == "routine":
@@ -195,7 +222,7 @@ class RoutineScheduler:
                 emotion = getattr(record.emotion, "category", None)
                 if emotion is None and isinstance(record.emotion, dict):
                     emotion = record.emotion.get("category")
-                self._log("checkin_answer", routine, record.text.strip(), emotion=emotion)
+                self.journal.record("checkin_answer", routine, record.text.strip(), emotion=emotion)
 
     # ---------------------------------------------------------------- file
 
@@ -327,7 +354,7 @@ class RoutineScheduler:
             self._done(i, now)
         for i in asked:
             if i.routine.kind == "medication":
-                self._log("repeated" if i.asked else "announced", i.routine, i.routine.title, due=i.occ)
+                self.journal.record("repeated" if i.asked else "announced", i.routine, i.routine.title, due=i.occ)
                 i.asked += 1
                 i.last_asked = now
             else:
@@ -338,14 +365,15 @@ class RoutineScheduler:
         log.info("routine announcement: %s", text)
         return Reply(text, intent="routine", expect_answer=bool(question), speak_first="chime",
                      data={"routine_ids": [i.routine.id for i in spoken],
-                           "kinds": [i.routine.kind for i in spoken]})
+                           "kinds": [i.routine.kind for i in spoken],
+                           "stages": [i.occ.stage for i in spoken]})
 
     def _done(self, item: _Item, now: datetime) -> None:
         r = item.routine
         self._items.pop(item.key, None)
         event = {"message": "message_delivered", "activity": "suggested"}.get(r.kind, "announced")
         detail = r.text("text") if r.kind == "message" else ("advance notice" if item.occ.stage == "notice" else "")
-        self._log(event, r, detail, due=item.occ)
+        self.journal.record(event, r, detail, due=item.occ)
         if r.kind == "message":
             self._delivered.add(r.id)
 
@@ -355,7 +383,7 @@ class RoutineScheduler:
             return None
         for i in items:
             self._items.pop(i.key, None)
-            self._log("acknowledged", i.routine, f"by {via}" + (f": {words}" if words else ""), due=i.occ)
+            self.journal.record("acknowledged", i.routine, f"by {via}" + (f": {words}" if words else ""), due=i.occ)
         self._just_asked = False
         names = " and ".join(i.routine.text("name") for i in items)
         return Reply(f"Thank you. I've made a note that you took your {names}.", intent="routine_ack")
@@ -366,42 +394,13 @@ class RoutineScheduler:
                   else "could not be announced in time (muted or busy)")
         due_local = item.occ.due.astimezone(self.tz)
         log.warning("missed dose: %s due %s; %s", r.title, f"{due_local:%Y-%m-%d %H:%M}", reason)
-        self._log("missed", r, reason, due=item.occ)
+        self.journal.record("missed", r, reason, due=item.occ)
         event = {"at": now.isoformat(), "routine_id": r.id, "kind": r.kind, "title": r.title,
                  "due": item.occ.due.isoformat(), "due_local": f"{due_local:%Y-%m-%d %H:%M}",
                  "reason": reason, "asked": item.asked, "urgent": r.urgent}
-        self._log("escalated", r, reason, due=item.occ)
+        self.journal.record("escalated", r, reason, due=item.occ)
         if self.on_escalation is not None:
             try:
                 self.on_escalation(event)
             except Exception:
                 log.exception("escalation hook failed for %s", r.id)
-
-    # ---------------------------------------------------------------- store
-
-    def _history(self) -> tuple[set[tuple[str, str, str]], set[str]]:
-        """Occurrences already handled and messages already delivered (survive restarts)."""
-        try:
-            docs = self.store.all(TABLE) if self.store is not None else []
-        except (StoreError, OSError) as exc:
-            log.error("cannot read routine history: %s", exc)
-            docs = []
-        # An announced but unconfirmed medication is asked again after a restart; anything else said is done.
-        final = {"acknowledged", "missed", "escalated", "message_delivered", "suggested", "checkin_answer"}
-        keys = {(d.get("routine_id", ""), d.get("stage", "main"), d.get("due", "")) for d in docs
-                if d.get("due") and (d.get("kind") != "medication" or d.get("event") in final)}
-        delivered = {d.get("routine_id", "") for d in docs if d.get("event") == "message_delivered"}
-        return keys, delivered
-
-    def _log(self, event: str, r: Routine, detail: str, due: Occurrence | None = None, **extra: Any) -> None:
-        doc: dict[str, Any] = {"at": self.clock.now().isoformat(), "routine_id": r.id, "kind": r.kind,
-                               "event": event, "title": r.title, "detail": detail, **extra}
-        if due is not None and r.times:  # timed occurrences: lets a restart skip what was handled
-            doc["due"] = due.due.isoformat()
-            doc["stage"] = due.stage
-        if self.store is None:
-            return
-        try:
-            self.store.insert(TABLE, doc)
-        except (StoreError, OSError) as exc:
-            log.error("cannot record routine event %s for %s: %s", event, r.id, exc)

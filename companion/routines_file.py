@@ -12,13 +12,13 @@ import hashlib
 import re
 import tomllib
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, time, timedelta
 from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
 from .routines_lines import LineFinder, friendly_syntax_error
-from .routines_values import _date, _days, _notice, _show, _suggest_time, _times, parse_time
+from .routines_values import parse_time, read_date, read_days, read_notice, read_times, show, suggest_time
 
 KINDS = ("medication", "checkin", "reminder", "appointment", "message", "activity")
 
@@ -114,6 +114,7 @@ class QuietHours:
         return t >= self.start or t < self.end
 
     def describe(self) -> str:
+        """'22:00–07:00' for messages."""
         return f"{self.start:%H:%M}–{self.end:%H:%M}"
 
 
@@ -203,18 +204,20 @@ class _Block:
         self.label = f"[[{kind}]]" + (f" '{label}'" if isinstance(label, str) and label else "")
 
     def problem(self, key: str | None, found: str, advice: str, value: Any = None) -> None:
+        """Record a problem at the key's line (the block's header line if key is None)."""
         line = self.lines.key(self.kind, self.index, key, value) if key else self.lines.header(self.kind, self.index)
         where = f"{self.label}, {key}" if key else self.label
         self.problems.append(Problem(line, where, found, advice))
 
     def text(self, key: str, required: bool = False) -> str:
+        """A text field, stripped ('' if missing or wrong)."""
         value = self.item.get(key)
         if value is None:
             if required:
                 self.problem(None, f"has no {key}", f"add a line like {key} = {_ex(key)}")
             return ""
         if not isinstance(value, str):
-            self.problem(key, f"{_show(value)}", f"put the words in double quotes, like {key} = "
+            self.problem(key, f"{show(value)}", f"put the words in double quotes, like {key} = "
                          f"{_ex(key)}", value)
             return ""
         if required and not value.strip():
@@ -222,19 +225,21 @@ class _Block:
         return value.strip()
 
     def number(self, key: str, default: int, low: int, high: int, example: int) -> int:
+        """A whole number within [low, high], else the default (and a problem)."""
         value = self.item.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int):
-            self.problem(key, _show(value), f"write a whole number without quotes, like {key} = {example}", value)
+            self.problem(key, show(value), f"write a whole number without quotes, like {key} = {example}", value)
             return default
         if not low <= value <= high:
-            self.problem(key, _show(value), f"use a number from {low} to {high}, like {key} = {example}", value)
+            self.problem(key, show(value), f"use a number from {low} to {high}, like {key} = {example}", value)
             return default
         return value
 
     def flag(self, key: str) -> bool:
+        """true/false (false if missing)."""
         value = self.item.get(key, False)
         if not isinstance(value, bool):
-            self.problem(key, _show(value), f"write {key} = true or {key} = false (no quotes)", value)
+            self.problem(key, show(value), f"write {key} = true or {key} = false (no quotes)", value)
             return False
         return value
 
@@ -258,18 +263,18 @@ def _routine(kind: str, index: int, item: dict[str, Any], lines: LineFinder,
         if kind != "message":
             b.problem(None, "has no time", 'add a line like time = "08:00" (or times = ["08:00", "20:00"])')
     else:
-        times = _times(b, times_key, raw_times)
+        times = read_times(b, times_key, raw_times)
     day: date | None = None
     if "date" in item:
-        day = _date(b, item["date"])
+        day = read_date(b, item["date"])
         if "days" in item:
             b.problem("days", "is given together with date", "keep date for a one-off, or days for a repeating one")
-    days = _days(b, item["days"]) if "days" in item else frozenset(range(7))
+    days = read_days(b, item["days"]) if "days" in item else frozenset(range(7))
     fields = {k: b.text(k, required=(REQUIRED_TEXT.get(kind) == k))
               for k in sorted(allowed - _COMMON - {"repeat_every_minutes", "repeat_times", "notice"})}
     if kind == "appointment" and not (fields.get("with") or fields.get("what")):
         b.problem(None, "says neither who nor what", 'add with = "Dr. Patel" and/or what = "physiotherapy"')
-    notice = _notice(b, item["notice"]) if "notice" in item else None
+    notice = read_notice(b, item["notice"]) if "notice" in item else None
     repeat_every = b.number("repeat_every_minutes", DEFAULT_REPEAT_EVERY_MIN, 1, 120, 10)
     repeat_times = b.number("repeat_times", DEFAULT_REPEAT_TIMES, 0, MAX_REPEAT_TIMES, 2)
     urgent = b.flag("urgent")
@@ -302,7 +307,7 @@ def _quiet_hours(value: Any, lines: LineFinder, problems: list[Problem]) -> Quie
         if raw is None:
             b.problem(None, f"has no {key}", f'add {key} = "{example}"')
         elif t is None:
-            b.problem(key, _show(raw), f"write it as {_suggest_time(raw)}", raw)
+            b.problem(key, show(raw), f"write it as {suggest_time(raw)}", raw)
         got.append(t)
     return QuietHours(got[0], got[1]) if None not in got else None
 

@@ -21,7 +21,8 @@ _TIME_RE = re.compile(r"^\s*(\d{1,2})\s*[:.h ]\s*(\d{2})\s*(am|pm|a\.m\.|p\.m\.)
 _HOUR_ONLY_RE = re.compile(r"^\s*(\d{1,2})\s*(am|pm|a\.m\.|p\.m\.|o'?clock)?\s*$", re.I)
 
 
-def _times(b: Any, key: str, raw: Any) -> tuple[time, ...]:
+def read_times(b: Any, key: str, raw: Any) -> tuple[time, ...]:
+    """One "HH:MM" or a list of them → sorted unique times."""
     values = raw if isinstance(raw, list) else [raw]
     if not values:
         b.problem(key, "is empty", 'give at least one time, like times = ["08:00"]', raw)
@@ -29,7 +30,7 @@ def _times(b: Any, key: str, raw: Any) -> tuple[time, ...]:
     for v in values:
         t = parse_time(v)
         if t is None:
-            b.problem(key, _show(v), f"write it as {_suggest_time(v)}", v)
+            b.problem(key, show(v), f"write it as {suggest_time(v)}", v)
         else:
             out.append(t)
     return tuple(sorted(set(out)))
@@ -45,7 +46,7 @@ def parse_time(value: Any) -> time | None:
     return time(int(m.group(1)), int(m.group(2))) if m else None
 
 
-def _suggest_time(value: Any) -> str:
+def suggest_time(value: Any) -> str:
     """Our best guess at what they meant, as an example to copy."""
     text = str(value)
     m = _TIME_RE.match(text) or _HOUR_ONLY_RE.match(text)
@@ -62,7 +63,8 @@ def _suggest_time(value: Any) -> str:
     return '"HH:MM" on the 24-hour clock, like "08:00" or "20:30"'
 
 
-def _days(b: Any, raw: Any) -> frozenset[int]:
+def read_days(b: Any, raw: Any) -> frozenset[int]:
+    """"daily"/"weekdays"/"weekends"/"mon" or a list of day names → weekday numbers (Monday = 0)."""
     if isinstance(raw, str):
         key = raw.strip().lower()
         if key in DAY_WORDS:
@@ -72,10 +74,10 @@ def _days(b: Any, raw: Any) -> frozenset[int]:
             return frozenset({one})
         close = difflib.get_close_matches(key, list(DAY_WORDS), n=1, cutoff=0.5)
         hint = f'did you mean "{close[0]}"? ' if close else ""
-        b.problem("days", _show(raw), f'{hint}write "daily", "weekdays", "weekends" or a list like ["mon", "thu"]', raw)
+        b.problem("days", show(raw), f'{hint}write "daily", "weekdays", "weekends" or a list like ["mon", "thu"]', raw)
         return frozenset()
     if not isinstance(raw, list) or not raw:
-        b.problem("days", _show(raw), 'write "daily", "weekdays", "weekends" or a list like ["mon", "thu"]', raw)
+        b.problem("days", show(raw), 'write "daily", "weekdays", "weekends" or a list like ["mon", "thu"]', raw)
         return frozenset()
     out = set()
     for v in raw:
@@ -83,7 +85,7 @@ def _days(b: Any, raw: Any) -> frozenset[int]:
         if n is None:
             close = difflib.get_close_matches(str(v).lower()[:3], DAY_NAMES, n=1, cutoff=0.6)
             hint = f'did you mean "{close[0]}"? ' if close else ""
-            b.problem("days", f"has {_show(v)}", f'{hint}use mon, tue, wed, thu, fri, sat, sun, like ["mon", "thu"]', v)
+            b.problem("days", f"has {show(v)}", f'{hint}use mon, tue, wed, thu, fri, sat, sun, like ["mon", "thu"]', v)
         else:
             out.add(n)
     return frozenset(out)
@@ -97,7 +99,8 @@ def _day_number(key: str) -> int | None:
     return None
 
 
-def _date(b: Any, raw: Any) -> date | None:
+def read_date(b: Any, raw: Any) -> date | None:
+    """"2026-12-03" (or a TOML date) → date; guesses what "03/12/2026" meant."""
     if isinstance(raw, date) and not isinstance(raw, datetime):
         return raw
     if isinstance(raw, str):
@@ -106,7 +109,7 @@ def _date(b: Any, raw: Any) -> date | None:
             try:
                 return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
             except ValueError:
-                b.problem("date", _show(raw), "that day does not exist in the calendar; check the month and day "
+                b.problem("date", show(raw), "that day does not exist in the calendar; check the month and day "
                           "(year-month-day, like \"2026-12-03\")", raw)
                 return None
         m = re.fullmatch(r"\s*(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})\s*", raw)
@@ -118,9 +121,9 @@ def _date(b: Any, raw: Any) -> date | None:
             if a <= 12 and c <= 31 and a != c:  # month/day, as written in the US
                 guesses.append(f'"{y}-{a:02d}-{c:02d}" if you meant {_month(a)} {c}')
             guess = ", or ".join(guesses) or '"2026-12-03"'
-            b.problem("date", _show(raw), f"write year-month-day: {guess}", raw)
+            b.problem("date", show(raw), f"write year-month-day: {guess}", raw)
             return None
-    b.problem("date", _show(raw), 'write year-month-day in quotes, like date = "2026-12-03"', raw)
+    b.problem("date", show(raw), 'write year-month-day in quotes, like date = "2026-12-03"', raw)
     return None
 
 
@@ -128,20 +131,22 @@ def _month(n: int) -> str:
     return date(2000, n, 1).strftime("%B")
 
 
-def _notice(b: Any, raw: Any) -> timedelta | None:
+def read_notice(b: Any, raw: Any) -> timedelta | None:
+    """"1 day" / "2 hours" / "30 minutes" → timedelta (at most 14 days)."""
     m = re.fullmatch(r"\s*(\d+)\s*(day|days|hour|hours|minute|minutes|min|mins)\s*", raw) if isinstance(raw, str) else None
     if not m or int(m.group(1)) == 0:
-        b.problem("notice", _show(raw), 'write how long before, like notice = "1 day" or "2 hours" or "30 minutes"', raw)
+        b.problem("notice", show(raw), 'write how long before, like notice = "1 day" or "2 hours" or "30 minutes"', raw)
         return None
     n, unit = int(m.group(1)), m.group(2)
     delta = timedelta(days=n) if unit.startswith("day") else timedelta(hours=n) if unit.startswith("hour") else timedelta(minutes=n)
     if delta > timedelta(days=14):
-        b.problem("notice", _show(raw), 'at most 14 days, like notice = "1 day"', raw)
+        b.problem("notice", show(raw), 'at most 14 days, like notice = "1 day"', raw)
         return None
     return delta
 
 
-def _show(value: Any) -> str:
+def show(value: Any) -> str:
+    """A value as the family wrote it, for messages."""
     if isinstance(value, str):
         return f"'{value}'"
     if isinstance(value, bool):
