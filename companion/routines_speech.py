@@ -95,7 +95,8 @@ def sentence(r: Routine, stage: str, event_local: datetime, now_local: datetime)
 def medication_words(meds: list[Routine], repeat: bool) -> str:
     """'It's time for your X, one tablet. Have you taken it?' (several medicines in one sentence)."""
     names = [m.text("name") + (f", {m.text('dose')}" if m.text("dose") else "") for m in meds]
-    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    # each medicine in its own short sentence, so doses don't run together
+    listed = ". And your ".join(names)
     if len(meds) == 1 and meds[0].text("question"):
         question = _end(meds[0].text("question"), "?")
         return question if repeat else f"It's time for your {listed}. {question}"

@@ -42,9 +42,9 @@ def expected_week() -> dict[tuple[date, str], set[str]]:
         if wd < 5:
             want[d, "18:30"].add("How has your day been?")
         if wd == 0:
-            want[d, "19:00"].add("the bins go out tonight [notice]")
+            want[d, "19:00"].add("the bins go out [notice]")
         if wd == 1:
-            want[d, "19:00"].add("the bins go out tonight")
+            want[d, "19:00"].add("the bins go out")
         want[d, "20:00"].add("blood-pressure tablet")
     want[date(2027, 3, 30), "12:30"].add("Dr. Patel [notice]")  # 2 hours before 14:30
     want[date(2027, 3, 30), "14:30"].add("Dr. Patel")

@@ -263,3 +263,24 @@ def test_escalation_hook_errors_are_contained(harness):
     h.sched.on_escalation = boom
     h.run(15)
     assert len(h.log("escalated")) == 1
+
+
+def test_from_settings_uses_the_config_and_survives_a_bad_time_zone(tmp_path):
+    from companion.config import Settings
+
+    path = tmp_path / "routines.toml"
+    path.write_text(PILL)  # no [quiet_hours] in the file: the main config's apply
+    settings = Settings().replace(routines={"file": str(path), "timezone": "Europe/London",
+                                            "quiet_from": "07:30", "quiet_until": "09:00"})
+    clock = ManualClock(at(2027, 5, 3, 7, 59))
+    with Store.open(tmp_path / "data") as store:
+        sched = RoutineScheduler.from_settings(settings, store, clock)
+        assert sched.tz == LONDON and "1 medication" in sched.status()
+        replies = []
+        for _ in range(70):
+            replies.append(sched.poll(idle=True, muted=False))
+            clock.advance(60)
+        got = [r for r in replies if r is not None]
+        assert len(got) == 1 and replies.index(got[0]) == 61  # held by the config's quiet hours until 09:00
+        bad = RoutineScheduler.from_settings(settings.replace(routines={"timezone": "London"}), store, clock)
+        assert "timezone 'London' is not a known time zone" in bad.status()
