@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 RELEVANCE = {"medication": timedelta(hours=2), "checkin": timedelta(hours=2), "reminder": timedelta(hours=1),
              "appointment": timedelta(hours=1), "activity": timedelta(minutes=30), "message": timedelta(days=7)}
 LOOKBACK = timedelta(hours=3)  # after a restart, still-relevant items from this far back are caught up
+QUESTION_WINDOW = timedelta(minutes=3)  # a bare "yes" this soon after the medication question answers it
 ANSWER_WINDOW = timedelta(minutes=15)  # a turn this soon after a check-in question is its answer
 
 Escalation = Callable[[dict[str, Any]], None]
@@ -89,7 +90,7 @@ class RoutineScheduler:
         self._last_check = float("-inf")
         self._items: dict[tuple[str, str, str], _Item] = {}
         self._turns = 0  # finished conversation turns seen (for "next conversation" messages)
-        self._just_asked = False  # our last words were a medication question
+        self._asked_at: datetime | None = None  # when our last words were a medication question
         self._checkin: tuple[Routine, datetime] | None = None
         self._last_error: tuple[str, float] = ("", float("-inf"))
         now = clock.now()
@@ -185,10 +186,11 @@ class RoutineScheduler:
         if not self.pending_ack():
             return None
         answer, strong = classify_answer(turn.text)
-        if answer == "yes" and (strong or self._just_asked):
+        just_asked = self._asked_at is not None and turn.at - self._asked_at <= QUESTION_WINDOW
+        if answer == "yes" and (strong or just_asked):
             return self._acknowledge("voice", turn.text)
-        if answer == "no" and self._just_asked:
-            self._just_asked = False
+        if answer == "no" and just_asked:
+            self._asked_at = None
             items = [i for i in self._items.values() if i.asked and i.routine.kind == "medication"]
             left = any(i.asked <= i.routine.repeat_times for i in items)
             minutes = min(int(i.routine.repeat_every.total_seconds() // 60) for i in items)
@@ -214,7 +216,7 @@ class RoutineScheduler:
         if record.intent == "routine":
             return  # our own announcement, not her turn
         self._turns += 1
-        self._just_asked = False
+        self._asked_at = None
         if self._checkin is not None:
             routine, asked_at = self._checkin
             self._checkin = None
@@ -360,7 +362,7 @@ class RoutineScheduler:
             else:
                 self._done(i, now)
                 self._checkin = (i.routine, now)
-        self._just_asked = bool(meds)
+        self._asked_at = now if meds else None
         spoken = others + asked
         log.info("routine announcement: %s", text)
         return Reply(text, intent="routine", expect_answer=bool(question), speak_first="chime",
@@ -384,7 +386,7 @@ class RoutineScheduler:
         for i in items:
             self._items.pop(i.key, None)
             self.journal.record("acknowledged", i.routine, f"by {via}" + (f": {words}" if words else ""), due=i.occ)
-        self._just_asked = False
+        self._asked_at = None
         names = " and ".join(i.routine.text("name") for i in items)
         return Reply(f"Thank you. I've made a note that you took your {names}.", intent="routine_ack")
 

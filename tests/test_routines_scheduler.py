@@ -284,3 +284,12 @@ def test_from_settings_uses_the_config_and_survives_a_bad_time_zone(tmp_path):
         assert len(got) == 1 and replies.index(got[0]) == 61  # held by the config's quiet hours until 09:00
         bad = RoutineScheduler.from_settings(settings.replace(routines={"timezone": "London"}), store, clock)
         assert "timezone 'London' is not a known time zone" in bad.status()
+
+
+def test_a_bare_yes_long_after_the_question_is_not_taken_as_an_acknowledgement(harness):
+    h = harness(NO_QUIET + PILL.replace("repeat_every_minutes = 10", "repeat_every_minutes = 30"),
+                at(2027, 5, 3, 8, 0))
+    h.run(1)  # asked at 08:00; she did not answer within the follow-up window
+    h.clock.advance(minutes=10)
+    assert h.say("yes, what's the weather like?") is None
+    assert h.sched.pending_ack()
