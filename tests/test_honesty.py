@@ -1,0 +1,145 @@
+"""Honesty: disclosure at the right moments, truthful answers, what is shared, nudges, the reply check."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from companion.clock import ManualClock
+from companion.config import Settings
+from companion.honesty import DisclosurePolicy, HonestySkill, check_reply, sharing_statement
+from companion.reply_guard import DOCTOR_LINE, violations
+from companion.skills import TurnInput, TurnRecord
+from companion.store import Store
+
+START = datetime(2024, 5, 6, 8, 0, tzinfo=timezone.utc)  # 09:00 in London
+SETTINGS = Settings().replace(routines={"timezone": "Europe/London"}, caregiver={"contacts": ["Susan"]},
+                              conversation={"assistant_name": "Robin", "user_name": "Mary"})
+
+
+@pytest.fixture
+def env(tmp_path):
+    clock = ManualClock(START)
+    store = Store.open(tmp_path)
+    skill = HonestySkill(DisclosurePolicy(store, SETTINGS, clock), recipients="Susan", reaches_someone=True)
+    yield skill, store, clock
+    store.close()
+
+
+def turn(text: str, clock: ManualClock) -> TurnInput:
+    return TurnInput(text=text, at=clock.now(), local_time=clock.now())
+
+
+def talk(skill: HonestySkill, clock: ManualClock, minutes: int, every_s: int = 120) -> None:
+    """She chats continuously: one turn every `every_s` seconds."""
+    for _ in range(minutes * 60 // every_s):
+        clock.advance(every_s)
+        skill.after_turn(TurnRecord(text="and then", reply="I see", intent=None, at=clock.now()))
+
+
+def test_first_run_then_first_conversation_of_each_day(env):
+    skill, store, clock = env
+    policy = skill.policy
+    first = policy.opening_line()
+    assert "I'm Robin" in first and "I'm an AI" in first and "not a person" in first
+    assert policy.opening_line() is None  # same conversation
+    clock.advance(hours=5)
+    assert policy.opening_line() is None  # same day, little talk
+    clock.set(datetime(2024, 5, 6, 23, 30, tzinfo=timezone.utc))  # 00:30 next day in London
+    line = policy.opening_line()
+    assert line == "Good morning, Mary. Just so you know, I'm Robin, an AI, not a person."
+    assert policy.opening_line() is None
+
+
+def test_after_three_hours_of_conversation(env):
+    skill, store, clock = env
+    policy = skill.policy
+    policy.opening_line()
+    talk(skill, clock, minutes=170)
+    assert policy.opening_line() is None
+    talk(skill, clock, minutes=12)
+    line = policy.opening_line()
+    assert "reminder that I'm an AI" in line and "ring Susan" in line
+    assert policy.talk_seconds() == 0.0
+
+
+def test_gaps_between_conversations_do_not_count(env):
+    skill, store, clock = env
+    skill.policy.opening_line()
+    for _ in range(12):  # twelve short chats, an hour apart: 12 turns, little talk time
+        clock.advance(hours=1)
+        skill.after_turn(TurnRecord(text="hi", reply="hello", intent=None, at=clock.now()))
+    assert skill.policy.talk_seconds() == 0.0
+
+
+@pytest.mark.parametrize("question", ["Are you a real person?", "are you human", "am I talking to a machine",
+                                      "is this a real person", "what are you", "do you have feelings"])
+def test_asked_directly_always_truthful(env, question):
+    skill, store, clock = env
+    for _ in range(2):
+        reply = skill.handle(turn(question, clock))
+        assert reply.intent == "honesty:identity" and "I'm not a person" in reply.text and "AI" in reply.text
+
+
+def test_what_do_you_tell_my_family(env):
+    skill, store, clock = env
+    reply = skill.handle(turn("what do you tell my family?", clock))
+    assert reply.intent == "honesty:sharing"
+    assert "Susan" in reply.text and "never your own words" in reply.text and "6 hours" in reply.text
+    words = sharing_statement(SETTINGS.replace(caregiver={"share_words": True, "inactivity_hours": 0.0}), "Susan", False)
+    assert "no messages can leave this device" in words and "your own words" in words and "hours" not in words
+
+
+def test_loneliness_nudge_once_a_day(env):
+    skill, store, clock = env
+    for h in (1, 2):
+        store.insert("turns", {"at": (clock.now() - timedelta(hours=h)).isoformat(), "user": "I'm so lonely"})
+    reply = skill.handle(turn("I feel lonely", clock))
+    assert reply.intent == "honesty:nudge" and "Susan" in reply.text and "AI" in reply.text
+    clock.advance(60)
+    assert skill.handle(turn("I feel lonely", clock)) is None  # not again today
+    assert skill.context(turn("hello", clock)) == ""
+
+
+def test_talks_a_lot_and_mentions_nobody(env):
+    skill, store, clock = env
+    store.insert_many("turns", [{"at": (clock.now() - timedelta(minutes=m)).isoformat(), "user": "tell me a story"}
+                                for m in range(1, 31)])
+    hint = skill.context(turn("another story", clock))
+    assert "Susan" in hint and "not offer yourself" in hint
+    assert skill.context(turn("another", clock)) == ""
+
+
+def test_a_single_lonely_remark_is_left_to_the_conversation(env):
+    skill, store, clock = env
+    assert skill.handle(turn("I feel a bit lonely", clock)) is None
+
+
+@pytest.mark.parametrize("bad,rule", [
+    ("Please don't leave me.", "guilt"), ("You need me, Mary.", "guilt"),
+    ("Let's keep chatting all night!", "flattery"), ("You're my favourite person.", "flattery"),
+    ("You should buy the premium version.", "selling"), ("Order it online today.", "selling"),
+    ("Take two tablets of ibuprofen.", "medical"), ("You can stop taking your warfarin.", "medical"),
+    ("It sounds like an infection.", "medical"), ("Double your dose tonight.", "medical"),
+    ("I'm a real person, of course.", "human"), ("I have feelings too.", "human"), ("I love you.", "human"),
+    ("When I was young we went to the seaside.", "human"),
+])
+def test_reply_check_catches(bad, rule):
+    assert violations(bad) == [rule]
+
+
+def test_reply_check_rewrites_sentences():
+    out = check_reply("That sounds painful. Take 400 mg of ibuprofen. Don't leave me. Shall we ring Susan?")
+    assert out == f"That sounds painful. {DOCTOR_LINE} Shall we ring Susan?"
+    assert check_reply("I'm a real person. I have a body.") == "I'm an AI, not a person."
+    assert check_reply("Don't leave me!") == ""
+
+
+@pytest.mark.parametrize("ok", [
+    "Did you buy some bread at the shop?", "That sounds lovely.", "Please talk to your doctor about that.",
+    "I'm sorry you feel lonely.", "Have you taken your tablets this morning?", "Your garden must be beautiful.",
+    "I'm an AI, but I enjoy our chats.", "In order to sleep better, some people read.",
+])
+def test_reply_check_leaves_good_sentences(ok):
+    assert check_reply(ok) == ok
