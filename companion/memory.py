@@ -249,6 +249,7 @@ class MemorySkill(BaseSkill):
     def _answer(self, p: Pending, yes: bool) -> Reply:
         if p.action == "remember":
             if not yes:
+                self.book.forget_turns([c.said for c in p.candidates if c.said])  # her words go too
                 return Reply("All right, I won't keep that.", intent="memory.declined")
             changes = [ch for c in p.candidates for ch in self.book.apply(c)]
             if changes:

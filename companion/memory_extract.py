@@ -230,6 +230,9 @@ def _self(orig: str, low: str, today: date) -> list[Candidate]:
 def _object(orig: str, low: str, start: int) -> str | None:
     m = re.match(rf"(?P<x>.+?){LIKE_END}", low[start:])
     end = start + (m.end("x") if m else len(low) - start)
+    tail = re.search(r"(?: (?:any ?more|very much|so much|at all|a lot|really|either|now|these days|too|as well))+$", low[start:end])
+    if tail:
+        end = start + tail.start()
     words = low[start:end].split()
     if not words or words[0] in BAD_OBJECTS or any(w in RELATIONS for w in words) or len(words) > 6:
         return None

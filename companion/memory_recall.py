@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 from collections import defaultdict
@@ -28,6 +29,8 @@ class RecallIndex:
         self._total = 0
         self._names: dict[str, set[str]] = defaultdict(set)
         self._relations: dict[str, set[str]] = defaultdict(set)
+        self._special: set[str] = set()  # names, close family and appointments: scanned every turn
+        self._time: dict[str, float] = {}  # key -> POSIX time of the last change (parsed once)
 
     def __len__(self) -> int:
         return len(self.memories)
@@ -40,12 +43,16 @@ class RecallIndex:
         for t in terms:
             self._postings[t][m.key] = self._postings[t].get(m.key, 0) + 1
         self._lengths[m.key] = len(terms)
+        when = m.when
+        self._time[m.key] = when.timestamp() if when and when.tzinfo else 0.0
         self._total += len(terms)
         for name in ([m.subject] if m.kind in ("person", "pet") and m.subject else []) + list(m.about):
             for part in name.lower().split():
                 self._names[part].add(m.key)
         if m.relation:
             self._relations[m.relation].add(m.key)
+        if m.kind in ("name", "preferred_name", "appointment") or (m.kind == "person" and m.relation in CLOSENESS):
+            self._special.add(m.key)
 
     def remove(self, key: str) -> None:
         """Forget a memory's index entries."""
@@ -57,48 +64,59 @@ class RecallIndex:
             if not self._postings[t]:
                 del self._postings[t]
         self._total -= self._lengths.pop(key, 0)
-        for keys in list(self._names.values()) + list(self._relations.values()):
-            keys.discard(key)
+        self._time.pop(key, None)
+        for name in ([m.subject] if m.kind in ("person", "pet") and m.subject else []) + list(m.about):
+            for part in name.lower().split():
+                self._names[part].discard(key)
+        self._relations[m.relation].discard(key)
+        self._special.discard(key)
 
     def search(self, query: str, now: datetime, k: int = 3) -> list[Memory]:
         """The `k` memories most relevant to `query`, best first."""
-        return [m for _, m in self.scored(query, now)[:k]]
+        return [m for _, m in self.scored(query, now, k)]
 
-    def scored(self, query: str, now: datetime) -> list[tuple[float, Memory]]:
-        """(score, memory) for every memory that matches `query` at all, best first."""
+    def scored(self, query: str, now: datetime, k: int | None = None) -> list[tuple[float, Memory]]:
+        """(score, memory) for the best `k` (default: all) memories matching `query` at all, best first."""
         n = len(self.memories)
         if not n:
             return []
         avg = self._total / n or 1.0
         scores: dict[str, float] = defaultdict(float)
+        lengths = self._lengths
         for t in set(tokens(query)):
             posting = self._postings.get(t)
             if not posting:
                 continue
             idf = math.log(1 + (n - len(posting) + 0.5) / (len(posting) + 0.5))
+            norm = K1 * (1 - B)
+            slope = K1 * B / avg
             for key, tf in posting.items():
-                scores[key] += idf * tf * (K1 + 1) / (tf + K1 * (1 - B + B * self._lengths[key] / avg))
+                scores[key] += idf * tf * (K1 + 1) / (tf + norm + slope * lengths[key])
         low = query.lower()
         for word in set(re.findall(r"[a-z']+", low)):
             for key in self._names.get(word.removesuffix("'s"), ()):
                 scores[key] += NAME_BOOST * (1.5 if self.memories[key].table == FACTS else 1.0)
         for spoken, rel in RELATIONS.items():
-            if re.search(rf"\b{re.escape(spoken)}s?\b", low):
+            if spoken in low and re.search(rf"\b{re.escape(spoken)}s?\b", low):
                 for key in self._relations.get(rel, ()):
                     scores[key] += RELATION_BOOST
-        ranked = []
-        for key, s in scores.items():
-            m = self.memories[key]
-            when = m.when
-            age_days = max(0.0, (now - when).total_seconds() / 86400) if when else 365.0
-            ranked.append((s + IMPORTANCE_WEIGHT * m.importance + RECENCY_WEIGHT * math.exp(-age_days / RECENCY_DAYS), m))
-        ranked.sort(key=lambda pair: (-pair[0], pair[1].key))
-        return ranked
+        now_s = now.timestamp()
+        mems, times = self.memories, self._time
+
+        def final(item: tuple[str, float]) -> float:
+            key, s = item
+            age_days = max(0.0, (now_s - times[key]) / 86400) if times[key] else 365.0
+            return s + IMPORTANCE_WEIGHT * mems[key].importance + RECENCY_WEIGHT * math.exp(-age_days / RECENCY_DAYS)
+
+        items = list(scores.items())
+        best = heapq.nlargest(k, items, key=final) if k is not None else sorted(items, key=final, reverse=True)
+        return [(final(i), mems[i[0]]) for i in best]
 
     def core(self) -> list[Memory]:
         """Her name(s) and closest family, always worth the prompt space."""
-        names = [m for m in self.memories.values() if m.kind in ("name", "preferred_name")]
-        family = [m for m in self.memories.values()
+        special = [self.memories[k] for k in self._special]
+        names = [m for m in special if m.kind in ("name", "preferred_name")]
+        family = [m for m in special
                   if m.kind == "person" and m.relation in CLOSENESS and not m.attrs.get("deceased")]
         family.sort(key=lambda m: (CLOSENESS[m.relation], -m.importance, m.key))
         return sorted(names, key=lambda m: m.kind) + family[:3]
@@ -106,7 +124,7 @@ class RecallIndex:
     def upcoming(self, today: date, days: int = 3) -> list[Memory]:
         """Appointments and visits in the next few days."""
         out = []
-        for m in self.memories.values():
+        for m in (self.memories[k] for k in self._special):
             if m.kind == "appointment" and m.attrs.get("date"):
                 try:
                     d = date.fromisoformat(m.attrs["date"])

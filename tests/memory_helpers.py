@@ -1,0 +1,26 @@
+"""Drive a MemorySkill the way the voice loop does: handle → (context) → after_turn."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from companion.clock import ManualClock
+from companion.memory import MemorySkill
+from companion.skills import Reply, TurnInput, TurnRecord
+
+START = datetime(2024, 6, 10, 9, 0, tzinfo=timezone.utc)  # a Monday
+
+
+def turn(text: str, clock: ManualClock) -> TurnInput:
+    return TurnInput(text=text, at=clock.now(), local_time=clock.now())
+
+
+def say(skill: MemorySkill, text: str, clock: ManualClock) -> tuple[Reply | None, str]:
+    """One turn; returns (deterministic reply or None, the memory context the LLM would get)."""
+    t = turn(text, clock)
+    reply = skill.handle(t)
+    context = "" if reply else skill.context(t)
+    skill.after_turn(TurnRecord(text=text, reply=reply.text if reply else "How lovely.",
+                                intent=reply.intent if reply else None, at=t.at))
+    clock.advance(30)
+    return reply, context
