@@ -38,8 +38,8 @@ class WakeSettings:
     """Wake word detection (pymicro-wakeword)."""
 
     model: Literal["hey_jarvis", "okay_nabu", "hey_mycroft", "alexa"] = "hey_jarvis"
-    threshold: float = 0.5  # probability cutoff while idle
-    speaking_threshold: float = 0.9  # stricter cutoff while the companion speaks (barge-in only)
+    threshold: float = 0.9  # probability cutoff while idle (mean over the model's sliding window)
+    speaking_threshold: float = 0.97  # stricter cutoff while the companion speaks (barge-in only)
     refractory_s: float = 2.0  # ignore new detections this long after one
     echo_ratio: float = 0.6  # barge-in needs mic level > echo_ratio × recent playback level
 
@@ -48,8 +48,8 @@ class WakeSettings:
 class VadSettings:
     """End-of-speech detection."""
 
-    engine: Literal["silero", "webrtc"] = "silero"
-    threshold: float = 0.5  # speech probability cutoff (silero)
+    aggressiveness: Literal[0, 1, 2, 3] = 2  # WebRTC VAD: higher rejects more noise as non-speech
+    threshold: float = 0.5  # fraction of 10 ms frames in a 32 ms block that must be speech
     complete_silence_ms: int = 450  # end the turn after this much silence when the words are complete
     default_silence_ms: int = 900  # ... when unsure
     incomplete_silence_ms: int = 2200  # ... when she stopped mid-phrase ("and", "my", rising pitch)
@@ -106,6 +106,10 @@ class MemorySettings:
 
     data_dir: str = ""  # empty = user data dir (or /var/lib/companion under systemd)
     retention_days: int = 30  # conversation text is deleted after this
+    context_tokens: int = 160  # budget for memories in the LLM prompt (about 4 characters per token)
+    recall_count: int = 4  # relevant memories per turn, besides her name and closest family
+    llm_extract: bool = False  # also ask the LLM for facts (only with a 1B+ instruct model)
+    confirm_window_s: float = 120.0  # a "Shall I remember/forget...?" question waits this long for yes/no
 
 
 @dataclass(frozen=True)
@@ -141,6 +145,9 @@ class RoutinesSettings:
 
     file: str = ""  # path to routines.toml; empty = none
     timezone: str = ""  # IANA name like "Europe/London"; empty = system zone
+    quiet_from: str = "22:00"  # local "HH:MM": no non-urgent speech from then... (routines file may override)
+    quiet_until: str = "07:00"  # ...until then; equal to quiet_from = no quiet hours
+    reload_check_s: float = 2.0  # how often to look at the routines file's modification time
 
 
 @dataclass(frozen=True)

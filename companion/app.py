@@ -1,0 +1,133 @@
+"""Wiring: settings → engines, skills and the voice loop (no conversation logic here)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from .audio import (EchoPath, MicrophoneSource, ResilientSource, SoundDeviceSpeaker, Speaker, WavFileSink,
+                    WavFileSource, AudioSource)
+from .clock import Clock, SystemClock
+from .config import Settings, data_dir
+from .engine import Components, Engine, TurnLog
+from .intents import InstantIntents
+from .llm import ReplyGenerator
+from .skills import Skill
+from .store import Store
+from .stt import load_recognizer
+from .tts import PiperTTS, VoiceStyle, find_voice
+from .vad import load_vad
+from .wake import WakeWordDetector
+
+log = logging.getLogger(__name__)
+
+
+def load_components(settings: Settings, echo: EchoPath, *, warm_up: bool = True) -> Components:
+    """Load every model the loop needs; errors name the missing model and the fix."""
+    wake = WakeWordDetector(settings.wake, echo)
+    vad = load_vad(settings.vad)
+    recognizer = load_recognizer(settings.stt)
+    tts = PiperTTS.load(find_voice(settings.tts))
+    llm = ReplyGenerator.load(settings.llm, settings.conversation.assistant_name)
+    if warm_up:
+        seconds = llm.warm_up()
+        log.info("persona prefix evaluated in %.2f s (cached for every turn)", seconds)
+    return Components(wake=wake, vad=vad, recognizer=recognizer, llm=llm, tts=tts)
+
+
+def open_store(settings: Settings) -> Store:
+    """The on-device store in the configured data directory."""
+    return Store.open(data_dir(settings))
+
+
+class App:
+    """A running companion: store, skills and engine, closed together."""
+
+    def __init__(self, settings: Settings, *, source: AudioSource, speaker: Speaker, echo: EchoPath,
+                 components: Components | None = None, clock: Clock | None = None, store: Store | None = None,
+                 on_turn: Callable[[TurnLog], None] | None = None) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.store = store if store is not None else open_store(settings)
+        self.components = components or load_components(settings, echo)
+        self.style = VoiceStyle(settings.tts, self.store)
+        self.skills: list[Skill] = []
+        self.engine = Engine(settings, self.components, source=source, speaker=speaker, echo=echo, style=self.style,
+                             skills=self.skills, clock=self.clock, store=self.store, on_turn=on_turn)
+        self.skills.extend(build_skills(self))
+
+    def run(self) -> None:
+        """Run the loop until the source ends or stop() is called."""
+        self.engine.run()
+
+    def close(self) -> None:
+        """Stop the loop and release devices and the store; safe to call twice."""
+        self.engine.close()
+        self.store.close()
+
+
+def build_skills(app: App) -> list[Skill]:
+    """Every skill, in the order they get to answer (safety first, instant intents last)."""
+    return [InstantIntents(app.style, last_reply=lambda: app.engine.last_reply)]
+
+
+# ---------------------------------------------------------------- file runs
+
+
+class TurnsWriter:
+    """Appends one JSON object per turn to DIR/turns.jsonl."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text("")
+        self._lock = threading.Lock()
+
+    def __call__(self, tl: TurnLog) -> None:
+        row = {k: v for k, v in asdict(tl).items() if k != "timings_extra"}
+        row.update({k: round(v, 1) for k, v in tl.timings_extra.items() if k != "speech_end_wall"})
+        with self._lock, self.path.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+
+
+def run_files(settings: Settings, inputs: Sequence[str | Path], output_dir: str | Path, *, realtime: bool = True,
+              components: Components | None = None, store: Store | None = None, clock: Clock | None = None,
+              gap_s: float = 1.5) -> tuple[list[TurnLog], list[Path]]:
+    """Feed WAV files through the whole loop; write reply-NNN.wav and turns.jsonl to output_dir."""
+    out = Path(output_dir)
+    echo = EchoPath(settings.audio.echo_coupling)
+    source = WavFileSource(inputs, realtime=realtime, echo=echo, gap_s=gap_s)
+    sink = WavFileSink(out, realtime=realtime, echo=echo)
+    writer = TurnsWriter(out / "turns.jsonl")
+    app = App(settings, source=source, speaker=sink, echo=echo, components=components, store=store, clock=clock,
+              on_turn=writer)
+    try:
+        app.run()
+    finally:
+        app.engine.close()
+        if store is None:
+            app.store.close()
+    return app.engine.turns, sink.files
+
+
+def run_live(settings: Settings, *, stop: threading.Event | None = None) -> None:
+    """Microphone in, speaker out, until interrupted; the microphone is reopened if it fails."""
+    echo = EchoPath(0.0)
+    source = ResilientSource(lambda: MicrophoneSource(settings.audio.input_device))
+    speaker = SoundDeviceSpeaker(settings.audio.output_device, echo)
+    app = App(settings, source=source, speaker=speaker, echo=echo)
+    if stop is not None:
+        threading.Thread(target=lambda: (stop.wait(), app.engine.stop()), daemon=True).start()
+    try:
+        app.run()
+    finally:
+        app.close()
+
+
+def describe(obj: Any) -> str:
+    """Short name of an engine for doctor/bench output."""
+    return getattr(obj, "name", type(obj).__name__)

@@ -1,0 +1,507 @@
+"""Microphone and speaker (sounddevice), and WAV file source/sink with the same interfaces."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+import wave
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Protocol, Sequence
+
+import numpy as np
+
+from .errors import AudioDeviceError, AudioFormatError
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RATE = 16000  # Hz: what wake word, VAD and STT all expect
+SAMPLE_WIDTH = 2  # bytes (int16)
+BLOCK_SAMPLES = 512  # 32 ms: Silero VAD's window; wake word and STT take any size
+BLOCK_S = BLOCK_SAMPLES / SAMPLE_RATE
+PLAY_BLOCK_S = 0.04  # playback is written in 40 ms pieces so barge-in stops it quickly
+
+FORMAT_HINT = "16 kHz mono 16-bit PCM WAV (convert with: sox IN -r 16000 -c 1 -b 16 OUT.wav)"
+
+
+@dataclass(frozen=True)
+class AudioChunk:
+    """Mono int16 samples that say what they are."""
+
+    samples: np.ndarray  # int16
+    rate: int  # Hz
+
+    @property
+    def duration_s(self) -> float:
+        return len(self.samples) / self.rate
+
+
+# ---------------------------------------------------------------- conversion
+
+
+def to_int16(samples: np.ndarray) -> np.ndarray:
+    """Float [-1, 1] or any int array → int16."""
+    if samples.dtype == np.int16:
+        return samples
+    if np.issubdtype(samples.dtype, np.floating):
+        return (np.clip(samples, -1.0, 1.0) * 32767).astype(np.int16)
+    info = np.iinfo(samples.dtype)
+    return (samples.astype(np.float64) / max(abs(info.min), info.max) * 32767).astype(np.int16)
+
+
+def resample(samples: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
+    """Polyphase resampling of int16 mono audio."""
+    if rate_in == rate_out or len(samples) == 0:
+        return samples
+    from math import gcd
+
+    from scipy.signal import resample_poly
+
+    g = gcd(rate_in, rate_out)
+    out = resample_poly(samples.astype(np.float32), rate_out // g, rate_in // g)
+    return np.clip(out, -32768, 32767).astype(np.int16)
+
+
+def read_wav(path: str | Path, *, convert: bool = True) -> np.ndarray:
+    """Read a WAV as 16 kHz mono int16, converting rate/channels/width if allowed.
+
+    Raises AudioFormatError naming the file, what it holds and what is needed.
+    """
+    p = Path(path)
+    try:
+        with wave.open(str(p), "rb") as w:
+            rate, channels, width, frames = w.getframerate(), w.getnchannels(), w.getsampwidth(), w.getnframes()
+            raw = w.readframes(frames)
+    except FileNotFoundError:
+        raise AudioFormatError(f"{p}: no such file") from None
+    except (wave.Error, EOFError) as exc:
+        raise AudioFormatError(f"{p}: not a PCM WAV file ({exc}); need {FORMAT_HINT}") from exc
+    got = f"{rate} Hz, {channels} channel(s), {8 * width}-bit"
+    if (rate, channels, width) != (SAMPLE_RATE, 1, SAMPLE_WIDTH) and not convert:
+        raise AudioFormatError(f"{p}: got {got}; need {FORMAT_HINT}")
+    if width == 1:
+        data = (np.frombuffer(raw, np.uint8).astype(np.int16) - 128) << 8
+    elif width == 2:
+        data = np.frombuffer(raw, "<i2")
+    elif width == 3:
+        b = np.frombuffer(raw, np.uint8).reshape(-1, 3)
+        data = ((b[:, 2].astype(np.int32) << 24 | b[:, 1].astype(np.int32) << 16 | b[:, 0].astype(np.int32) << 8) >> 16).astype(np.int16)
+    elif width == 4:
+        data = (np.frombuffer(raw, "<i4") >> 16).astype(np.int16)
+    else:
+        raise AudioFormatError(f"{p}: got {got}, which cannot be converted; need {FORMAT_HINT}")
+    if channels > 1:
+        data = data.reshape(-1, channels).mean(axis=1).astype(np.int16)
+    if rate < 8000:
+        raise AudioFormatError(f"{p}: got {got}; a rate below 8 kHz is too low for speech; need {FORMAT_HINT}")
+    if rate != SAMPLE_RATE:
+        log.info("converting %s from %s to 16 kHz mono 16-bit", p, got)
+    return resample(np.ascontiguousarray(data), rate, SAMPLE_RATE)
+
+
+def write_wav(path: str | Path, samples: np.ndarray, rate: int) -> None:
+    """Write mono int16 samples as a WAV file."""
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(SAMPLE_WIDTH)
+        w.setframerate(rate)
+        w.writeframes(to_int16(samples).tobytes())
+
+
+def rms_dbfs(samples: np.ndarray) -> float:
+    """Level of int16 audio in dB relative to full scale (-120 for silence)."""
+    if len(samples) == 0:
+        return -120.0
+    rms = float(np.sqrt(np.mean(samples.astype(np.float64) ** 2))) / 32768.0
+    return 20 * np.log10(max(rms, 1e-6))
+
+
+# ---------------------------------------------------------------- echo path
+
+
+class EchoPath:
+    """What the speaker plays, as the microphone would hear it.
+
+    The speaker reports each block it plays; the wake word's double-talk check
+    reads the recent playback level, and file sources mix the echo in (to test
+    that the companion's own voice does not wake it).
+    """
+
+    def __init__(self, coupling: float = 0.0, delay_s: float = 0.02) -> None:
+        self.coupling = coupling
+        self._delay = int(delay_s * SAMPLE_RATE)
+        self._buf = np.zeros(0, np.int16)
+        self._lock = threading.Lock()
+        self._levels: list[tuple[float, float]] = []  # (monotonic time, peak abs level)
+
+    def played(self, samples16k: np.ndarray) -> None:
+        """Called by the speaker for each block played (16 kHz)."""
+        peak = float(np.max(np.abs(samples16k.astype(np.int32)))) if len(samples16k) else 0.0
+        now = time.monotonic()
+        with self._lock:
+            self._levels.append((now, peak))
+            self._levels = [x for x in self._levels if now - x[0] < 1.0]
+            if self.coupling > 0:
+                if len(self._buf) == 0:
+                    self._buf = np.zeros(self._delay, np.int16)
+                self._buf = np.concatenate([self._buf, samples16k])
+
+    def recent_peak(self, window_s: float = 0.3) -> float:
+        """Peak playback level (int16 units) over the last `window_s` seconds."""
+        now = time.monotonic()
+        with self._lock:
+            return max((p for t, p in self._levels if now - t <= window_s), default=0.0)
+
+    def mix_into(self, block: np.ndarray) -> np.ndarray:
+        """Add the pending echo to a microphone block (file sources only)."""
+        if self.coupling <= 0:
+            return block
+        with self._lock:
+            n = min(len(block), len(self._buf))
+            if n == 0:
+                return block
+            echo, self._buf = self._buf[:n], self._buf[n:]
+        out = block.astype(np.int32)
+        out[:n] += (echo.astype(np.float32) * self.coupling).astype(np.int32)
+        return np.clip(out, -32768, 32767).astype(np.int16)
+
+
+# ---------------------------------------------------------------- sources
+
+
+class AudioSource(Protocol):
+    """A stream of 16 kHz mono int16 blocks of BLOCK_SAMPLES."""
+
+    def read(self, timeout_s: float = 0.5) -> np.ndarray | None:
+        """Next block; None on timeout. Raises EOFError when a file source ends."""
+
+    def close(self) -> None:
+        """Stop capturing; safe to call twice."""
+
+
+class WavFileSource:
+    """Feeds WAV files as if they came from the microphone.
+
+    With `realtime=True` blocks arrive at the pace a microphone would deliver
+    them, so timings (end of speech → first reply audio) mean what they say.
+    `gap_s` of silence is inserted after each file; `tail_s` after the last.
+    """
+
+    def __init__(self, paths: Sequence[str | Path], *, realtime: bool = True, gap_s: float = 1.0,
+                 tail_s: float = 3.0, echo: EchoPath | None = None) -> None:
+        self.paths = [Path(p) for p in paths]
+        self.realtime = realtime
+        self.echo = echo
+        parts: list[np.ndarray] = []
+        self.file_starts_s: list[float] = []
+        total = 0
+        for i, p in enumerate(self.paths):
+            audio = read_wav(p)
+            self.file_starts_s.append(total / SAMPLE_RATE)
+            pad = int((tail_s if i == len(self.paths) - 1 else gap_s) * SAMPLE_RATE)
+            parts += [audio, np.zeros(pad, np.int16)]
+            total += len(audio) + pad
+        self._audio = np.concatenate(parts) if parts else np.zeros(0, np.int16)
+        self._pos = 0
+        self._t0: float | None = None
+        self._closed = threading.Event()
+        self._extra: "queue.Queue[np.ndarray]" = queue.Queue()
+
+    @classmethod
+    def from_array(cls, samples: np.ndarray, **kw: object) -> "WavFileSource":
+        """A source over in-memory 16 kHz int16 samples (no file needed)."""
+        src = cls([], **kw)  # type: ignore[arg-type]
+        src._audio = samples.astype(np.int16)
+        return src
+
+    @property
+    def position_s(self) -> float:
+        """Seconds of audio delivered so far."""
+        return self._pos / SAMPLE_RATE
+
+    def extend(self, samples: np.ndarray) -> None:
+        """Append audio to the stream (tests: speak while the companion talks)."""
+        self._audio = np.concatenate([self._audio, samples.astype(np.int16)])
+
+    def read(self, timeout_s: float = 0.5) -> np.ndarray | None:
+        if self._closed.is_set():
+            raise EOFError("source closed")
+        if self._pos >= len(self._audio):
+            raise EOFError("end of input files")
+        if self.realtime:
+            if self._t0 is None:
+                self._t0 = time.monotonic()
+            due = self._t0 + (self._pos + BLOCK_SAMPLES) / SAMPLE_RATE
+            wait = due - time.monotonic()
+            if wait > 0:
+                if self._closed.wait(wait):
+                    raise EOFError("source closed")
+        block = self._audio[self._pos:self._pos + BLOCK_SAMPLES]
+        self._pos += BLOCK_SAMPLES
+        if len(block) < BLOCK_SAMPLES:
+            block = np.concatenate([block, np.zeros(BLOCK_SAMPLES - len(block), np.int16)])
+        return self.echo.mix_into(block) if self.echo else block
+
+    def close(self) -> None:
+        self._closed.set()
+
+
+def _sd():
+    """Import sounddevice, turning a missing PortAudio into a clear error."""
+    try:
+        import sounddevice
+    except OSError as exc:  # PortAudio library not found
+        raise AudioDeviceError(
+            "PortAudio is not installed, so no microphone or speaker can be opened; "
+            "install it with: sudo apt-get install libportaudio2"
+        ) from exc
+    return sounddevice
+
+
+def find_device(spec: str | int | None, kind: str) -> int | None:
+    """Resolve a device name substring or index to an index (None = default)."""
+    sd = _sd()
+    try:
+        devices = sd.query_devices()
+    except Exception as exc:  # PortAudio raises its own error types
+        raise AudioDeviceError(f"cannot list audio devices: {exc}") from exc
+    channels_key = "max_input_channels" if kind == "input" else "max_output_channels"
+    usable = [(i, d) for i, d in enumerate(devices) if d[channels_key] > 0]
+    if not usable:
+        raise AudioDeviceError(
+            f"no audio {kind} device found; plug in a USB microphone/speaker and check `arecord -l` / "
+            "`aplay -l`; under systemd the service user must be in the 'audio' group "
+            "(see `companion doctor`)"
+        )
+    if spec is None:
+        return None
+    if isinstance(spec, int):
+        if any(i == spec for i, _ in usable):
+            return spec
+    else:
+        for i, d in usable:
+            if spec.lower() in d["name"].lower():
+                return i
+    names = ", ".join(f"{i}: {d['name']}" for i, d in usable)
+    raise AudioDeviceError(f"audio {kind} device {spec!r} not found; set [audio] {kind}_device to one of: {names}")
+
+
+class MicrophoneSource:
+    """Live 16 kHz mono int16 capture from sounddevice, in BLOCK_SAMPLES blocks."""
+
+    def __init__(self, device: str | int | None = None) -> None:
+        sd = _sd()
+        self._q: "queue.Queue[bytes]" = queue.Queue(maxsize=200)
+        self._error: str | None = None
+        index = find_device(device, "input")
+
+        def callback(indata, frames, time_info, status):  # runs on PortAudio's thread
+            if status.input_overflow:
+                log.debug("microphone overflow")
+            try:
+                self._q.put_nowait(bytes(indata))
+            except queue.Full:
+                pass  # the loop is behind: dropping is better than growing without bound
+
+        try:
+            self._stream = sd.RawInputStream(samplerate=SAMPLE_RATE, blocksize=BLOCK_SAMPLES, device=index,
+                                             channels=1, dtype="int16", callback=callback,
+                                             finished_callback=self._finished)
+            self._stream.start()
+        except Exception as exc:
+            raise AudioDeviceError(f"cannot open microphone {device!r}: {exc}; check [audio] input_device") from exc
+
+    def _finished(self) -> None:
+        self._error = "microphone stream stopped"
+
+    def read(self, timeout_s: float = 0.5) -> np.ndarray | None:
+        try:
+            data = self._q.get(timeout=timeout_s)
+        except queue.Empty:
+            if self._error or not self._stream.active:
+                raise AudioDeviceError(self._error or "microphone stream is not active (unplugged?)")
+            return None
+        return np.frombuffer(data, np.int16)
+
+    def close(self) -> None:
+        stream, self._stream = getattr(self, "_stream", None), None
+        if stream is not None:
+            try:
+                stream.close(ignore_errors=True)
+            except Exception:  # closing a dead device must not raise
+                pass
+
+
+class ResilientSource:
+    """Wraps a source factory: when the device fails, log, back off, reopen.
+
+    The loop keeps running while the microphone is unplugged and resumes by
+    itself when it comes back — no restart needed.
+    """
+
+    def __init__(self, factory: Callable[[], AudioSource], *, backoff_s: Iterable[float] = (0.5, 1, 2, 5, 10)) -> None:
+        self._factory = factory
+        self._backoff = list(backoff_s)
+        self._source: AudioSource | None = None
+        self._failures = 0
+        self._closed = threading.Event()
+        self.reopened = 0  # how many times the device came back
+
+    def read(self, timeout_s: float = 0.5) -> np.ndarray | None:
+        while not self._closed.is_set():
+            try:
+                if self._source is None:
+                    self._source = self._factory()
+                    if self._failures:
+                        log.warning("audio input is back after %d failure(s)", self._failures)
+                        self.reopened += 1
+                    self._failures = 0
+                return self._source.read(timeout_s)
+            except EOFError:
+                raise
+            except (AudioDeviceError, OSError) as exc:
+                delay = self._backoff[min(self._failures, len(self._backoff) - 1)]
+                self._failures += 1
+                log.error("audio input failed (%s); retrying in %.1f s", exc, delay)
+                if self._source is not None:
+                    self._source.close()
+                    self._source = None
+                if self._closed.wait(delay):
+                    break
+        raise EOFError("source closed")
+
+    def close(self) -> None:
+        self._closed.set()
+        if self._source is not None:
+            self._source.close()
+
+
+# ---------------------------------------------------------------- sinks
+
+
+class Speaker(Protocol):
+    """Plays mono int16 audio; `write` blocks until the samples are played."""
+
+    def begin(self, rate: int) -> None:
+        """Start one reply (a new file for file sinks)."""
+
+    def write(self, samples: np.ndarray) -> None:
+        """Play samples at the rate given to begin(); blocks for their duration."""
+
+    def abort(self) -> None:
+        """Stop at once, dropping anything buffered (barge-in)."""
+
+    def end(self) -> None:
+        """Finish the reply (close the file, drain the device)."""
+
+    def close(self) -> None:
+        """Release the device; safe to call twice."""
+
+
+class WavFileSink:
+    """Writes each reply to DIR/reply-NNN.wav; with realtime=True it takes as long as playing would."""
+
+    def __init__(self, directory: str | Path, *, realtime: bool = True, echo: EchoPath | None = None) -> None:
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.realtime = realtime
+        self.echo = echo
+        self.files: list[Path] = []
+        self._parts: list[np.ndarray] = []
+        self._rate = SAMPLE_RATE
+        self._aborted = threading.Event()
+
+    def begin(self, rate: int) -> None:
+        self._rate = rate
+        self._parts = []
+        self._aborted.clear()
+
+    def write(self, samples: np.ndarray) -> None:
+        step = max(1, int(PLAY_BLOCK_S * self._rate))
+        t0 = time.monotonic()
+        for i in range(0, len(samples), step):
+            if self._aborted.is_set():
+                return
+            piece = samples[i:i + step]
+            self._parts.append(piece)
+            if self.echo:
+                self.echo.played(resample(piece, self._rate, SAMPLE_RATE))
+            if self.realtime:
+                due = t0 + (i + len(piece)) / self._rate
+                delay = due - time.monotonic()
+                if delay > 0 and self._aborted.wait(delay):
+                    return
+
+    def abort(self) -> None:
+        self._aborted.set()
+
+    def end(self) -> None:
+        if not self._parts:
+            return
+        path = self.directory / f"reply-{len(self.files) + 1:03d}.wav"
+        write_wav(path, np.concatenate(self._parts), self._rate)
+        self.files.append(path)
+        self._parts = []
+
+    def close(self) -> None:
+        self._aborted.set()
+
+
+class SoundDeviceSpeaker:
+    """Live playback through sounddevice at the voice's own sample rate."""
+
+    def __init__(self, device: str | int | None = None, echo: EchoPath | None = None) -> None:
+        self._sd = _sd()
+        self._device = find_device(device, "output")
+        self._stream = None
+        self._rate = 0
+        self._aborted = threading.Event()
+        self.echo = echo
+
+    def begin(self, rate: int) -> None:
+        self._aborted.clear()
+        if self._stream is None or rate != self._rate:
+            self.close()
+            try:
+                self._stream = self._sd.OutputStream(samplerate=rate, channels=1, dtype="int16", device=self._device)
+                self._stream.start()
+            except Exception as exc:
+                self._stream = None
+                raise AudioDeviceError(f"cannot open speaker: {exc}; check [audio] output_device") from exc
+            self._rate = rate
+
+    def write(self, samples: np.ndarray) -> None:
+        step = max(1, int(PLAY_BLOCK_S * self._rate))
+        for i in range(0, len(samples), step):
+            if self._aborted.is_set() or self._stream is None:
+                return
+            piece = samples[i:i + step]
+            try:
+                self._stream.write(np.ascontiguousarray(piece.reshape(-1, 1)))
+            except Exception as exc:
+                self.close()
+                raise AudioDeviceError(f"speaker failed: {exc} (unplugged?)") from exc
+            if self.echo:
+                self.echo.played(resample(piece, self._rate, SAMPLE_RATE))
+
+    def abort(self) -> None:
+        self._aborted.set()
+        if self._stream is not None:
+            try:
+                self._stream.abort()
+                self._stream.start()
+            except Exception:  # the device may be gone: it is reopened on the next reply
+                self.close()
+
+    def end(self) -> None:
+        pass
+
+    def close(self) -> None:
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            try:
+                stream.close(ignore_errors=True)
+            except Exception:
+                pass

@@ -1,0 +1,577 @@
+"""The voice loop: ears (wake word, VAD, STT, endpointer) → skills or LLM → speech, with barge-in."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from .audio import BLOCK_S, AudioSource, EchoPath, Speaker
+from .clock import Clock, SystemClock
+from .config import Settings
+from .conversation import Conversation, Trigger
+from .events import Source, State
+from .llm import Generation, ReplyGenerator
+from .replies import ReplyJob
+from .skills import Reply, Skill, TurnInput, TurnRecord
+from .stt import SpeechRecognizer
+from .tts import PiperTTS, VoiceStyle
+from .vad import Endpointer, EndpointEvent
+from .wake import WakeWordDetector
+
+log = logging.getLogger(__name__)
+
+APOLOGY = "I'm sorry, something went wrong on my side. Let's try that again in a moment."
+ECHO_TAIL_S = 0.4  # keep the stricter wake rules this long after playback (room echo)
+POLL_EVERY_S = 1.0  # how often proactive skills (routines) are asked for announcements
+
+
+@dataclass
+class TurnLog:
+    """Everything measured about one turn (what `run --input` writes to turns.jsonl)."""
+
+    wake_detected: bool
+    transcript: str = ""
+    reply: str = ""
+    intent: str | None = None
+    source: str = "wake_word"
+    speculative_used: bool = False
+    interrupted: bool = False
+    emotion: dict[str, Any] | None = None
+    endpoint_ms: float | None = None
+    stt_ms: float | None = None
+    llm_first_token_ms: float | None = None
+    first_sentence_ms: float | None = None
+    tts_first_audio_ms: float | None = None
+    first_audio_after_speech_end_ms: float | None = None
+    speech_end_stream_s: float | None = None
+    error: str | None = None
+    timings_extra: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Components:
+    """The engines the loop runs on (each behind its own small interface)."""
+
+    wake: WakeWordDetector
+    vad: Callable[[np.ndarray], float]
+    recognizer: SpeechRecognizer
+    llm: ReplyGenerator
+    tts: PiperTTS
+
+
+class Engine:
+    """Owns the ears loop, the conversation state machine and the reply in flight."""
+
+    def __init__(self, settings: Settings, components: Components, *, source: AudioSource, speaker: Speaker,
+                 echo: EchoPath, style: VoiceStyle, skills: list[Skill] | None = None, clock: Clock | None = None,
+                 store: Any | None = None, on_turn: Callable[[TurnLog], None] | None = None,
+                 emotion: Any | None = None, sentence_filter: Callable[[str], str] | None = None) -> None:
+        self.settings = settings
+        self.c = components
+        self.source = source
+        self.speaker = speaker
+        self.echo = echo
+        self.style = style
+        self.skills: list[Skill] = list(skills or [])
+        self.clock = clock or SystemClock()
+        self.store = store
+        self.on_turn = on_turn
+        self.emotion = emotion
+        self.sentence_filter = sentence_filter
+        self.tz = ZoneInfo(settings.routines.timezone) if settings.routines.timezone else None
+        self.conversation = Conversation()
+        self.conversation.add_listener(self._on_state)
+        self.endpointer = Endpointer(settings.vad)
+        self.history: list[tuple[str, str]] = []
+        self.last_reply = ""
+        self.turns: list[TurnLog] = []
+        self._job: ReplyJob | None = None
+        self._spec: tuple[str, ReplyJob, TurnLog, TurnInput] | None = None
+        self._listen_epoch = 0
+        self._ears_epoch = -1
+        self._utt_audio: list[np.ndarray] = []
+        self._speech_end_wall: float | None = None
+        self._speaking_until = 0.0
+        self._stop = threading.Event()
+        self._pending: list[Callable[[], None]] = []  # work posted from other threads (buttons, routines)
+        self._pending_lock = threading.Lock()
+        self._last_poll = 0.0
+        self._current_log: TurnLog | None = None
+        self.stream_s = 0.0
+
+    # ---------------------------------------------------------------- external events (any thread)
+
+    def post(self, fn: Callable[[], None]) -> None:
+        """Run `fn` on the loop thread before the next audio block."""
+        with self._pending_lock:
+            self._pending.append(fn)
+
+    def talk(self) -> None:
+        """The talk button: same as the wake word (barge-in while speaking)."""
+        self.post(lambda: self._wake(Source.BUTTON))
+
+    def set_muted(self, muted: bool) -> None:
+        """Microphone off/on (mute button or voice)."""
+        self.post(lambda: self._mute(muted))
+
+    def announce(self, reply: Reply) -> None:
+        """Speak first (routines, alert confirmations): waits for the loop thread."""
+        self.post(lambda: self._speak_reply(reply, TurnLog(wake_detected=False, source=Source.ROUTINE.value),
+                                            None, Trigger.ANNOUNCE))
+
+    def stop(self) -> None:
+        """Ask the loop to finish."""
+        self._stop.set()
+        if self._job:
+            self._job.stop()
+
+    # ---------------------------------------------------------------- the loop
+
+    def run(self) -> None:
+        """Read audio until the source ends or stop() is called; never dies on one bad block."""
+        while not self._stop.is_set():
+            self._run_pending()
+            try:
+                block = self.source.read(0.2)
+            except EOFError:
+                break
+            if block is None:
+                continue
+            self.stream_s += BLOCK_S
+            try:
+                self._hear(block)
+            except Exception:
+                log.exception("error while listening; back to idle")
+                self._abandon_listening()
+                self.conversation.fire(Trigger.ERROR)
+        self._finish_pending_reply()
+
+    def _run_pending(self) -> None:
+        with self._pending_lock:
+            todo, self._pending = self._pending, []
+        for fn in todo:
+            try:
+                fn()
+            except Exception:
+                log.exception("posted event failed")
+        now = time.monotonic()
+        if now - self._last_poll >= POLL_EVERY_S:
+            self._last_poll = now
+            self._poll_skills()
+
+    def _poll_skills(self) -> None:
+        state = self.conversation.state
+        for skill in self.skills:
+            poll = getattr(skill, "poll", None)
+            if poll is None:
+                continue
+            try:
+                reply = poll(idle=state is State.IDLE, muted=state is State.MUTED)
+            except Exception:
+                log.exception("skill %s poll failed", getattr(skill, "name", skill))
+                continue
+            if reply is not None and self.conversation.state is State.IDLE:
+                self._speak_reply(reply, TurnLog(wake_detected=False, source=Source.ROUTINE.value), None,
+                                  Trigger.ANNOUNCE)
+
+    def _hear(self, block: np.ndarray) -> None:
+        state = self.conversation.state
+        if state is State.MUTED:
+            return  # privacy: a muted microphone is not listened to at all
+        self.c.wake.speaking = state in (State.SPEAKING, State.THINKING) or time.monotonic() < self._speaking_until
+        detection = self.c.wake.process(block)
+        if detection is not None:
+            self._wake(Source.WAKE_WORD)
+            return
+        if self.conversation.state is not State.LISTENING:
+            return
+        if self._ears_epoch != self._listen_epoch:
+            self._begin_utterance()
+        self._listen(block)
+
+    # ---------------------------------------------------------------- listening
+
+    def _wake(self, source: Source) -> None:
+        state = self.conversation.state
+        if state is State.MUTED:
+            return
+        if state in (State.SPEAKING, State.THINKING):
+            log.info("barge-in (%s)", source.value)
+            self._interrupt()
+            self.conversation.fire(Trigger.BARGE_IN, source)
+            return
+        self._cancel_speculation()
+        self.conversation.fire(Trigger.WAKE, source)
+
+    def _begin_utterance(self) -> None:
+        self._ears_epoch = self._listen_epoch
+        follow_up = self.conversation.listening_source is Source.FOLLOW_UP
+        self.endpointer.start(self.settings.conversation.follow_up_s if follow_up else None)
+        self.c.recognizer.start()
+        self._utt_audio = []
+        self._speech_end_wall = None
+        self._current_log = TurnLog(wake_detected=self.conversation.listening_source is Source.WAKE_WORD,
+                                    source=(self.conversation.listening_source or Source.WAKE_WORD).value)
+
+    def _listen(self, block: np.ndarray) -> None:
+        prob = self.c.vad(block)
+        self.c.recognizer.accept(block)
+        self._utt_audio.append(block)
+        partial = self.c.recognizer.partial()
+        event = self.endpointer.update(block, prob, partial)
+        if prob >= self.settings.vad.threshold:
+            self._speech_end_wall = time.monotonic()
+        if event is EndpointEvent.SPECULATE:
+            self._speculate(partial)
+        elif event is EndpointEvent.RESUMED:
+            self._cancel_speculation()
+        elif event is EndpointEvent.NO_SPEECH:
+            self._cancel_speculation()
+            self._abandon_listening()
+            self.conversation.fire(Trigger.NO_SPEECH)
+        elif event is EndpointEvent.ENDED:
+            self._end_of_turn()
+
+    def _abandon_listening(self) -> None:
+        self._utt_audio = []
+        self._ears_epoch = -1
+
+    def _make_turn(self, text: str, words: list | None = None) -> TurnInput:
+        audio = np.concatenate(self._utt_audio) if self._utt_audio else None
+        return TurnInput(text=text, at=self.clock.now(), local_time=self._local_now(),
+                         source=self.conversation.listening_source or Source.WAKE_WORD, words=list(words or []),
+                         audio=audio)
+
+    def _speculate(self, partial: str) -> None:
+        """She paused after complete-sounding words: start the LLM now, hold its audio back."""
+        self._cancel_speculation()
+        turn = self._make_turn(partial)
+        tl = TurnLog(wake_detected=bool(self._current_log and self._current_log.wake_detected),
+                     source=turn.source.value)
+        self._estimate_emotion(turn, tl, record=False)
+        self._spec = (_norm(partial), self._start_llm(turn, tl, hold=True), tl, turn)
+
+    def _cancel_speculation(self) -> None:
+        if self._spec is not None:
+            _, job, _, _ = self._spec
+            job.stop()
+            self._spec = None
+
+    def _end_of_turn(self) -> None:
+        tl = self._current_log or TurnLog(wake_detected=False)
+        st = self.endpointer.state
+        ended_at = time.monotonic()
+        speech_end = self._speech_end_wall or ended_at
+        tl.endpoint_ms = (ended_at - speech_end) * 1000
+        t0 = time.monotonic()
+        result = self.c.recognizer.finish()
+        tl.stt_ms = (time.monotonic() - t0) * 1000
+        tl.transcript = result.text
+        tl.speech_end_stream_s = self.stream_s - (ended_at - speech_end)
+        tl.timings_extra["required_silence_ms"] = float(st.required_silence_ms)
+        self._abandon_listening_keep_audio()
+        if not result.text.strip():
+            self._cancel_speculation()
+            self._utt_audio = []
+            self.conversation.fire(Trigger.NO_SPEECH)
+            return
+        self.conversation.fire(Trigger.SPEECH_ENDED)
+        spec, self._spec = self._spec, None
+        turn = self._make_turn(result.text, result.words)
+        self._utt_audio = []
+        tl.timings_extra["speech_end_wall"] = speech_end
+        self._estimate_emotion(turn, tl, record=True)
+        reply = self._skill_reply(turn)
+        if reply is not None:
+            if spec is not None:
+                spec[1].stop()
+            self._answer(turn, tl, reply)
+            return
+        if spec is not None and spec[0] == _norm(result.text) and not spec[1].cancel.is_set():
+            _, job, spec_log, _ = spec
+            for key in ("endpoint_ms", "stt_ms", "transcript", "speech_end_stream_s", "wake_detected", "source",
+                        "timings_extra", "emotion"):
+                setattr(spec_log, key, getattr(tl, key))
+            spec_log.speculative_used = True
+            job.turn = turn  # type: ignore[attr-defined]
+            self._job = job
+            job.release()
+            if job.timings.first_played is not None:
+                self._on_first_audio(job)
+            return
+        if spec is not None:
+            spec[1].stop()
+        self._start_llm(turn, tl, hold=False)
+
+    def _abandon_listening_keep_audio(self) -> None:
+        self._ears_epoch = -1
+
+    # ---------------------------------------------------------------- replying
+
+    def _estimate_emotion(self, turn: TurnInput, tl: TurnLog, *, record: bool) -> None:
+        """Mood from voice and words (if she agreed); raw audio is dropped right after."""
+        if self.emotion is not None:
+            try:
+                turn.emotion = self.emotion.estimate(turn, record=record)
+            except Exception:
+                log.exception("emotion estimate failed; replying without it")
+        turn.discard_audio()  # raw audio is never kept beyond feature extraction
+        if turn.emotion is not None and hasattr(turn.emotion, "to_dict"):
+            tl.emotion = turn.emotion.to_dict()
+
+    def _skill_reply(self, turn: TurnInput) -> Reply | None:
+        """The first skill that answers deterministically (safety comes first in the list)."""
+        for skill in self.skills:
+            try:
+                reply = skill.handle(turn)
+            except Exception:
+                log.exception("skill %s failed on %r", getattr(skill, "name", skill), turn.text)
+                continue
+            if reply is not None:
+                return reply
+        return None
+
+    def _answer(self, turn: TurnInput, tl: TurnLog, reply: Reply) -> None:
+        """Speak a skill's deterministic reply for a finished turn."""
+        tl.intent = reply.intent
+        if reply.intent == "stop":
+            self._finish_turn(tl, turn, None, reply_text="")
+            self.conversation.fire(Trigger.DONE)
+            return
+        opening = self._opening_lines(turn)
+        text = " ".join(x for x in (opening, reply.text) if x)
+        self._speak(lambda cancel: _sentences(text), tl, turn, hold=False, chime=reply.speak_first == "chime",
+                    expect_answer=True)
+
+    def _start_llm(self, turn: TurnInput, tl: TurnLog, *, hold: bool) -> ReplyJob:
+        """Stream an LLM reply into speech (held back from the speaker if speculative)."""
+        opening = self._opening_lines(turn)
+        context = self._context(turn)
+        gen = Generation()
+
+        def source(cancel: threading.Event):
+            if opening:
+                yield from _sentences(opening)
+            yield from self.c.llm.stream(turn.text, context=context, history=self.history[-3:], cancel=cancel, gen=gen)
+            tl.llm_first_token_ms = gen.first_token_ms
+            tl.first_sentence_ms = gen.first_sentence_ms
+
+        return self._speak(source, tl, turn, hold=hold, gen=gen)
+
+    def _speak_reply(self, reply: Reply, tl: TurnLog, turn: TurnInput | None, trigger: Trigger) -> None:
+        if not self.conversation.fire(trigger):
+            return
+        tl.intent = reply.intent
+        self._speak(lambda cancel: _sentences(reply.text), tl, turn, hold=False, chime=reply.speak_first == "chime",
+                    expect_answer=reply.expect_answer)
+
+    def _speak(self, source, tl: TurnLog, turn: TurnInput | None, *, hold: bool, chime: bool = False,
+               expect_answer: bool = True, gen: Generation | None = None) -> ReplyJob:
+        ls, vol = self.style.for_turn(turn.emotion if turn else None)
+        job = ReplyJob(source, self.c.tts, self.speaker, style=(ls, vol), chime=chime, hold=hold,
+                       sentence_filter=self.sentence_filter, pause_ms=self.settings.tts.sentence_pause_ms,
+                       on_first_audio=self._on_first_audio,
+                       on_done=lambda j: self.post(lambda: self._reply_done(j, tl, getattr(j, "turn", turn),
+                                                                            expect_answer, gen)))
+        job.tl = tl  # type: ignore[attr-defined]
+        if not hold:
+            self._job = job
+        return job.start()
+
+    def _on_first_audio(self, job: ReplyJob) -> None:
+        """Called on the player thread when the first sample of a reply plays."""
+        if not job.released.is_set() or job is not self._job:
+            return
+        tl: TurnLog = job.tl  # type: ignore[attr-defined]
+        speech_end = tl.timings_extra.get("speech_end_wall")
+        if speech_end is not None and job.timings.first_played is not None and tl.first_audio_after_speech_end_ms is None:
+            tl.first_audio_after_speech_end_ms = (job.timings.first_played - speech_end) * 1000
+        tl.tts_first_audio_ms = job.timings.tts_first_ms
+        self.post(lambda: self.conversation.fire(Trigger.SPEAKING))
+
+    def _reply_done(self, job: ReplyJob, tl: TurnLog, turn: TurnInput | None, expect_answer: bool,
+                    gen: Generation | None) -> None:
+        if job is not self._job:
+            return  # a discarded speculation or an interrupted reply
+        self._job = None
+        self._speaking_until = time.monotonic() + ECHO_TAIL_S
+        if gen is not None:
+            tl.llm_first_token_ms = gen.first_token_ms
+            tl.first_sentence_ms = gen.first_sentence_ms
+        tl.tts_first_audio_ms = job.timings.tts_first_ms
+        if job.error is not None:
+            tl.error = repr(job.error)
+            self._finish_turn(tl, turn, job)
+            self.conversation.fire(Trigger.ERROR)
+            self._apologise()
+            return
+        self._finish_turn(tl, turn, job)
+        self.conversation.fire(Trigger.REPLY_DONE if expect_answer else Trigger.DONE)
+
+    def _apologise(self) -> None:
+        try:
+            self._speak_reply(Reply(APOLOGY, "error"), TurnLog(wake_detected=False), None, Trigger.ANNOUNCE)
+        except Exception:
+            log.exception("could not even apologise")
+
+    def _interrupt(self) -> None:
+        job, self._job = self._job, None
+        self._cancel_speculation()
+        if job is not None:
+            job.stop()
+            tl: TurnLog = job.tl  # type: ignore[attr-defined]
+            tl.interrupted = True
+            # keep only the words she actually heard
+            tl.reply = " ".join(job.spoken)
+            self._finish_turn(tl, None, job, reply_text=tl.reply)
+
+    def _finish_turn(self, tl: TurnLog, turn: TurnInput | None, job: ReplyJob | None, reply_text: str | None = None) -> None:
+        if reply_text is None:
+            reply_text = job.text if job is not None else tl.reply
+        tl.reply = reply_text
+        if tl in self.turns:
+            return
+        self.turns.append(tl)
+        if reply_text and tl.intent != "repeat":
+            self.last_reply = reply_text
+        if turn is not None and tl.transcript and reply_text and tl.intent is None:
+            self.history.append((tl.transcript, reply_text))
+            del self.history[:-6]
+        if turn is not None:
+            record = TurnRecord(text=turn.text, reply=reply_text, intent=tl.intent, at=turn.at, emotion=turn.emotion,
+                                words=tuple(turn.words), timings_ms=_timings(tl), interrupted=tl.interrupted)
+            for skill in self.skills:
+                try:
+                    skill.after_turn(record)
+                except Exception:
+                    log.exception("skill %s after_turn failed", getattr(skill, "name", skill))
+            if self.store is not None:
+                try:
+                    self.store.insert("turns", {"at": turn.at.isoformat(), "user": turn.text, "reply": reply_text,
+                                                "intent": tl.intent, "emotion": tl.emotion,
+                                                "duration_s": sum(w.end_s - w.start_s for w in turn.words) or None,
+                                                "timings_ms": _timings(tl)})
+                except Exception:
+                    log.exception("could not store the turn")
+        if self.on_turn:
+            try:
+                self.on_turn(tl)
+            except Exception:
+                log.exception("turn logger failed")
+
+    def _finish_pending_reply(self) -> None:
+        """At the end of a file run, let the last reply finish playing."""
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            self._run_pending()
+            job = self._job
+            if job is None and not self._pending:
+                break
+            if job is not None:
+                job.wait(0.1)
+        self._cancel_speculation()
+
+    def reply_to_text(self, text: str):
+        """A typed turn through the same skills and LLM (`companion chat`); yields reply sentences."""
+        turn = TurnInput(text=text, at=self.clock.now(), local_time=self._local_now(), source=Source.TEXT)
+        tl = TurnLog(wake_detected=False, source=Source.TEXT.value, transcript=text)
+        self._estimate_emotion(turn, tl, record=True)
+        reply = self._skill_reply(turn)
+        opening = self._opening_lines(turn)
+        sentences: list[str] = []
+        if reply is not None:
+            tl.intent = reply.intent
+            parts = _sentences(" ".join(x for x in (opening, reply.text) if x))
+        else:
+            gen = Generation()
+            llm = self.c.llm.stream(text, context=self._context(turn), history=self.history[-3:], gen=gen)
+            parts = (x for src in (_sentences(opening), llm) for x in src)
+        for sentence in parts:
+            sentence = self.sentence_filter(sentence) if self.sentence_filter else sentence
+            if sentence:
+                sentences.append(sentence)
+                yield sentence
+        self._finish_turn(tl, turn, None, reply_text=" ".join(sentences))
+
+    def _local_now(self):
+        now = self.clock.now()
+        return now.astimezone(self.tz) if self.tz else now.astimezone()
+
+    # ---------------------------------------------------------------- prompt context
+
+    def _context(self, turn: TurnInput) -> str:
+        t = turn.local_time
+        part = "morning" if 5 <= t.hour < 12 else "afternoon" if t.hour < 18 else "evening" if t.hour < 22 else "night"
+        lines = [f"It is {t:%A} {part}, {t:%H:%M}."]
+        for skill in self.skills:
+            try:
+                extra = skill.context(turn)
+            except Exception:
+                log.exception("skill %s context failed", getattr(skill, "name", skill))
+                extra = ""
+            if extra:
+                lines.append(extra.strip())
+        hint = getattr(turn.emotion, "prompt_hint", None)
+        if callable(hint):
+            lines.append(hint())
+        return " ".join(lines)
+
+    def _opening_lines(self, turn: TurnInput) -> str:
+        if turn.source is Source.FOLLOW_UP:
+            return ""
+        lines = []
+        for skill in self.skills:
+            opening = getattr(skill, "opening", None)
+            if opening is None:
+                continue
+            try:
+                text = opening(turn)
+            except Exception:
+                log.exception("skill %s opening failed", getattr(skill, "name", skill))
+                continue
+            if text:
+                lines.append(text)
+        return " ".join(lines)
+
+    # ---------------------------------------------------------------- state side effects
+
+    def _on_state(self, prev: State, cur: State) -> None:
+        if cur is State.LISTENING:
+            self._listen_epoch += 1
+
+    def _mute(self, muted: bool) -> None:
+        if muted:
+            self._interrupt()
+            self._abandon_listening()
+            self.conversation.fire(Trigger.MUTE)
+        else:
+            self.conversation.fire(Trigger.UNMUTE)
+
+    def close(self) -> None:
+        """Stop everything; safe to call twice."""
+        self.stop()
+        self.source.close()
+        self.speaker.close()
+
+
+def _sentences(text: str):
+    for part in re.split(r"(?<=[.!?])\s+", text.strip()):
+        if part.strip():
+            yield part.strip()
+
+
+def _norm(text: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9']+", text.lower()))
+
+
+def _timings(tl: TurnLog) -> dict[str, float]:
+    keys = ("endpoint_ms", "stt_ms", "llm_first_token_ms", "first_sentence_ms", "tts_first_audio_ms",
+            "first_audio_after_speech_end_ms")
+    return {k: round(v, 1) for k in keys if (v := getattr(tl, k)) is not None}
