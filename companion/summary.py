@@ -267,35 +267,45 @@ def mood_phrase(s: Summary) -> str | None:
             f"{s.baseline['valence']:+.2f}. A hint to check in, never a diagnosis.")
 
 
+def _n(count: int, word: str) -> str:
+    """"1 dose", "2 doses"."""
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
 def _lines(s: Summary) -> list[str]:
     """Every finding, most important first."""
     who = s.user_name or "she"
     urgent, notable, normal = [], [], []
     if s.help:
         real = [h for h in s.help if "false alarm" not in h]
-        (urgent if real else notable).append(f"{len(s.help)} help request(s): " + "; ".join(s.help) + ".")
+        (urgent if real else notable).append(f"{_n(len(s.help), 'help request')}: " + "; ".join(s.help) + ".")
     if s.meds_missed:
-        urgent.append(f"Missed medication: {len(s.meds_missed)} of {len(s.meds_missed) + s.meds_taken} doses — "
+        urgent.append(f"Missed medication: {len(s.meds_missed)} of {_n(len(s.meds_missed) + s.meds_taken, 'dose')} — "
                       + ", ".join(s.meds_missed) + ".")
     for cat in ("falls", "pain", "confusion", "loneliness", "sleep"):
         if s.concerns.get(cat):
             quote = f' e.g. "{s.quotes[cat][0]}"' if s.share_words and s.quotes.get(cat) else ""
-            notable.append(f"Mentioned {cat}: {s.concerns[cat]} time(s).{quote}")
+            notable.append(f"Mentioned {cat} {_n(s.concerns[cat], 'time')}.{quote}")
     mood = mood_phrase(s)
     if mood and "lower than usual" in mood:
         notable.append(mood)
     elif mood:
         normal.append(mood)
     if s.failures or s.delivery_failures:
-        notable.append(f"Device: {len(s.failures)} trouble report(s), {s.delivery_failures} failed delivery attempt(s) "
+        notable.append(f"Device: {_n(len(s.failures), 'trouble report')}, {_n(s.delivery_failures, 'failed delivery attempt')} "
                        "(retried automatically).")
-    usual = s.baseline["conversations_per_day"] * (1 if s.period == "day" else 7) if s.baseline else None
-    talk = f"Talked {s.conversations} time(s), {s.turns} turns, about {s.minutes:.0f} min"
+    per_day = s.baseline["conversations_per_day"] if s.baseline else 0.0
+    usual = per_day * (1 if s.period == "day" else 7) if per_day > 0 else None
+    talk = f"Talked {_n(s.conversations, 'time')} ({s.turns} turns, about {s.minutes:.0f} min)"
     if usual is not None:
-        talk += f" (usually about {usual:.0f} conversation(s) per {s.period})"
-    (notable if usual and s.conversations < usual / 2 else normal).append(talk + ".")
+        talk += f"; usually about {usual:.0f} per {s.period}"
+    if s.conversations == 0:
+        notable.append(f"No conversations with the companion this {s.period}" +
+                       (" (the device may be off or muted)." if not s.mood_n else "."))
+    else:
+        (notable if usual and s.conversations < usual / 2 else normal).append(talk + ".")
     if s.meds_taken and not s.meds_missed:
-        normal.append(f"All medication taken ({s.meds_taken} dose(s)).")
+        normal.append(f"All medication taken ({_n(s.meds_taken, 'dose')}).")
     if s.routines_done or s.routines_missed:
         normal.append(f"Routines: {s.routines_done} done, {s.routines_missed} missed.")
     for c in s.checkins:
@@ -304,10 +314,10 @@ def _lines(s: Summary) -> list[str]:
         normal.append("Mentioned: " + ", ".join(f"{n} ({k}×)" for n, k in s.people.items()) + ".")
     else:
         normal.append("Did not mention family or friends by name.")
-    normal.append(f"Device: {s.alerts_sent} alert(s) raised; no problems." if not (s.failures or s.delivery_failures)
-                  else f"Device: {s.alerts_sent} alert(s) raised.")
+    normal.append(f"Device: {_n(s.alerts_sent, 'alert')} raised; no problems." if not (s.failures or s.delivery_failures)
+                  else f"Device: {_n(s.alerts_sent, 'alert')} raised.")
     if not urgent and not notable:
-        headline = f"All looks well: {who[0].upper() + who[1:]} talked {s.conversations} time(s)"
+        headline = f"All looks well: {who[0].upper() + who[1:]} talked {_n(s.conversations, 'time')}"
         headline += ", took all her medication." if s.meds_taken else "."
         return [headline] + normal
     return urgent + notable + normal

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from html import escape
 
-from .summary import DayStats, Summary, mood_phrase, summary_title
+from .summary import DayStats, Summary, summary_title
 
 W, H = 380, 170  # chart size in px
-PAD_L, PAD_R, PAD_T, PAD_B = 34, 10, 14, 26
+PAD_L, PAD_R, PAD_T, PAD_B = 44, 10, 14, 26
 
 _CSS = """
 body{font:16px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:#1d2430;background:#f5f6f8;margin:0}
@@ -76,9 +76,11 @@ def bar_chart(labels: list[str], series: list[list[float]], colors: list[str], n
 
 def line_chart(labels: list[str], values: list[float | None], lo: float, hi: float, color: str,
                baseline: float | None = None, band: tuple[float, float] | None = None,
-               fmt: str = "{:+.1f}") -> str:
+               fmt: str = "{:+.1f}", tick_names: tuple[str, str, str] | None = None) -> str:
     """A line over days (gaps where there is no data) against her baseline line and band."""
-    ticks = [(lo, fmt.format(lo)), ((lo + hi) / 2, fmt.format((lo + hi) / 2)), (hi, fmt.format(hi))]
+    values3 = (lo, (lo + hi) / 2, hi)
+    names = tick_names or tuple(fmt.format(v) for v in values3)
+    ticks = list(zip(values3, names))
     out = _frame(labels, lo, hi, ticks)
     if band is not None:
         y1, y0 = _y(min(hi, band[1]), lo, hi), _y(max(lo, band[0]), lo, hi)
@@ -119,7 +121,7 @@ def render_html(s: Summary) -> str:
     labels = _labels(s.days)
     level = "urgent" if s.help or s.meds_missed else "warn" if len(s.lines) and not s.headline.startswith("All looks well") else "ok"
     b = s.baseline
-    mood_chart = line_chart(labels, [d.valence for d in s.days], -1.0, 1.0, "#5e35b1",
+    mood_chart = line_chart(labels, [d.valence for d in s.days], -1.0, 1.0, "#5e35b1", tick_names=("low", "calm", "bright"),
                             baseline=b["valence"] if b else None,
                             band=(b["valence"] - b["valence_sd"], b["valence"] + b["valence_sd"]) if b else None)
     arousal_chart = line_chart(labels, [d.low_arousal_share for d in s.days], 0.0, 1.0, "#00897b",
@@ -128,10 +130,10 @@ def render_html(s: Summary) -> str:
     minutes_chart = bar_chart(labels, [[round(d.minutes) for d in s.days]], ["#90caf9"], ["minutes"])
     routine_chart = bar_chart(labels, [[float(d.routines_done) for d in s.days], [float(d.routines_missed) for d in s.days]],
                               ["#43a047", "#e53935"], ["done", "missed"])
-    mood_note = escape(mood_phrase(s) or "No mood readings in this period (mood sensing may be off).")
+    mood_note = "" if s.valence is not None else " No mood readings in this period (mood sensing may be off)."
     cards = [
         ("How she seemed", "experimental", mood_chart,
-         "Mood from voice and words, −1 (low) to +1 (bright); shaded band = her usual range. " + mood_note),
+         "Daily mood from voice and words; dashed line and band = her usual range (previous 4 weeks)." + mood_note),
         ("Energy in her voice", "experimental", arousal_chart,
          "Share of readings with low vocal energy; dashed line = her usual. Not a diagnosis."),
         ("Conversations per day", "", talk_chart, f"{s.conversations} conversation(s) this {s.period}."),

@@ -11,7 +11,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from companion.safety_phrases import CATEGORIES, SafetyDetector  # noqa: E402
-from safety_redteam import REDTEAM  # noqa: E402
+from safety_redteam import HELD_OUT, REDTEAM  # noqa: E402
 
 
 def main() -> int:
@@ -35,6 +35,12 @@ def main() -> int:
         cfn = sum(1 for _, e, g, _ in results if e == cat and g != cat)
         n = sum(1 for r in results if r[1] == cat)
         print(f"{cat:10} {n:3d} {ctp / max(ctp + cfp, 1):9.3f} {ctp / max(ctp + cfn, 1):7.3f}")
+    held = [(t, e, (g.category if (g := detector.detect(t)) else None)) for t, e, _ in HELD_OUT]
+    htp = sum(1 for _, e, g in held if e and g)
+    hfp = sum(1 for _, e, g in held if not e and g)
+    hfn = sum(1 for _, e, g in held if e and not g)
+    print(f"held-out list ({len(held)} phrases written after tuning): precision {htp / max(htp + hfp, 1):.3f}  "
+          f"recall {htp / max(htp + hfn, 1):.3f}  (first run, before its misses were fixed: 1.000 / 0.562)")
     wrong = [r for r in results if r[1] != r[2]]
     for text, expected, got, why in wrong:
         print(f"MISJUDGED: {text!r}: expected {expected}, got {got} ({why})")

@@ -82,8 +82,8 @@ def test_day_summary_matches_the_history(setup):
     assert s.checkins == ["How did you sleep?: answered, mentioned sleep (sounded sad)"]
     assert s.valence == -0.5 and s.low_arousal_share == 1.0
     assert s.baseline["valence"] == pytest.approx(0.3, abs=0.02)
-    assert s.headline.startswith("1 help request(s): She may have fallen")
-    assert "Missed medication: 1 of 1 doses" in s.lines[1]
+    assert s.headline == "1 help request: She may have fallen — Sun 14:00."
+    assert s.lines[1] == "Missed medication: 1 of 1 dose — Heart tablet (Sun 08:00)."
     text = render_text(s)
     assert text.splitlines()[0] == "Companion daily summary for Mary"
     assert "lower than usual" in text and "never a diagnosis" in text
@@ -110,7 +110,7 @@ def test_quiet_day_headline_is_reassuring(tmp_path):
         store.insert("turns", {"at": local(6, 10), "user": "lovely weather", "duration_s": 2.0})
         store.insert("routine_log", {"at": local(6, 8, 5), "kind": "medication", "event": "acknowledged", "title": "Heart"})
         s = build_summary(store, settings, ManualClock(NOW), "day")
-    assert s.headline == "All looks well: She talked 1 time(s), took all her medication."
+    assert s.headline == "All looks well: She talked 1 time, took all her medication."
 
 
 def test_share_words_quotes_flagged_moments(setup):
@@ -136,3 +136,9 @@ def test_cli_writes_and_sends(setup, tmp_path):
     assert (outbox / f"{alert_id}.html").exists()
     audit = AlertService.from_settings(settings, tmp_path, clock).audit.read()
     assert any(e.get("kind") == "summary" and e.get("result") == "delivered" for e in audit)
+
+
+def test_a_silent_day_is_not_all_well(tmp_path):
+    with Store.open(tmp_path) as store:
+        s = build_summary(store, Settings(), ManualClock(NOW), "day")
+    assert s.headline == "No conversations with the companion this day (the device may be off or muted)."
