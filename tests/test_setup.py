@@ -1,0 +1,137 @@
+"""setup.sh and the systemd units: shellcheck, systemd-analyze verify, and two real offline installs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def need(tool: str) -> str:
+    path = shutil.which(tool)
+    assert path, f"{tool} is not installed: run ./setup.sh --dev as root (it installs it with apt-get)"
+    return path
+
+
+def test_setup_sh_is_shellcheck_clean():
+    shellcheck = need("shellcheck")
+    scripts = [REPO / "setup.sh", *sorted((REPO / "scripts").glob("*.sh"))]
+    result = subprocess.run([shellcheck, *map(str, scripts)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_systemd_units_verify():
+    need("systemd-analyze")
+    result = subprocess.run([str(REPO / "scripts" / "verify_units.sh")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "3 units OK" in result.stdout
+
+
+def test_units_keep_the_promises():
+    service = (REPO / "systemd" / "companion.service").read_text()
+    for line in ("Type=notify", "WatchdogSec=", "Restart=always", "User=companion",
+                 "SupplementaryGroups=audio gpio", "After=sound.target", "NoNewPrivileges=yes",
+                 "ProtectSystem=strict", "StateDirectory=companion", "PrivateTmp=yes", "ProtectHome=yes"):
+        assert line in service, line
+    summary = (REPO / "systemd" / "companion-summary.service").read_text()
+    assert "ExecStart=/opt/companion/bin/companion summary --period day" in summary
+    timer = (REPO / "systemd" / "companion-summary.timer").read_text()
+    assert "OnCalendar=" in timer and "Persistent=true" in timer
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--bogus"], "unknown option '--bogus'"),
+    (["--llm", "gpt5"], "--llm must be"),
+    (["--purge"], "--purge only goes with --uninstall"),
+])
+def test_bad_options_are_refused_with_a_reason(args, message):
+    result = subprocess.run([str(REPO / "setup.sh"), *args], capture_output=True, text=True)
+    assert result.returncode != 0 and message in result.stderr
+
+
+def _clean_copy(tmp_path: Path) -> Path:
+    """The checkout as a fresh clone would have it (tracked and new files, nothing ignored)."""
+    repo = tmp_path / "repo"
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=REPO,
+                           capture_output=True, check=True).stdout.split(b"\0")
+    for name in filter(None, files):
+        src = REPO / os.fsdecode(name)
+        if src.is_file():
+            dst = repo / os.fsdecode(name)
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst)
+    return repo
+
+
+def _env(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("COMPANION_", "XDG_", "VIRTUAL_ENV", "PYTHONPATH"))}
+    # pip's cache (it holds the llama-cpp-python wheel, minutes to build) stays where it is
+    cache = subprocess.run([sys.executable, "-m", "pip", "cache", "dir"], capture_output=True, text=True)
+    if cache.returncode == 0 and cache.stdout.strip():
+        env["PIP_CACHE_DIR"] = cache.stdout.strip()
+    env["HOME"] = str(home)
+    return env
+
+
+def _as_unprivileged(tmp_path: Path) -> list[str]:
+    """Run uninstall as an ordinary user, so it cannot touch a real system install on this machine."""
+    if os.geteuid() != 0:
+        return []
+    subprocess.run(["chown", "-R", "65534:65534", str(tmp_path)], check=True)
+    return [need("setpriv"), "--reuid=65534", "--regid=65534", "--clear-groups"]
+
+
+@pytest.fixture
+def workdir(tmp_path):
+    """tmp_path, or (as root) a directory outside pytest's root-only tree that `nobody` can reach."""
+    if os.geteuid() != 0:
+        yield tmp_path
+        return
+    path = Path(tempfile.mkdtemp(prefix="companion-setup-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.mark.slow
+def test_setup_twice_offline_then_uninstall(workdir):
+    tmp_path = workdir
+    repo = _clean_copy(tmp_path)
+    home = tmp_path / "home"
+    home.mkdir()
+    env = _env(home)
+
+    first = subprocess.run(["./setup.sh", "--offline"], cwd=repo, env=env, capture_output=True, text=True)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    assert "using the offline models" in first.stdout
+    venv_python = repo / ".venv" / "bin" / "python"
+    check = subprocess.run([str(venv_python), "-c", "import companion.gpio, gpiozero, llama_cpp, piper"],
+                           env=env, capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr
+
+    second = subprocess.run(["./setup.sh", "--offline"], cwd=repo, env=env, capture_output=True, text=True)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "already installed" in second.stdout and "Installing" not in second.stdout
+
+    data = home / ".local" / "share" / "companion"
+    data.mkdir(parents=True)
+    (data / "companion.json").write_text("{}")
+    prefix = _as_unprivileged(tmp_path)
+    keep = subprocess.run([*prefix, "./setup.sh", "--uninstall"], cwd=repo, env=env, capture_output=True, text=True)
+    assert keep.returncode == 0, keep.stdout + keep.stderr
+    assert not (repo / ".venv").exists() and (data / "companion.json").exists()
+    assert "kept her data" in keep.stdout
+
+    purge = subprocess.run([*prefix, "./setup.sh", "--uninstall", "--purge"], cwd=repo, env=env,
+                           capture_output=True, text=True)
+    assert purge.returncode == 0, purge.stdout + purge.stderr
+    assert not data.exists()
