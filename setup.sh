@@ -155,8 +155,8 @@ fi
 apt_packages() {
     local pkgs=(libportaudio2 build-essential cmake pkg-config curl ca-certificates)
     if ! "$PYTHON" -c 'import ensurepip, venv' >/dev/null 2>&1; then pkgs+=(python3-venv); fi
-    # lgpio has no aarch64 wheel on PyPI: pip builds it with swig against liblgpio.
-    if [ "$PI" = 1 ]; then pkgs+=(libopenblas-dev swig liblgpio-dev python3-dev); fi
+    # lgpio has no aarch64 wheel for Python 3.13 (Trixie): pip builds it with swig.
+    if [ "$PI" = 1 ]; then pkgs+=(libopenblas-dev swig python3-dev); fi
     if [ "$DEV" = 1 ]; then pkgs+=(shellcheck systemd); fi
     printf '%s\n' "${pkgs[@]}"
 }
@@ -374,6 +374,9 @@ install_system_packages
 if [ "$PI" = 1 ]; then
     # llama.cpp tuned for this CPU (NEON/dotprod on the Pi 5) with OpenBLAS for prompt processing.
     export CMAKE_ARGS=${CMAKE_ARGS:-"-DGGML_NATIVE=ON -DGGML_BLAS=ON -DGGML_BLAS_VENDOR=OpenBLAS"}
+    # When lgpio must be built from source, PYPI=1 makes its setup.py link the C library
+    # it bundles, instead of needing a liblgpio-dev package.
+    export PYPI=1
     say "Raspberry Pi build: extras [pi], CMAKE_ARGS=$CMAKE_ARGS"
 fi
 

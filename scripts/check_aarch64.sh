@@ -22,11 +22,12 @@ PY
 )
 # ... and the indirect ones with compiled code
 packages+=(onnxruntime pymicro-features soundfile cffi)
+# Raspberry Pi OS Bookworm has glibc 2.36 (Trixie 2.41): any manylinux tag up to 2_36 installs on both.
+platforms=(--platform manylinux2014_aarch64 --platform linux_aarch64)
+for minor in $(seq 17 36); do platforms+=(--platform "manylinux_2_${minor}_aarch64"); done
 for py in 3.11 3.13; do
     for pkg in "${packages[@]}"; do
-        if out=$("${pip[@]}" download --no-deps --only-binary=:all: \
-                --platform manylinux2014_aarch64 --platform manylinux_2_17_aarch64 \
-                --platform manylinux_2_28_aarch64 --platform linux_aarch64 \
+        if out=$("${pip[@]}" download --no-deps --only-binary=:all: "${platforms[@]}" \
                 --python-version "$py" -d "$dest/$py" "$pkg" 2>&1); then
             file=$(printf '%s\n' "$out" | sed -n 's/^ *Saved .*\/\([^/]*\)$/\1/p;s/^ *File was already downloaded .*\/\([^/]*\)$/\1/p' | head -n1)
             printf 'py%s  %-30s wheel  %s\n' "$py" "$pkg" "${file:-?}"
