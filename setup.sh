@@ -63,7 +63,8 @@ Installs Companion into .venv (system packages, Python packages, models).
 
 Environment: COMPANION_MODELS (model folder), COMPANION_VENV (venv path),
 COMPANION_PYTHON (python used to create the venv), COMPANION_LLM_URL and
-COMPANION_LLM_SHA256 (your own GGUF), CMAKE_ARGS (llama.cpp build flags).
+COMPANION_LLM_SHA256 (your own GGUF), COMPANION_MODEL_MIRROR (a local web folder
+with the model files), CMAKE_ARGS (llama.cpp build flags).
 EOF
 }
 
@@ -243,6 +244,16 @@ if [ -t 2 ]; then CURL_PROGRESS=(--progress-bar); fi
 
 sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
 
+# With COMPANION_MODEL_MIRROR (a local web folder holding the same files, e.g. for
+# installing several boxes), every file comes from there; the checksums stay the same.
+src() {
+    if [ -n "${COMPANION_MODEL_MIRROR:-}" ]; then
+        printf '%s/%s' "${COMPANION_MODEL_MIRROR%/}" "$(basename "${1%%\?*}")"
+    else
+        printf '%s' "$1"
+    fi
+}
+
 # fetch URL SHA256 DEST: resumable download, installed only when the checksum matches.
 fetch() {
     local url=$1 sha=$2 dest=$3 part
@@ -276,12 +287,12 @@ fetch() {
 }
 
 fetch_vosk() {
-    local dir=$MODELS_DIR/$VOSK_NAME zip=$MODELS_DIR/$VOSK_NAME.zip tmp
+    local dir=$MODELS_DIR/$VOSK_NAME zip=$MODELS_DIR/.downloads/$VOSK_NAME.zip tmp
     if [ -f "$dir/.companion-sha256" ]; then
         note "$VOSK_NAME: already installed"
         return 0
     fi
-    fetch "$VOSK_URL" "$VOSK_SHA256" "$zip" || return 1
+    fetch "$(src "$VOSK_URL")" "$VOSK_SHA256" "$zip" || return 1
     tmp=$(mktemp -d "$MODELS_DIR/.unzip.XXXXXX")
     "$VENV_PY" -m zipfile -e "$zip" "$tmp"
     rm -rf "$dir"
@@ -295,33 +306,34 @@ fetch_models() {
         say "Models: --offline, no downloads; using the offline models from the Python packages"
         return
     fi
-    if ! curl -sS -o /dev/null -I --connect-timeout 5 --max-time 10 "$PROBE_URL" 2>/dev/null; then
-        say "Models: network unreachable ($PROBE_URL), skipping downloads; the offline models from the Python packages will be used"
+    local probe=${COMPANION_MODEL_MIRROR:-$PROBE_URL}
+    if ! curl -sS -o /dev/null -I --connect-timeout 5 --max-time 10 "$probe" 2>/dev/null; then
+        say "Models: network unreachable ($probe), skipping downloads; the offline models from the Python packages will be used"
         return
     fi
     say "Models: downloading into $MODELS_DIR (resumable; re-run to continue)"
     mkdir -p "$MODELS_DIR"
     fetch_vosk || true
     case "$LLM" in
-        qwen2.5-1.5b) fetch "$QWEN_URL" "$QWEN_SHA256" "$MODELS_DIR/$QWEN_FILE" || true ;;
-        llama3.2-1b) fetch "$LLAMA_URL" "$LLAMA_SHA256" "$MODELS_DIR/$LLAMA_FILE" || true ;;
+        qwen2.5-1.5b) fetch "$(src "$QWEN_URL")" "$QWEN_SHA256" "$MODELS_DIR/$QWEN_FILE" || true ;;
+        llama3.2-1b) fetch "$(src "$LLAMA_URL")" "$LLAMA_SHA256" "$MODELS_DIR/$LLAMA_FILE" || true ;;
     esac
     if [ -n "${COMPANION_LLM_URL:-}" ]; then
         fetch "$COMPANION_LLM_URL" "${COMPANION_LLM_SHA256:-}" "$MODELS_DIR/$(basename "${COMPANION_LLM_URL%%\?*}")" || true
     fi
     if [ "$VOICE" = lessac ]; then
         # The config (.json) first: the .onnx appearing is what makes the voice "installed".
-        if fetch "$VOICE_BASE/$VOICE_NAME.onnx.json" "$VOICE_JSON_SHA256" "$MODELS_DIR/$VOICE_NAME.onnx.json"; then
-            fetch "$VOICE_BASE/$VOICE_NAME.onnx" "$VOICE_SHA256" "$MODELS_DIR/$VOICE_NAME.onnx" || true
+        if fetch "$(src "$VOICE_BASE/$VOICE_NAME.onnx.json")" "$VOICE_JSON_SHA256" "$MODELS_DIR/piper/$VOICE_NAME.onnx.json"; then
+            fetch "$(src "$VOICE_BASE/$VOICE_NAME.onnx")" "$VOICE_SHA256" "$MODELS_DIR/piper/$VOICE_NAME.onnx" || true
         fi
     fi
 }
 
 report_models() {
     local stt=PocketSphinx llm="gemma3-270m (bundled)" tts="en_US-joe-medium (bundled)" f
-    [ -d "$MODELS_DIR/$VOSK_NAME" ] && stt="Vosk $VOSK_NAME"
+    [ -d "$MODELS_DIR/$VOSK_NAME/am" ] && stt="Vosk $VOSK_NAME"
     for f in "$MODELS_DIR"/*.gguf; do [ -f "$f" ] && llm=$(basename "$f") && break; done
-    for f in "$MODELS_DIR"/*.onnx; do [ -f "$f" ] && tts=$(basename "$f" .onnx) && break; done
+    for f in "$MODELS_DIR"/piper/*.onnx; do [ -f "$f" ] && tts=$(basename "$f" .onnx) && break; done
     say "Models in use: speech recognition: $stt; replies: $llm; voice: $tts"
 }
 

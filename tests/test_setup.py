@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import http.server
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 import pytest
@@ -122,8 +126,10 @@ def test_setup_twice_offline_then_uninstall(workdir):
     assert second.returncode == 0, second.stdout + second.stderr
     assert "already installed" in second.stdout and "Installing" not in second.stdout
 
+    _downloads_are_checked(repo, env, tmp_path)
+
     data = home / ".local" / "share" / "companion"
-    data.mkdir(parents=True)
+    data.mkdir(parents=True, exist_ok=True)
     (data / "companion.json").write_text("{}")
     prefix = _as_unprivileged(tmp_path)
     keep = subprocess.run([*prefix, "./setup.sh", "--uninstall"], cwd=repo, env=env, capture_output=True, text=True)
@@ -135,3 +141,38 @@ def test_setup_twice_offline_then_uninstall(workdir):
                            capture_output=True, text=True)
     assert purge.returncode == 0, purge.stdout + purge.stderr
     assert not data.exists()
+
+
+def _downloads_are_checked(repo: Path, env: dict[str, str], tmp_path: Path) -> None:
+    """A local mirror: a tampered Vosk zip is refused, a GGUF needs its sha256 (or --trust-unverified)."""
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    (mirror / "vosk-model-small-en-us-0.15.zip").write_bytes(b"not the real model")
+    (mirror / "mine.gguf").write_bytes(b"GGUF tiny test model")
+    good_sha = hashlib.sha256(b"GGUF tiny test model").hexdigest()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(mirror))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    models = tmp_path / "models"
+    run_env = {**env, "COMPANION_MODEL_MIRROR": base, "COMPANION_MODELS": str(models),
+               "COMPANION_LLM_URL": f"{base}/mine.gguf"}
+    args = ["./setup.sh", "--llm", "none", "--voice", "none"]
+    try:
+        unverified = subprocess.run(args, cwd=repo, env=run_env, capture_output=True, text=True)
+        assert unverified.returncode == 0, unverified.stdout + unverified.stderr
+        assert "sha256 mismatch" in unverified.stderr and "refusing to install an unverified file" in unverified.stderr
+        assert not (models / "vosk-model-small-en-us-0.15").exists() and not (models / "mine.gguf").exists()
+
+        pinned = subprocess.run(args, cwd=repo, env={**run_env, "COMPANION_LLM_SHA256": good_sha},
+                                capture_output=True, text=True)
+        assert pinned.returncode == 0, pinned.stdout + pinned.stderr
+        assert (models / "mine.gguf").read_bytes() == b"GGUF tiny test model"
+        assert "replies: mine.gguf" in pinned.stdout
+
+        wrong = subprocess.run(args, cwd=repo, capture_output=True, text=True,
+                               env={**run_env, "COMPANION_MODELS": str(tmp_path / "m2"),
+                                    "COMPANION_LLM_SHA256": "0" * 64})
+        assert "mine.gguf: sha256 mismatch" in wrong.stderr and not (tmp_path / "m2" / "mine.gguf").exists()
+    finally:
+        server.shutdown()
