@@ -15,6 +15,7 @@ from .clock import Clock, SystemClock
 from .config import Settings, data_dir
 from .engine import Components, Engine, TurnLog
 from .intents import InstantIntents
+from zoneinfo import ZoneInfo
 from .llm import ReplyGenerator
 from .skills import Skill
 from .store import Store
@@ -45,34 +46,52 @@ def open_store(settings: Settings) -> Store:
 
 
 class App:
-    """A running companion: store, skills and engine, closed together."""
+    """A running companion: store, skills, alerts and engine, started and closed together."""
 
     def __init__(self, settings: Settings, *, source: AudioSource, speaker: Speaker, echo: EchoPath,
                  components: Components | None = None, clock: Clock | None = None, store: Store | None = None,
-                 on_turn: Callable[[TurnLog], None] | None = None) -> None:
+                 on_turn: Callable[[TurnLog], None] | None = None, start_alerts: bool = True) -> None:
+        from .alerts import AlertService
+        from .honesty import HonestySkill, check_reply
+        from .inactivity import InactivityWatch
+        from .memory import MemorySkill
+        from .routines import RoutineScheduler
+        from .safety import SafetySkill
+
         self.settings = settings
         self.clock = clock or SystemClock()
+        self._own_store = store is None
         self.store = store if store is not None else open_store(settings)
         self.components = components or load_components(settings, echo)
         self.style = VoiceStyle(settings.tts, self.store)
+        tz = ZoneInfo(settings.routines.timezone) if settings.routines.timezone else None
+        self.alerts = AlertService.from_settings(settings, data_dir(settings), self.clock)
+        self.safety = SafetySkill(settings, self.store, self.alerts, self.clock)
+        self.honesty = HonestySkill.from_settings(settings, self.store, self.clock, self.alerts)
+        self.memory = MemorySkill(self.store, settings, self.clock, tz=tz)
+        self.routines = RoutineScheduler.from_settings(settings, self.store, self.clock,
+                                                       on_escalation=self.alerts.medication_escalation)
         self.skills: list[Skill] = []
         self.engine = Engine(settings, self.components, source=source, speaker=speaker, echo=echo, style=self.style,
-                             skills=self.skills, clock=self.clock, store=self.store, on_turn=on_turn)
-        self.skills.extend(build_skills(self))
+                             skills=self.skills, clock=self.clock, store=self.store, on_turn=on_turn,
+                             sentence_filter=check_reply,
+                             openers=[lambda turn: self.honesty.policy.opening_line(turn.at)])
+        intents = InstantIntents(self.style, last_reply=lambda: self.engine.last_reply)
+        # Order matters: safety always first; memory before routines so its pending yes/no wins.
+        self.skills.extend([self.safety, self.honesty, self.memory, self.routines, intents])
+        if start_alerts:
+            self.alerts.start(checks=[InactivityWatch(settings, self.store, self.alerts, self.clock).check])
 
     def run(self) -> None:
         """Run the loop until the source ends or stop() is called."""
         self.engine.run()
 
     def close(self) -> None:
-        """Stop the loop and release devices and the store; safe to call twice."""
+        """Stop the loop, alerts, devices and the store; safe to call twice."""
         self.engine.close()
-        self.store.close()
-
-
-def build_skills(app: App) -> list[Skill]:
-    """Every skill, in the order they get to answer (safety first, instant intents last)."""
-    return [InstantIntents(app.style, last_reply=lambda: app.engine.last_reply)]
+        self.alerts.close()
+        if self._own_store:
+            self.store.close()
 
 
 # ---------------------------------------------------------------- file runs
@@ -96,8 +115,12 @@ class TurnsWriter:
 
 def run_files(settings: Settings, inputs: Sequence[str | Path], output_dir: str | Path, *, realtime: bool = True,
               components: Components | None = None, store: Store | None = None, clock: Clock | None = None,
-              gap_s: float = 1.5) -> tuple[list[TurnLog], list[Path]]:
-    """Feed WAV files through the whole loop; write reply-NNN.wav and turns.jsonl to output_dir."""
+              gap_s: float = 1.0, turn_taking: bool = True) -> tuple[list[TurnLog], list[Path]]:
+    """Feed WAV files through the whole loop; write reply-NNN.wav and turns.jsonl to output_dir.
+
+    With `turn_taking` each file starts only once the companion has finished
+    answering the previous one, as a person waits for a reply.
+    """
     out = Path(output_dir)
     echo = EchoPath(settings.audio.echo_coupling)
     source = WavFileSource(inputs, realtime=realtime, echo=echo, gap_s=gap_s)
@@ -105,12 +128,12 @@ def run_files(settings: Settings, inputs: Sequence[str | Path], output_dir: str 
     writer = TurnsWriter(out / "turns.jsonl")
     app = App(settings, source=source, speaker=sink, echo=echo, components=components, store=store, clock=clock,
               on_turn=writer)
+    if turn_taking:
+        source.ready = app.engine.awaiting_user
     try:
         app.run()
     finally:
-        app.engine.close()
-        if store is None:
-            app.store.close()
+        app.close()
     return app.engine.turns, sink.files
 
 

@@ -142,13 +142,13 @@ class EchoPath:
         now = time.monotonic()
         with self._lock:
             self._levels.append((now, peak))
-            self._levels = [x for x in self._levels if now - x[0] < 1.0]
+            self._levels = [x for x in self._levels if now - x[0] < 2.0]
             if self.coupling > 0:
                 if len(self._buf) == 0:
                     self._buf = np.zeros(self._delay, np.int16)
                 self._buf = np.concatenate([self._buf, samples16k])
 
-    def recent_peak(self, window_s: float = 0.3) -> float:
+    def recent_peak(self, window_s: float = 1.0) -> float:
         """Peak playback level (int16 units) over the last `window_s` seconds."""
         now = time.monotonic()
         with self._lock:
@@ -190,21 +190,19 @@ class WavFileSource:
     """
 
     def __init__(self, paths: Sequence[str | Path], *, realtime: bool = True, gap_s: float = 1.0,
-                 tail_s: float = 3.0, echo: EchoPath | None = None) -> None:
+                 tail_s: float = 3.0, echo: EchoPath | None = None,
+                 ready: Callable[[], bool] | None = None) -> None:
         self.paths = [Path(p) for p in paths]
         self.realtime = realtime
         self.echo = echo
-        parts: list[np.ndarray] = []
-        self.file_starts_s: list[float] = []
-        total = 0
-        for i, p in enumerate(self.paths):
-            audio = read_wav(p)
-            self.file_starts_s.append(total / SAMPLE_RATE)
-            pad = int((tail_s if i == len(self.paths) - 1 else gap_s) * SAMPLE_RATE)
-            parts += [audio, np.zeros(pad, np.int16)]
-            total += len(audio) + pad
-        self._audio = np.concatenate(parts) if parts else np.zeros(0, np.int16)
+        self.ready = ready  # turn-taking: the next file starts only when ready() (she waits for the reply)
+        self._files = [read_wav(p) for p in self.paths]  # all checked before anything is played
+        self._gap = np.zeros(int(gap_s * SAMPLE_RATE), np.int16)
+        self._tail = int(tail_s * SAMPLE_RATE)
+        self._next = 0
+        self._audio = np.zeros(0, np.int16)
         self._pos = 0
+        self._delivered = 0
         self._t0: float | None = None
         self._closed = threading.Event()
         self._extra: "queue.Queue[np.ndarray]" = queue.Queue()
@@ -213,33 +211,54 @@ class WavFileSource:
     def from_array(cls, samples: np.ndarray, **kw: object) -> "WavFileSource":
         """A source over in-memory 16 kHz int16 samples (no file needed)."""
         src = cls([], **kw)  # type: ignore[arg-type]
-        src._audio = samples.astype(np.int16)
+        src._files = [samples.astype(np.int16)]
         return src
 
     @property
     def position_s(self) -> float:
         """Seconds of audio delivered so far."""
-        return self._pos / SAMPLE_RATE
+        return self._delivered / SAMPLE_RATE
 
     def extend(self, samples: np.ndarray) -> None:
         """Append audio to the stream (tests: speak while the companion talks)."""
         self._audio = np.concatenate([self._audio, samples.astype(np.int16)])
 
+    def _refill(self) -> bool:
+        """Queue the next file (after the gap), or the tail; False when everything was played."""
+        if self._next < len(self._files):
+            if self.ready is not None and not self.ready():
+                self._audio = np.concatenate([self._audio, np.zeros(BLOCK_SAMPLES, np.int16)])
+                return True
+            self._audio = np.concatenate([self._audio, self._files[self._next], self._gap])
+            self._next += 1
+            return True
+        if self._tail > 0:
+            self._audio = np.concatenate([self._audio, np.zeros(self._tail, np.int16)])
+            self._tail = 0
+            return True
+        if self.ready is not None and not self.ready():  # let the last reply finish
+            self._audio = np.concatenate([self._audio, np.zeros(BLOCK_SAMPLES, np.int16)])
+            return True
+        return False
+
     def read(self, timeout_s: float = 0.5) -> np.ndarray | None:
         if self._closed.is_set():
             raise EOFError("source closed")
-        if self._pos >= len(self._audio):
+        if self._pos >= len(self._audio) and not self._refill():
             raise EOFError("end of input files")
         if self.realtime:
             if self._t0 is None:
                 self._t0 = time.monotonic()
-            due = self._t0 + (self._pos + BLOCK_SAMPLES) / SAMPLE_RATE
+            due = self._t0 + (self._delivered + BLOCK_SAMPLES) / SAMPLE_RATE
             wait = due - time.monotonic()
             if wait > 0:
                 if self._closed.wait(wait):
                     raise EOFError("source closed")
         block = self._audio[self._pos:self._pos + BLOCK_SAMPLES]
         self._pos += BLOCK_SAMPLES
+        self._delivered += BLOCK_SAMPLES
+        if self._pos > 10 * SAMPLE_RATE:  # drop what was played so appending stays cheap
+            self._audio, self._pos = self._audio[self._pos:], 0
         if len(block) < BLOCK_SAMPLES:
             block = np.concatenate([block, np.zeros(BLOCK_SAMPLES - len(block), np.int16)])
         return self.echo.mix_into(block) if self.echo else block

@@ -117,6 +117,11 @@ class EmotionSettings:
     """Mood sensing from voice and words."""
 
     mode: Literal["ask", "on", "off"] = "ask"  # ask = explain and ask consent first; on = pre-approved
+    baseline_min_utterances: int = 20  # her own utterances needed before her personal baseline is used
+    baseline_window_utterances: int = 500  # older utterances fade from the baseline after about this many
+    min_voiced_s: float = 0.5  # less voiced speech than this: judge the words only
+    consent_asks_max: int = 3  # conversations in which to ask for consent before giving up
+    model_path: str = ""  # empty = the weights shipped in the package (companion/data/emotion_model.npz)
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from .wake import WakeWordDetector
 log = logging.getLogger(__name__)
 
 APOLOGY = "I'm sorry, something went wrong on my side. Let's try that again in a moment."
-ECHO_TAIL_S = 0.4  # keep the stricter wake rules this long after playback (room echo)
+ECHO_TAIL_S = 1.0  # keep the stricter wake rules this long after playback (detector latency + room echo)
 POLL_EVERY_S = 1.0  # how often proactive skills (routines) are asked for announcements
 
 
@@ -72,19 +72,23 @@ class Engine:
     def __init__(self, settings: Settings, components: Components, *, source: AudioSource, speaker: Speaker,
                  echo: EchoPath, style: VoiceStyle, skills: list[Skill] | None = None, clock: Clock | None = None,
                  store: Any | None = None, on_turn: Callable[[TurnLog], None] | None = None,
-                 emotion: Any | None = None, sentence_filter: Callable[[str], str] | None = None) -> None:
+                 emotion: Any | None = None, sentence_filter: Callable[[str], str] | None = None,
+                 openers: list[Callable[[TurnInput], str | None]] | None = None) -> None:
         self.settings = settings
         self.c = components
         self.source = source
         self.speaker = speaker
         self.echo = echo
         self.style = style
-        self.skills: list[Skill] = list(skills or [])
+        self.skills: list[Skill] = skills if skills is not None else []  # shared: the app adds skills later
         self.clock = clock or SystemClock()
         self.store = store
         self.on_turn = on_turn
         self.emotion = emotion
         self.sentence_filter = sentence_filter
+        self.openers = openers if openers is not None else []  # disclosure, consent question...
+        self._opening: tuple[int, str] | None = None  # computed once per utterance (openers have side effects)
+        self._utt_id = 0
         self.tz = ZoneInfo(settings.routines.timezone) if settings.routines.timezone else None
         self.conversation = Conversation()
         self.conversation.add_listener(self._on_state)
@@ -125,6 +129,16 @@ class Engine:
         """Speak first (routines, alert confirmations): waits for the loop thread."""
         self.post(lambda: self._speak_reply(reply, TurnLog(wake_detected=False, source=Source.ROUTINE.value),
                                             None, Trigger.ANNOUNCE))
+
+    def awaiting_user(self) -> bool:
+        """True when nothing is in flight: idle, or a follow-up window in which she hasn't spoken yet."""
+        state = self.conversation.state
+        if self._job is not None or self._pending:
+            return False
+        if state is State.IDLE:
+            return True
+        return (state is State.LISTENING and self.conversation.listening_source is Source.FOLLOW_UP
+                and self.endpointer.state.speech_start_s is None)
 
     def stop(self) -> None:
         """Ask the loop to finish."""
@@ -212,6 +226,7 @@ class Engine:
 
     def _begin_utterance(self) -> None:
         self._ears_epoch = self._listen_epoch
+        self._utt_id += 1
         follow_up = self.conversation.listening_source is Source.FOLLOW_UP
         self.endpointer.start(self.settings.conversation.follow_up_s if follow_up else None)
         self.c.recognizer.start()
@@ -252,6 +267,8 @@ class Engine:
     def _speculate(self, partial: str) -> None:
         """She paused after complete-sounding words: start the LLM now, hold its audio back."""
         self._cancel_speculation()
+        if any(getattr(skill, "claims", lambda _: False)(partial) for skill in self.skills):
+            return  # a deterministic answer is coming: no point warming up the LLM
         turn = self._make_turn(partial)
         tl = TurnLog(wake_detected=bool(self._current_log and self._current_log.wake_detected),
                      source=turn.source.value)
@@ -452,14 +469,6 @@ class Engine:
                     skill.after_turn(record)
                 except Exception:
                     log.exception("skill %s after_turn failed", getattr(skill, "name", skill))
-            if self.store is not None:
-                try:
-                    self.store.insert("turns", {"at": turn.at.isoformat(), "user": turn.text, "reply": reply_text,
-                                                "intent": tl.intent, "emotion": tl.emotion,
-                                                "duration_s": sum(w.end_s - w.start_s for w in turn.words) or None,
-                                                "timings_ms": _timings(tl)})
-                except Exception:
-                    log.exception("could not store the turn")
         if self.on_turn:
             try:
                 self.on_turn(tl)
@@ -480,6 +489,7 @@ class Engine:
 
     def reply_to_text(self, text: str):
         """A typed turn through the same skills and LLM (`companion chat`); yields reply sentences."""
+        self._utt_id += 1
         turn = TurnInput(text=text, at=self.clock.now(), local_time=self._local_now(), source=Source.TEXT)
         tl = TurnLog(wake_detected=False, source=Source.TEXT.value, transcript=text)
         self._estimate_emotion(turn, tl, record=True)
@@ -524,21 +534,22 @@ class Engine:
         return " ".join(lines)
 
     def _opening_lines(self, turn: TurnInput) -> str:
+        """What must be said before the reply (AI disclosure, consent question); once per utterance."""
         if turn.source is Source.FOLLOW_UP:
             return ""
+        if self._opening is not None and self._opening[0] == self._utt_id:
+            return self._opening[1]
         lines = []
-        for skill in self.skills:
-            opening = getattr(skill, "opening", None)
-            if opening is None:
-                continue
+        for opener in self.openers:
             try:
-                text = opening(turn)
+                text = opener(turn)
             except Exception:
-                log.exception("skill %s opening failed", getattr(skill, "name", skill))
+                log.exception("opening line failed")
                 continue
             if text:
                 lines.append(text)
-        return " ".join(lines)
+        self._opening = (self._utt_id, " ".join(lines))
+        return self._opening[1]
 
     # ---------------------------------------------------------------- state side effects
 

@@ -93,6 +93,10 @@ class InstantIntents(BaseSkill):
         self.style = style
         self._last_reply = last_reply
 
+    def claims(self, text: str) -> bool:
+        """Would this text be answered here? (pure: lets the loop skip a useless speculative LLM run)"""
+        return match_intent(text) is not None
+
     def handle(self, turn: TurnInput) -> Reply | None:
         intent = match_intent(turn.text)
         if intent is None:

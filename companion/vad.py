@@ -86,32 +86,26 @@ def text_completeness(text: str) -> Completeness:
     return Completeness.UNSURE
 
 
-def final_pitch_slope(audio: np.ndarray, window_s: float = 0.5) -> float | None:
-    """Pitch movement (semitones per second) over the last voiced `window_s`; None if unvoiced.
+def final_pitch_slope(audio: np.ndarray, window_s: float = 0.6) -> float | None:
+    """Pitch movement (semitones per second) over the last voiced `window_s`; None if too little voicing.
 
     A falling end (negative) sounds finished; a level or rising end sounds
-    like more is coming. A cheap autocorrelation tracker is enough here.
+    like more is coming. Uses the prosody module's pitch tracker and a
+    Theil–Sen fit, which shrugs off the odd octave error.
     """
-    n = int(window_s * SAMPLE_RATE)
-    seg = audio[-n:].astype(np.float32)
-    frame, hop = 640, 320  # 40 ms frames, 20 ms hop
-    lo, hi = SAMPLE_RATE // 400, SAMPLE_RATE // 70  # 70–400 Hz
-    times, semis = [], []
-    for i in range(0, len(seg) - frame, hop):
-        x = seg[i:i + frame] - seg[i:i + frame].mean()
-        energy = float(np.dot(x, x))
-        if energy < 1e6:
-            continue
-        ac = np.correlate(x, x, "full")[frame - 1 + lo:frame - 1 + hi]
-        lag = int(np.argmax(ac))
-        if ac[lag] / energy < 0.4:
-            continue
-        f0 = SAMPLE_RATE / (lag + lo)
-        times.append(i / SAMPLE_RATE)
-        semis.append(12 * np.log2(f0 / 100.0))
-    if len(semis) < 4:
+    from scipy.stats import theilslopes
+
+    from .prosody import track_pitch
+
+    seg = audio[-int(window_s * SAMPLE_RATE):].astype(np.float32) / 32768.0
+    if len(seg) < SAMPLE_RATE // 5:
         return None
-    return float(np.polyfit(times, semis, 1)[0])
+    f0, _ = track_pitch(seg)
+    idx = np.nonzero(f0 > 0)[0]
+    if len(idx) < 8:
+        return None
+    semis = 12 * np.log2(f0[idx] / 100.0)
+    return float(theilslopes(semis, idx * 0.01)[0])
 
 
 # ---------------------------------------------------------------- endpointer

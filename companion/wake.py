@@ -53,11 +53,16 @@ class WakeWordDetector:
         self.speaking = False
         self.last_probability = 0.0
         self.suppressed = 0  # detections rejected as our own voice (for tests and logs)
+        self._mic_peaks: list[float] = []
 
     def process(self, block: np.ndarray) -> Detection | None:
         """Feed one block of 16 kHz int16 audio; returns a Detection or None."""
         found: Detection | None = None
-        mic_peak = float(np.max(np.abs(block.astype(np.int32)))) if len(block) else 0.0
+        # The detector decides ~0.2 s after the word ends, so compare the mic's peak over the
+        # last second (when she spoke) with the echo's peak over the same second.
+        self._mic_peaks.append(float(np.max(np.abs(block.astype(np.int32)))) if len(block) else 0.0)
+        del self._mic_peaks[:-int(1.0 / (len(block) / 16000 or 1))]
+        mic_peak = max(self._mic_peaks)
         for features in self._features.process_streaming(block.tobytes()):
             prob = self._model.process_streaming_prob(features)
             self._stream_s += STEP_S
