@@ -82,6 +82,11 @@ class App:
         if start_alerts:
             self.alerts.start(checks=[InactivityWatch(settings, self.store, self.alerts, self.clock).check])
 
+    def mood_sensing(self) -> bool:
+        """Is mood sensing on (for the LED)?"""
+        emotion = getattr(self, "emotion", None)
+        return bool(emotion is not None and getattr(emotion, "active", lambda: False)())
+
     def run(self) -> None:
         """Run the loop until the source ends or stop() is called."""
         self.engine.run()
@@ -138,17 +143,61 @@ def run_files(settings: Settings, inputs: Sequence[str | Path], output_dir: str 
 
 
 def run_live(settings: Settings, *, stop: threading.Event | None = None) -> None:
-    """Microphone in, speaker out, until interrupted; the microphone is reopened if it fails."""
+    """Microphone in, speaker out, buttons and LEDs, until interrupted; devices are reopened if they fail."""
+    from .watchdog import Notifier
+
+    notifier = Notifier.from_env()
     echo = EchoPath(0.0)
     source = ResilientSource(lambda: MicrophoneSource(settings.audio.input_device))
     speaker = SoundDeviceSpeaker(settings.audio.output_device, echo)
     app = App(settings, source=source, speaker=speaker, echo=echo)
+    panel = attach_panel(app)
+    app.engine.on_tick = notifier.kick
+    notifier.ready("Listening")
     if stop is not None:
         threading.Thread(target=lambda: (stop.wait(), app.engine.stop()), daemon=True).start()
     try:
         app.run()
     finally:
+        notifier.stopping()
+        panel.close()
         app.close()
+
+
+def attach_panel(app: App, pin_factory: Any = None):
+    """Buttons drive the same events as the voice; LEDs follow the state machine."""
+    from .events import State
+    from .gpio import Panel
+
+    engine = app.engine
+
+    def talk() -> None:
+        if app.routines.pending_ack():
+            reply = app.routines.acknowledge_button()
+            if reply is not None:
+                engine.announce(reply)
+                return
+        engine.talk()
+
+    def help_requested() -> None:
+        engine.urgent(app.safety.help_button())
+
+    def help_cancelled() -> None:
+        reply = app.safety.cancel_help()
+        if reply is not None:
+            engine.urgent(reply)
+
+    panel = Panel.from_settings(app.settings.gpio, pin_factory=pin_factory, store=app.store, clock=app.clock,
+                                on_talk=talk, on_help=help_requested, on_help_cancel=help_cancelled,
+                                on_mute=engine.set_muted, record_help=False)
+    if panel.muted:
+        engine.set_muted(True)  # restored across restarts
+
+    def show(prev: State, cur: State) -> None:
+        panel.show(cur, mood_sensing=app.mood_sensing(), reminder_pending=app.routines.pending_ack())
+
+    engine.conversation.add_listener(show)
+    return panel
 
 
 def describe(obj: Any) -> str:

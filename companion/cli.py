@@ -14,7 +14,8 @@ from .errors import CompanionError
 log = logging.getLogger("companion")
 
 # Modules that add their own subcommands with add_commands(subparsers).
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = ["companion.memory_cli", "companion.routines_cli", "companion.caregiver_cli",
+                              "companion.hardware_test"]
 
 
 def _cmd_run(args: argparse.Namespace, settings) -> int:
@@ -29,6 +30,11 @@ def _cmd_run(args: argparse.Namespace, settings) -> int:
             print(f"[{t.intent or 'llm'}] {t.transcript!r} → {t.reply!r}")
         print(f"{len(turns)} turn(s); replies and turns.jsonl in {args.output_dir}")
         return 0
+    from .config import load_settings_or_last_good
+
+    settings, problem = load_settings_or_last_good(args.config)
+    if problem:
+        log.error("config problem: %s", problem)
     run_live(settings)
     return 0
 
@@ -98,7 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        settings = load_settings(args.config)
+        if args.command == "run" and not getattr(args, "input", None):
+            settings = None  # the live service loads its config itself, keeping the last good one
+        else:
+            settings = load_settings(args.config)
         return int(args.func(args, settings) or 0)
     except CompanionError as exc:
         print(f"companion: {exc}", file=sys.stderr)

@@ -278,6 +278,40 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     return parse_settings(text, source=str(p))
 
 
+def load_settings_or_last_good(path: str | os.PathLike[str] | None = None) -> tuple[Settings, str | None]:
+    """For the running service: a bad edit never stops it.
+
+    A valid file is also saved as `last-good-config.toml` in the data
+    directory. An invalid one is reported (the second value) and the last
+    good copy is used instead — or the defaults when there is none yet.
+    """
+    try:
+        settings = load_settings(path)
+    except ConfigError as exc:
+        fallback = Settings()
+        last_good = data_dir(fallback) / LAST_GOOD
+        if last_good.exists():
+            try:
+                return parse_settings(last_good.read_text(encoding="utf-8"), source=str(last_good)), (
+                    f"{exc}\nKeeping the last good config ({last_good}) until the file is fixed.")
+            except ConfigError:
+                pass
+        return fallback, f"{exc}\nRunning on the defaults until the file is fixed."
+    if settings.source:
+        target = data_dir(settings) / LAST_GOOD
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            tmp = target.with_suffix(".tmp")
+            tmp.write_text(Path(settings.source).read_text(encoding="utf-8"), encoding="utf-8")
+            os.replace(tmp, target)
+        except OSError:
+            pass  # not being able to keep a copy must not stop the companion
+    return settings, None
+
+
+LAST_GOOD = "last-good-config.toml"
+
+
 def parse_settings(text: str, source: str = "<config>") -> Settings:
     """Validate TOML text into Settings; all problems are reported together."""
     try:

@@ -109,6 +109,7 @@ class Engine:
         self._last_poll = 0.0
         self._current_log: TurnLog | None = None
         self.stream_s = 0.0
+        self.on_tick: Callable[[], None] | None = None  # called every loop iteration (systemd watchdog)
 
     # ---------------------------------------------------------------- external events (any thread)
 
@@ -140,6 +141,22 @@ class Engine:
         return (state is State.LISTENING and self.conversation.listening_source is Source.FOLLOW_UP
                 and self.endpointer.state.speech_start_s is None)
 
+    def urgent(self, reply: Reply) -> None:
+        """Speak now whatever is happening (help button): interrupts a reply; works while muted."""
+        def go() -> None:
+            self._interrupt()
+            tl = TurnLog(wake_detected=False, source=Source.BUTTON.value, intent=reply.intent)
+            if self.conversation.state is State.MUTED:
+                # the microphone stays off: speak without leaving MUTED
+                self._job = self._speak(lambda cancel: _sentences(reply.text), tl, None, hold=False,
+                                        expect_answer=False, change_state=False)
+                return
+            if self.conversation.state is State.LISTENING:
+                self._abandon_listening()
+                self.conversation.fire(Trigger.NO_SPEECH)
+            self._speak_reply(reply, tl, None, Trigger.ANNOUNCE)
+        self.post(go)
+
     def stop(self) -> None:
         """Ask the loop to finish."""
         self._stop.set()
@@ -151,6 +168,8 @@ class Engine:
     def run(self) -> None:
         """Read audio until the source ends or stop() is called; never dies on one bad block."""
         while not self._stop.is_set():
+            if self.on_tick is not None:
+                self.on_tick()
             self._run_pending()
             try:
                 block = self.source.read(0.2)
@@ -390,13 +409,13 @@ class Engine:
                     expect_answer=reply.expect_answer)
 
     def _speak(self, source, tl: TurnLog, turn: TurnInput | None, *, hold: bool, chime: bool = False,
-               expect_answer: bool = True, gen: Generation | None = None) -> ReplyJob:
+               expect_answer: bool = True, gen: Generation | None = None, change_state: bool = True) -> ReplyJob:
         ls, vol = self.style.for_turn(turn.emotion if turn else None)
         job = ReplyJob(source, self.c.tts, self.speaker, style=(ls, vol), chime=chime, hold=hold,
                        sentence_filter=self.sentence_filter, pause_ms=self.settings.tts.sentence_pause_ms,
-                       on_first_audio=self._on_first_audio,
+                       on_first_audio=self._on_first_audio if change_state else None,
                        on_done=lambda j: self.post(lambda: self._reply_done(j, tl, getattr(j, "turn", turn),
-                                                                            expect_answer, gen)))
+                                                                            expect_answer, gen, change_state)))
         job.tl = tl  # type: ignore[attr-defined]
         if not hold:
             self._job = job
@@ -414,10 +433,13 @@ class Engine:
         self.post(lambda: self.conversation.fire(Trigger.SPEAKING))
 
     def _reply_done(self, job: ReplyJob, tl: TurnLog, turn: TurnInput | None, expect_answer: bool,
-                    gen: Generation | None) -> None:
+                    gen: Generation | None, change_state: bool = True) -> None:
         if job is not self._job:
             return  # a discarded speculation or an interrupted reply
         self._job = None
+        if not change_state:
+            self._finish_turn(tl, turn, job)
+            return
         self._speaking_until = time.monotonic() + ECHO_TAIL_S
         if gen is not None:
             tl.llm_first_token_ms = gen.first_token_ms

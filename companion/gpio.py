@@ -137,8 +137,9 @@ class Panel:
                  store: Store | None = None, clock: Clock | None = None,
                  on_talk: Callback | None = None, on_help: Callback | None = None,
                  on_help_cancel: Callback | None = None,
-                 on_mute: Callable[[bool], Any] | None = None) -> None:
+                 on_mute: Callable[[bool], Any] | None = None, record_help: bool = True) -> None:
         self.settings = settings
+        self.record_help = record_help  # False when the caller's safety layer records help requests itself
         self.store = store
         self.clock: Clock = clock or SystemClock()
         self.on_talk = on_talk
@@ -302,7 +303,7 @@ class Panel:
                 return
             self._help_at = self.clock.monotonic()
             self._help_id = None
-            if self.store is not None:
+            if self.store is not None and self.record_help:
                 self._help_id = record_help_request(
                     self.store, self.clock, source="button", category="help_button",
                     detail=f"help button held {self.settings.help_hold_s:g} s")
