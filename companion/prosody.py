@@ -292,11 +292,15 @@ def extract(audio: np.ndarray, sample_rate_hz: int = SAMPLE_RATE_HZ, words: Sequ
     dur = len(x) / SAMPLE_RATE_HZ
     from scipy.signal import find_peaks
 
-    peaks, _ = find_peaks(loud, prominence=0.1 * (loud.max() - loud.min() + 1e-9), distance=10)
-    vseg, useg = _segments(voiced)
-    _, pauses = _segments(speech)
-    feats += [len(peaks) / dur, len(vseg) / dur, *_stats(vseg), *_stats(useg[useg < 1.0] if len(useg) else useg)]
-    feats += [float(voiced.mean()) if n else 0.0, float(pauses[pauses >= PAUSE_GAP_S].sum() / dur)]
+    idx = np.flatnonzero(speech)
+    lo, hi = (int(idx[0]), int(idx[-1]) + 1) if len(idx) else (0, n)
+    span_s = max((hi - lo) * HOP / SAMPLE_RATE_HZ, 0.1)  # silence before and after her speech is not hers
+    smooth = np.convolve(loud, np.ones(5) / 5, "same")[lo:hi]  # 50 ms: one peak per syllable nucleus
+    peaks, _ = find_peaks(smooth, prominence=0.1 * (np.ptp(smooth) + 1e-9), distance=8) if hi - lo > 2 else ((), None)
+    vseg, useg = _segments(voiced[lo:hi])
+    _, pauses = _segments(speech[lo:hi])
+    feats += [len(peaks) / span_s, len(vseg) / span_s, *_stats(vseg), *_stats(useg[useg < 1.0] if len(useg) else useg)]
+    feats += [float(voiced[lo:hi].mean()) if hi > lo else 0.0, float(pauses[pauses >= PAUSE_GAP_S].sum() / span_s)]
 
     rate, pause = word_timing(words)
     vec = np.nan_to_num(np.asarray(feats, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
