@@ -186,8 +186,8 @@ def fuse(at: datetime, text: str, voice: VoicePrediction | None) -> EmotionEstim
         p8 = {c: (strength if c == lean else (1 - strength) / 7) for c in CATEGORIES8}
         p4 = {c: (strength if c == lean else (1 - strength) / 3) for c in CATEGORIES4}
     if stated is not None:
-        top8 = max(p8, key=p8.__getitem__)
-        if p8[top8] < STRONG_VOICE or top8 == stated:
+        heard = voice.top("8class") if voice is not None else (stated, 0.0)
+        if heard[1] < STRONG_VOICE or heard[0] == stated:
             # the words win: she said it outright and the voice does not clearly say otherwise
             p8 = _lift(p8, stated)
             if stated in TO_FOUR:

@@ -42,7 +42,7 @@ _VERB = re.compile(
     r"analy[sz](?:e|ing)|monitor(?:ing)?|pay(?:ing)? attention|detect(?:ing)?|guess(?:ing)?|spy(?:ing)?|mood sensing)\b"
 )
 _OFF = re.compile(r"\b(?:stop|quit|cease|no longer|no more|never|turn off|switch off|leave)\b|\b(?:don't|do not|not to)\b(?! mind)(?! stop)")
-_ON = re.compile(r"\b(?:again|can|may|start|turn on|switch on|resume|go ahead|allowed|please|ok|okay)\b")
+_ON = re.compile(r"\b(?:again|can|may|start|turn on|switch on|resume|go ahead|allowed|please|ok|okay|fine|all right|alright|don't mind|do not mind)\b")
 _QUESTION = re.compile(r"^(?:are|do|does|is|what|how|have)\b")
 _YES = re.compile(
     r"^(?:yes|yeah|yep|yup|sure|ok|okay|alright|all right|fine|of course|certainly|please|go ahead|that's fine|"
