@@ -203,6 +203,7 @@ class WavFileSource:
         self._audio = np.zeros(0, np.int16)
         self._pos = 0
         self._delivered = 0
+        self.file_starts_s: list[float] = []  # stream time at which each file began
         self._t0: float | None = None
         self._closed = threading.Event()
         self._extra: "queue.Queue[np.ndarray]" = queue.Queue()
@@ -230,6 +231,8 @@ class WavFileSource:
                 self._audio = np.concatenate([self._audio, np.zeros(BLOCK_SAMPLES, np.int16)])
                 return True
             self._audio = np.concatenate([self._audio, self._files[self._next], self._gap])
+            self.file_starts_s.append((self._delivered + len(self._audio) - self._pos - len(self._files[self._next])
+                                       - len(self._gap)) / SAMPLE_RATE)
             self._next += 1
             return True
         if self._tail > 0:

@@ -53,7 +53,7 @@ class VadSettings:
     complete_silence_ms: int = 450  # end the turn after this much silence when the words are complete
     default_silence_ms: int = 900  # ... when unsure
     incomplete_silence_ms: int = 2200  # ... when she stopped mid-phrase ("and", "my", rising pitch)
-    speculate_after_ms: int = 200  # start a speculative reply after this much silence
+    speculate_after_ms: int = 100  # start a speculative reply after this much silence
     max_utterance_s: float = 20.0
     no_speech_timeout_s: float = 5.0  # back to idle if nobody speaks after the wake word
 
@@ -73,7 +73,7 @@ class LlmSettings:
     model_path: str = ""  # empty = an installed instruct GGUF, else the bundled gemma3-270m
     prompt_style: Literal["auto", "chat", "transcript"] = "auto"
     context_tokens: int = 2048
-    threads: int = 0  # 0 = number of cores
+    threads: int = 0  # 0 = cores - 1, leaving one core to the ears and the voice (measured best on 2 cores)
     max_reply_tokens: int = 96
     max_reply_s: float = 8.0
     temperature: float = 0.7

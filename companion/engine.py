@@ -101,6 +101,8 @@ class Engine:
         self._listen_epoch = 0
         self._ears_epoch = -1
         self._utt_audio: list[np.ndarray] = []
+        self._silence_held: list[np.ndarray] = []
+        self._partial = ""
         self._speech_end_wall: float | None = None
         self._speaking_until = 0.0
         self._stop = threading.Event()
@@ -110,6 +112,7 @@ class Engine:
         self._current_log: TurnLog | None = None
         self.stream_s = 0.0
         self.on_tick: Callable[[], None] | None = None  # called every loop iteration (systemd watchdog)
+        self.streaming = True  # False = the sequential baseline the benchmark compares against
 
     # ---------------------------------------------------------------- external events (any thread)
 
@@ -219,8 +222,10 @@ class Engine:
         if state is State.MUTED:
             return  # privacy: a muted microphone is not listened to at all
         self.c.wake.speaking = state in (State.SPEAKING, State.THINKING) or time.monotonic() < self._speaking_until
-        detection = self.c.wake.process(block)
-        if detection is not None:
+        # While she talks after the wake word, the detector has nothing to add: skip it (CPU for the reply).
+        listening_to_her = state is State.LISTENING and self.endpointer.state.speech_start_s is not None \
+            and self._ears_epoch == self._listen_epoch
+        if not listening_to_her and self.c.wake.process(block) is not None:
             self._wake(Source.WAKE_WORD)
             return
         if self.conversation.state is not State.LISTENING:
@@ -249,6 +254,8 @@ class Engine:
         follow_up = self.conversation.listening_source is Source.FOLLOW_UP
         self.endpointer.start(self.settings.conversation.follow_up_s if follow_up else None)
         self.c.recognizer.start()
+        self._silence_held: list[np.ndarray] = []
+        self._partial = ""
         self._utt_audio = []
         self._speech_end_wall = None
         self._current_log = TurnLog(wake_detected=self.conversation.listening_source is Source.WAKE_WORD,
@@ -256,11 +263,20 @@ class Engine:
 
     def _listen(self, block: np.ndarray) -> None:
         prob = self.c.vad(block)
-        self.c.recognizer.accept(block)
+        speech = prob >= self.settings.vad.threshold
+        if speech or self.endpointer.state.speech_start_s is None:
+            for held in self._silence_held:  # she went on: the recogniser gets the pause it skipped
+                self.c.recognizer.accept(held)
+            self._silence_held = []
+            self.c.recognizer.accept(block)
+            self._partial = self.c.recognizer.partial()
+        else:
+            # Trailing silence: the words cannot change, so spare the CPU for the speculative reply.
+            self._silence_held.append(block)
         self._utt_audio.append(block)
-        partial = self.c.recognizer.partial()
+        partial = self._partial
         event = self.endpointer.update(block, prob, partial)
-        if prob >= self.settings.vad.threshold:
+        if speech:
             self._speech_end_wall = time.monotonic()
         if event is EndpointEvent.SPECULATE:
             self._speculate(partial)
@@ -286,7 +302,7 @@ class Engine:
     def _speculate(self, partial: str) -> None:
         """She paused after complete-sounding words: start the LLM now, hold its audio back."""
         self._cancel_speculation()
-        if any(getattr(skill, "claims", lambda _: False)(partial) for skill in self.skills):
+        if not self.streaming or any(getattr(skill, "claims", lambda _: False)(partial) for skill in self.skills):
             return  # a deterministic answer is coming: no point warming up the LLM
         turn = self._make_turn(partial)
         tl = TurnLog(wake_detected=bool(self._current_log and self._current_log.wake_detected),
@@ -413,6 +429,7 @@ class Engine:
         ls, vol = self.style.for_turn(turn.emotion if turn else None)
         job = ReplyJob(source, self.c.tts, self.speaker, style=(ls, vol), chime=chime, hold=hold,
                        sentence_filter=self.sentence_filter, pause_ms=self.settings.tts.sentence_pause_ms,
+                       streaming=self.streaming,
                        on_first_audio=self._on_first_audio if change_state else None,
                        on_done=lambda j: self.post(lambda: self._reply_done(j, tl, getattr(j, "turn", turn),
                                                                             expect_answer, gen, change_state)))

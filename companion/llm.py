@@ -21,6 +21,8 @@ SAFE_LINE = "I'm sorry, I lost my train of thought. Could you say that another w
 ROLE_MARKERS = re.compile(r"(\b(User|Companion|Assistant|Human|AI|System)\s*:|<start_of_turn>|<end_of_turn>|"
                           r"<\|[a-z_]+\|>|###|\[/?INST\])", re.IGNORECASE)
 SENTENCE_END = re.compile(r"([.!?…]+[\"')\]]*)\s+")
+FIRST_CLAUSE_END = re.compile(r"([,;:—])\s+")
+FIRST_CLAUSE_MIN_WORDS = 5  # a first clause this long is handed to TTS before its sentence ends
 MAX_SENTENCE_WORDS = 40
 
 PERSONA = """You are {name}, a voice companion for an older adult, running on a small box in her home. \
@@ -101,7 +103,8 @@ class ReplyGenerator:
 
         try:
             llama = Llama(model_path=str(path), n_ctx=settings.context_tokens,
-                          n_threads=settings.threads or os.cpu_count() or 2, seed=settings.seed, verbose=False)
+                          n_threads=settings.threads or max(1, (os.cpu_count() or 2) - 1), seed=settings.seed,
+                          verbose=False)
         except (ValueError, RuntimeError) as exc:
             raise ModelMissingError(f"cannot load LLM {path}: {exc}; is it a complete GGUF file?") from exc
         style = settings.prompt_style
@@ -192,6 +195,10 @@ class ReplyGenerator:
                         gen.stopped = "degenerate"
                     while True:
                         m = SENTENCE_END.search(buf)
+                        if not m and not gen.sentences:
+                            m = FIRST_CLAUSE_END.search(buf)  # speak the first clause early
+                            if m and len(buf[:m.end(1)].split()) < FIRST_CLAUSE_MIN_WORDS:
+                                m = None
                         if not m:
                             break
                         sentence, buf = buf[:m.end(1)], buf[m.end():]

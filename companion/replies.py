@@ -42,7 +42,7 @@ class ReplyJob:
                  style: tuple[float, float], chime: bool = False, hold: bool = False,
                  sentence_filter: Callable[[str], str] | None = None, pause_ms: int = 250,
                  on_first_audio: Callable[["ReplyJob"], None] | None = None,
-                 on_done: Callable[["ReplyJob"], None] | None = None) -> None:
+                 on_done: Callable[["ReplyJob"], None] | None = None, streaming: bool = True) -> None:
         self._text_source = text_source
         self._tts = tts
         self._speaker = speaker
@@ -52,6 +52,7 @@ class ReplyJob:
         self._pause_ms = pause_ms
         self._on_first_audio = on_first_audio
         self._on_done = on_done
+        self.streaming = streaming  # False: whole reply text, then all of its audio, then play (for comparison)
         self.cancel = threading.Event()
         self.released = threading.Event()
         if not hold:
@@ -127,7 +128,10 @@ class ReplyJob:
         return _END
 
     def _produce_text(self) -> None:
-        for sentence in self._text_source(self.cancel):
+        source = self._text_source(self.cancel)
+        if not self.streaming:
+            source = list(source)
+        for sentence in source:
             if self.cancel.is_set():
                 break
             if self._filter:
@@ -144,6 +148,9 @@ class ReplyJob:
     def _synthesize(self) -> None:
         if self._chime:
             self._put(self._audio, (self._tts.chime(), ""))
+        if not self.streaming:
+            self._synthesize_all()
+            return
         first = True
         while True:
             sentence = self._get(self._sentences)
@@ -163,6 +170,20 @@ class ReplyJob:
                     return
             self._put(self._audio, (self._tts.silence(self._pause_ms), str(sentence)))
         self._put(self._audio, _END)
+
+    def _synthesize_all(self) -> None:
+        """Sequential mode: every sentence synthesised before anything is played."""
+        items: list[object] = []
+        t0 = time.monotonic()
+        while (sentence := self._get(self._sentences)) is not _END:
+            for chunk in self._tts.synthesize(str(sentence), length_scale=self.length_scale, volume=self.volume):
+                items.append((chunk, ""))
+            items.append((self._tts.silence(self._pause_ms), str(sentence)))
+        self.timings.tts_first_ms = (time.monotonic() - t0) * 1000
+        self.timings.first_audio_ready = time.monotonic()
+        for item in items + [_END]:
+            if not self._put(self._audio, item):
+                return
 
     def _play(self) -> None:
         began = False
