@@ -174,7 +174,8 @@ def fuse(at: datetime, text: str, voice: VoicePrediction | None) -> EmotionEstim
     w_text = TEXT_VALENCE_WEIGHT * min(1.0, abs(sentiment) / TEXT_SENTIMENT_FULL)
     if voice is not None:
         p_high = voice.probs["arousal"]["high"]
-        v_voice = 2.0 * voice.probs["valence"]["positive"] - 1.0
+        # neutral and calm voices pull toward 0 instead of being forced positive or negative
+        v_voice = sum(p * CATEGORY_VALENCE[c] for c, p in voice.probs["8class"].items())
         p8 = _reweight(voice.probs["8class"], sentiment * min(1.0, abs(sentiment) / TEXT_SENTIMENT_FULL))
         p4 = _reweight(voice.probs["4class"], sentiment * min(1.0, abs(sentiment) / TEXT_SENTIMENT_FULL))
         valence = w_text * sentiment + (1.0 - w_text) * v_voice

@@ -34,6 +34,9 @@ HEADS: dict[str, tuple[str, ...]] = {
     "arousal": ("low", "high"),
     "valence": ("negative", "positive"),
 }
+# arousal and valence are read off the 8-class probabilities: in speaker-wise CV that beat
+# dedicated binary heads (valence UAR +0.09, arousal +0.02), the 4-class head beat the 8-class view
+TRAINED_HEADS = ("8class", "4class")
 MODES = ("cold", "baseline")
 STD_FLOOR = 1e-3  # relative: a feature that never varies for her must not blow up the z-score
 
@@ -167,7 +170,7 @@ class EmotionModel:
         with np.load(p, allow_pickle=False) as z:
             names = tuple(str(s) for s in z["feature_names"])
             scalers = {m: (z[f"{m}_mean"], z[f"{m}_std"]) for m in MODES}
-            heads = {m: {h: Head(tuple(str(c) for c in z[f"classes_{h}"]), z[f"{m}_{h}_W"], z[f"{m}_{h}_b"]) for h in HEADS} for m in MODES}
+            heads = {m: {h: Head(tuple(str(c) for c in z[f"classes_{h}"]), z[f"{m}_{h}_W"], z[f"{m}_{h}_b"]) for h in TRAINED_HEADS} for m in MODES}
             floor = z["baseline_floor"]
         from .prosody import FEATURE_NAMES
 
@@ -199,4 +202,9 @@ class EmotionModel:
         """Probabilities for every head from one feature vector."""
         z, mode = self.standardise(np.asarray(x, dtype=np.float64), baseline)
         probs = {h: dict(zip(head.classes, map(float, head.proba(z)[0]))) for h, head in self.heads[mode].items()}
+        p8 = probs["8class"]
+        high, low = sum(p8[c] for c in AROUSAL_HIGH), sum(p8[c] for c in AROUSAL_LOW)
+        pos, neg = sum(p8[c] for c in VALENCE_POSITIVE), sum(p8[c] for c in VALENCE_NEGATIVE)
+        probs["arousal"] = {"low": low / (high + low), "high": high / (high + low)}
+        probs["valence"] = {"negative": neg / (pos + neg), "positive": pos / (pos + neg)}
         return VoicePrediction(probs, mode)

@@ -25,6 +25,7 @@ from .emotion_model import (
     CATEGORIES4,
     CATEGORIES8,
     HEADS,
+    TRAINED_HEADS,
     MODES,
     VALENCE_NEGATIVE,
     VALENCE_POSITIVE,
@@ -149,9 +150,9 @@ def train(X: np.ndarray, speakers: np.ndarray, emotions: np.ndarray, l2: float =
         S = (F - mean) / std
         scalers[mode] = (mean, std)
         heads[mode] = {}
-        for h, classes in HEADS.items():
+        for h in TRAINED_HEADS:
             sel, y = targets[h]
-            heads[mode][h] = fit_head(S[sel], y[sel], classes, l2)
+            heads[mode][h] = fit_head(S[sel], y[sel], HEADS[h], l2)
     return EmotionModel(tuple(prosody.FEATURE_NAMES), scalers, heads, floor)
 
 
