@@ -12,6 +12,8 @@ import logging
 import re
 from typing import Any
 
+import numpy as np
+
 from . import prosody
 from .clock import Clock
 from .emotion import EmotionEstimate, fuse
@@ -95,6 +97,16 @@ class EmotionSkill(BaseSkill):
         """The skill with the configured (or shipped) model."""
         path = getattr(getattr(settings, "emotion", settings), "model_path", "")
         return cls(store, settings, clock, EmotionModel.load(path) if path else None)
+
+    def warm_up(self) -> None:
+        """Load the weights and the sentiment lexicon now, so the first turn doesn't pay for it."""
+        from .emotion import text_sentiment
+
+        if self.settings.mode != "off":
+            _ = self.model
+            text_sentiment("hello")
+            noise = np.random.default_rng(0).standard_normal(prosody.SAMPLE_RATE_HZ).astype(np.float32) * 0.01
+            prosody.extract(noise)  # imports scipy's signal/fft modules and builds the filterbanks
 
     # ------------------------------------------------------------------ consent
 
