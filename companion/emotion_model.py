@@ -38,6 +38,8 @@ HEADS: dict[str, tuple[str, ...]] = {
 # dedicated binary heads (valence UAR +0.09, arousal +0.02), the 4-class head beat the 8-class view
 TRAINED_HEADS = ("8class", "4class")
 MODES = ("cold", "baseline")
+BASELINE_KINDS = ("everyday", "balanced")
+EVERYDAY = ("neutral", "calm")  # what her ordinary conversation is taken to sound like
 STD_FLOOR = 1e-3  # relative: a feature that never varies for her must not blow up the z-score
 
 
@@ -86,9 +88,17 @@ def fit_head(z: np.ndarray, labels: np.ndarray, classes: tuple[str, ...], l2: fl
 
 
 class Baseline:
-    """Running per-speaker feature mean and variance, forgetting slowly after `window` turns."""
+    """Running per-speaker feature mean and variance, forgetting slowly after `window` turns.
 
-    def __init__(self, n_features: int, window: int = 500) -> None:
+    `kind` says what the history is made of: "everyday" (her ordinary
+    conversation, mostly calm: the app's baseline) or "balanced" (clips of
+    every emotion in equal share, as in a corpus: the eval's baseline).
+    """
+
+    def __init__(self, n_features: int, window: int = 500, kind: str = "everyday") -> None:
+        if kind not in BASELINE_KINDS:
+            raise ValueError(f"baseline kind must be one of {BASELINE_KINDS}, got {kind!r}")
+        self.kind = kind
         self.count = 0
         self.mean = np.zeros(n_features)
         self.var = np.zeros(n_features)
@@ -116,21 +126,21 @@ class Baseline:
         return (np.asarray(x) - self.mean) / np.maximum(self.std, floor)
 
     @classmethod
-    def of(cls, rows: np.ndarray, window: int = 500) -> "Baseline":
+    def of(cls, rows: np.ndarray, window: int = 500, kind: str = "everyday") -> "Baseline":
         """A baseline built from a stack of past feature vectors."""
-        b = cls(np.shape(rows)[1], window)
+        b = cls(np.shape(rows)[1], window, kind)
         for r in rows:
             b.update(r)
         return b
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form for the store."""
-        return {"count": self.count, "mean": self.mean.tolist(), "var": self.var.tolist(), "window": self.window}
+        return {"count": self.count, "mean": self.mean.tolist(), "var": self.var.tolist(), "window": self.window, "kind": self.kind}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], n_features: int) -> "Baseline":
         """Restore from the store; a baseline of another feature layout starts afresh."""
-        b = cls(n_features, int(d.get("window", 500)))
+        b = cls(n_features, int(d.get("window", 500)), str(d.get("kind", "everyday")))
         if len(d.get("mean", ())) != n_features or len(d.get("var", ())) != n_features:
             log.warning("stored voice baseline does not fit the model's %s features: starting afresh", n_features)
             return b
@@ -155,11 +165,16 @@ class VoicePrediction:
 class EmotionModel:
     """Loads the shipped weights and predicts from a prosody feature vector."""
 
-    def __init__(self, feature_names: tuple[str, ...], scalers: dict[str, tuple[np.ndarray, np.ndarray]], heads: dict[str, dict[str, Head]], baseline_floor: np.ndarray) -> None:
+    def __init__(self, feature_names: tuple[str, ...], scalers: dict[str, tuple[np.ndarray, np.ndarray]],
+                 heads: dict[str, dict[str, Head]], baseline_floor: np.ndarray,
+                 everyday: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         self.feature_names = feature_names
         self.scalers = scalers  # mode → (mean, std) applied before the heads
         self.heads = heads  # mode → head name → Head
         self.baseline_floor = baseline_floor  # minimum per-speaker std, per feature
+        n = len(feature_names)
+        # (shift, scale) from a calm everyday baseline to the balanced one the heads were trained on
+        self.everyday = everyday if everyday is not None else (np.zeros(n), np.ones(n))
 
     @classmethod
     def load(cls, path: str | Path = DEFAULT_MODEL_PATH) -> "EmotionModel":
@@ -172,15 +187,17 @@ class EmotionModel:
             scalers = {m: (z[f"{m}_mean"], z[f"{m}_std"]) for m in MODES}
             heads = {m: {h: Head(tuple(str(c) for c in z[f"classes_{h}"]), z[f"{m}_{h}_W"], z[f"{m}_{h}_b"]) for h in TRAINED_HEADS} for m in MODES}
             floor = z["baseline_floor"]
+            everyday = (z["everyday_shift"], z["everyday_scale"])
         from .prosody import FEATURE_NAMES
 
         if names != FEATURE_NAMES:
             raise ModelMissingError(f"emotion model {p} was trained on other features; retrain with scripts/train_emotion.py")
-        return cls(names, scalers, heads, floor)
+        return cls(names, scalers, heads, floor, everyday)
 
     def save(self, path: str | Path) -> None:
         """Write the weights as a compressed .npz."""
-        arrays: dict[str, np.ndarray] = {"feature_names": np.array(self.feature_names), "baseline_floor": self.baseline_floor}
+        arrays: dict[str, np.ndarray] = {"feature_names": np.array(self.feature_names), "baseline_floor": self.baseline_floor,
+                                         "everyday_shift": self.everyday[0], "everyday_scale": self.everyday[1]}
         for m in MODES:
             arrays[f"{m}_mean"], arrays[f"{m}_std"] = self.scalers[m]
             for h, head in self.heads[m].items():
@@ -191,7 +208,14 @@ class EmotionModel:
     def standardise(self, x: np.ndarray, baseline: Baseline | None) -> tuple[np.ndarray, str]:
         """The heads' input for this vector: baseline z-scores when given, else global."""
         if baseline is not None:
-            x = baseline.zscore(x, self.baseline_floor)
+            mean, std = baseline.mean, np.maximum(baseline.std, self.baseline_floor)
+            if baseline.kind == "everyday":
+                # her usual calm voice sits below a balanced mix of emotions and varies less:
+                # move and widen it as the training speakers' calm clips relate to all their clips
+                shift, scale = self.everyday
+                std = std * scale
+                mean = mean + shift * std
+            x = (x - mean) / std
             mode = "baseline"
         else:
             mode = "cold"

@@ -30,6 +30,7 @@ from .emotion_model import (
     VALENCE_NEGATIVE,
     VALENCE_POSITIVE,
     Baseline,
+    EVERYDAY,
     EmotionModel,
     fit_head,
 )
@@ -124,13 +125,37 @@ def uar(truth: Iterable[str], pred: Iterable[str]) -> float:
     return float(np.mean([np.mean(p[t == c] == c) for c in classes])) if len(classes) else float("nan")
 
 
-def baselines(X: np.ndarray, speakers: np.ndarray, min_count: int = 0) -> list[Baseline | None]:
-    """For each clip, a baseline from the same speaker's other clips (None if too few)."""
+def baselines(X: np.ndarray, speakers: np.ndarray, min_count: int = 0, emotions: np.ndarray | None = None) -> list[Baseline | None]:
+    """For each clip, a baseline from the same speaker's other clips (None if too few).
+
+    With `emotions`, only the speaker's other calm/neutral clips make the
+    baseline ("everyday" kind, as in the app); without, all of them ("balanced").
+    """
     out: list[Baseline | None] = []
+    pool = np.ones(len(X), bool) if emotions is None else np.isin(emotions, EVERYDAY)
+    kind = "balanced" if emotions is None else "everyday"
     for i, s in enumerate(speakers):
-        others = np.flatnonzero((speakers == s) & (np.arange(len(X)) != i))
-        out.append(Baseline.of(X[others]) if len(others) >= max(min_count, 2) else None)
+        others = np.flatnonzero((speakers == s) & (np.arange(len(X)) != i) & pool)
+        out.append(Baseline.of(X[others], kind=kind) if len(others) >= max(min_count, 2) else None)
     return out
+
+
+def everyday_adapter(X: np.ndarray, speakers: np.ndarray, emotions: np.ndarray, floor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """How a speaker's calm/neutral statistics relate to all of their clips (median over speakers).
+
+    shift: (mean_all - mean_calm) / std_all; scale: std_all / std_calm, per feature.
+    """
+    shifts, scales = [], []
+    for s in np.unique(speakers):
+        mine = speakers == s
+        calm = mine & np.isin(emotions, EVERYDAY)
+        if calm.sum() < 2:
+            continue
+        a, c = Baseline.of(X[mine]), Baseline.of(X[calm])
+        sd_all, sd_calm = np.maximum(a.std, floor), np.maximum(c.std, floor)
+        shifts.append((a.mean - c.mean) / sd_all)
+        scales.append(sd_all / sd_calm)
+    return np.median(shifts, axis=0), np.median(scales, axis=0)
 
 
 def baseline_floor(X: np.ndarray, speakers: np.ndarray) -> np.ndarray:
@@ -143,6 +168,7 @@ def train(X: np.ndarray, speakers: np.ndarray, emotions: np.ndarray, l2: float =
     """Fit cold and baseline heads on these clips."""
     floor = baseline_floor(X, speakers)
     Z = np.stack([b.zscore(x, floor) for b, x in zip(baselines(X, speakers), X)])
+    everyday = everyday_adapter(X, speakers, emotions, floor)
     targets = task_targets(emotions)
     scalers, heads = {}, {}
     for mode, F in zip(MODES, (X, Z)):
@@ -153,7 +179,7 @@ def train(X: np.ndarray, speakers: np.ndarray, emotions: np.ndarray, l2: float =
         for h in TRAINED_HEADS:
             sel, y = targets[h]
             heads[mode][h] = fit_head(S[sel], y[sel], HEADS[h], l2)
-    return EmotionModel(tuple(prosody.FEATURE_NAMES), scalers, heads, floor)
+    return EmotionModel(tuple(prosody.FEATURE_NAMES), scalers, heads, floor, everyday)
 
 
 def predict_all(model: EmotionModel, X: np.ndarray, bases: list[Baseline | None]) -> dict[str, np.ndarray]:
@@ -181,19 +207,33 @@ def evaluate(model: EmotionModel, X: np.ndarray, speakers: np.ndarray, emotions:
     return {"cold": score(cold, emotions), "baseline": score(base, emotions)}
 
 
-def cross_validate(X: np.ndarray, speakers: np.ndarray, emotions: np.ndarray, n_folds: int = 6, l2: float = L2) -> dict[str, dict[str, float]]:
-    """Leave-speakers-out CV: UARs pooled over folds, cold and baseline."""
+def cross_validate(X: np.ndarray, speakers: np.ndarray, emotions: np.ndarray, n_folds: int = 6, l2: float = L2,
+                   extra: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> dict[str, dict[str, float]]:
+    """Leave-speakers-out CV: UARs pooled over folds for cold, baseline and everyday-baseline use.
+
+    "baseline" judges each clip against all of the speaker's other clips (the
+    eval's definition); "everyday" against only their other calm/neutral clips,
+    as the app's baseline is built from her ordinary conversation. `extra` are
+    channel-perturbed copies (speaker names "<speaker>#augN"); a fold trains on
+    those of its training speakers only.
+    """
     spk = np.unique(speakers)
-    preds = {m: {h: np.empty(len(X), dtype=object) for h in HEADS} for m in MODES}
+    runs = ("cold", "baseline", "everyday")
+    preds = {m: {h: np.empty(len(X), dtype=object) for h in HEADS} for m in runs}
     for k in range(n_folds):
         test = np.isin(speakers, spk[k::n_folds])
-        model = train(X[~test], speakers[~test], emotions[~test], l2)
+        Xt, st, et = X[~test], speakers[~test], emotions[~test]
+        if extra is not None and len(extra[0]):
+            keep = ~np.isin(np.array([s.split("#")[0] for s in extra[1]]), spk[k::n_folds])
+            Xt, st, et = np.vstack([Xt, extra[0][keep]]), np.r_[st, extra[1][keep]], np.r_[et, extra[2][keep]]
+        model = train(Xt, st, et, l2)
         idx = np.flatnonzero(test)
-        for m, bases in (("cold", [None] * len(idx)), ("baseline", baselines(X[idx], speakers[idx]))):
+        for m, bases in (("cold", [None] * len(idx)), ("baseline", baselines(X[idx], speakers[idx])),
+                         ("everyday", baselines(X[idx], speakers[idx], emotions=emotions[idx]))):
             p = predict_all(model, X[idx], bases)
             for h in HEADS:
                 preds[m][h][idx] = p[h]
-    return {m: score({h: v.astype(str) for h, v in preds[m].items()}, emotions) for m in MODES}
+    return {m: score({h: v.astype(str) for h, v in preds[m].items()}, emotions) for m in runs}
 
 
 @dataclass(frozen=True)

@@ -54,25 +54,8 @@ def opensmile_features(clips: list[T.Clip]) -> tuple[np.ndarray, float]:
     return np.nan_to_num(np.stack(rows)), 1000 * spent / audio_s
 
 
-def cv_with_augmentation(X, spk, emo, Xa, spka, emoa, folds: int) -> dict:
-    """Leave-speakers-out CV where training folds also get channel-perturbed copies of their speakers."""
-    speakers = np.unique(spk)
-    preds = {m: {h: np.empty(len(X), dtype=object) for h in T.HEADS} for m in T.MODES}
-    base_of = np.array([s.split("#")[0] for s in spka])
-    for k in range(folds):
-        test = np.isin(spk, speakers[k::folds])
-        atrain = ~np.isin(base_of, speakers[k::folds])
-        model = T.train(np.vstack([X[~test], Xa[atrain]]), np.r_[spk[~test], spka[atrain]], np.r_[emo[~test], emoa[atrain]])
-        idx = np.flatnonzero(test)
-        for m, bases in (("cold", [None] * len(idx)), ("baseline", T.baselines(X[idx], spk[idx]))):
-            p = T.predict_all(model, X[idx], bases)
-            for h in T.HEADS:
-                preds[m][h][idx] = p[h]
-    return {m: T.score({h: v.astype(str) for h, v in preds[m].items()}, emo) for m in T.MODES}
-
-
 def show(title: str, res: dict) -> None:
-    """Print one table row per mode."""
+    """Print one table row per mode (everyday = baseline from calm/neutral clips, as in the app)."""
     print(f"\n{title}")
     print(f"  {'':9}" + "".join(f"{h:>9}" for h in T.HEADS))
     for m, r in res.items():
@@ -108,7 +91,7 @@ def main() -> int:
     figures["cv"]["prosody"] = T.cross_validate(X, spk, emo, args.folds)
     show("prosody features, clean training", figures["cv"]["prosody"])
     if len(Xa):
-        figures["cv"]["prosody+augment"] = cv_with_augmentation(X, spk, emo, Xa, spka, emoa, args.folds)
+        figures["cv"]["prosody+augment"] = T.cross_validate(X, spk, emo, args.folds, extra=(Xa, spka, emoa))
         show(f"prosody features, training + {args.augment} channel-perturbed copies", figures["cv"]["prosody+augment"])
     if args.opensmile:
         if args.cache and args.cache.with_suffix(".opensmile.npz").is_file():

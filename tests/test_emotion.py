@@ -100,6 +100,21 @@ def test_baseline_builds_persists_across_restarts_and_is_used(tmp_path, model):
         assert len(store.all("mood")) == 6
 
 
+def test_her_calm_everyday_voice_as_baseline_is_not_heard_as_emotional(tmp_path, model):
+    # her history is ordinary calm talk (not a balanced mix of acted emotions): judged against it,
+    # another calm utterance must stay calm/neutral and low-arousal, and an angry one still angry
+    history = [read(clip_name(13, e, s, r)) for e in (NEUTRAL, 2) for s in (1, 2) for r in (1, 2)]
+    with Store.open(tmp_path) as store:
+        skill = EmotionSkill(store, settings(mode="on", baseline_min_utterances=6), ManualClock(T0), model=model)
+        for audio in history[:7]:
+            skill.estimate(turn("", audio))
+        calm = skill.estimate(turn("", history[7]))
+        angry = skill.estimate(turn("", read(clip_name(13, ANGRY, intensity=2))))
+    assert calm.voice_mode == angry.voice_mode == "baseline"
+    assert calm.category in ("neutral", "calm") and calm.arousal == "low"
+    assert angry.category == "angry" and angry.arousal == "high"
+
+
 def test_speculative_estimates_are_not_logged_or_learned(tmp_path, model):
     with Store.open(tmp_path) as store:
         skill = EmotionSkill(store, settings(mode="on"), ManualClock(T0), model=model)
