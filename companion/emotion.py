@@ -198,7 +198,7 @@ def fuse(at: datetime, text: str, voice: VoicePrediction | None) -> EmotionEstim
         if voice is None or abs(p_high - 0.5) < 0.25:
             p_high = 0.5 * p_high + 0.5 * s_high if voice is not None else s_high
     cat, cat4 = max(p8, key=p8.__getitem__), max(p4, key=p4.__getitem__)
-    arousal = "high" if p_high >= 0.5 else "low"
+    arousal = "high" if p_high > 0.5 else "low"  # no evidence either way (words only): calm
     return EmotionEstimate(
         at=at, arousal=arousal, arousal_p=max(p_high, 1 - p_high), valence=max(-1.0, min(1.0, valence)),
         category=cat, confidence=p8[cat], category4=cat4, confidence4=p4[cat4],

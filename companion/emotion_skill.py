@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -24,7 +25,8 @@ from .skills import BaseSkill, Reply, TurnInput
 log = logging.getLogger(__name__)
 
 CONSENT_KEY = "emotion.consent"  # {"answer": "yes"|"no", "at": iso, "how": "asked"|"voice"}
-ASKS_KEY = "emotion.asks"  # how many conversations we asked in without an answer
+ASKS_KEY = "emotion.asks"  # {"count": n, "at": iso of the last ask} while she has not answered
+REASK_AFTER_S = 20 * 3600  # an unanswered question comes back on a later day, never within a conversation
 BASELINE_KEY = "emotion.baseline"  # Baseline.to_dict()
 
 CONSENT_QUESTION = (
@@ -136,15 +138,18 @@ class EmotionSkill(BaseSkill):
     def first_conversation_prompt(self) -> str | None:
         """The consent explanation and question to speak at the start of a conversation, or None.
 
-        Asked while mode is "ask" and she has not answered, in at most
-        `consent_asks_max` conversations; her next turn is taken as the answer.
+        Asked while mode is "ask" and she has not answered, at most once a day
+        and `consent_asks_max` times in all; only her next turn can answer it.
         """
         if self.settings.mode != "ask" or self.consent() is not None:
             return None
-        asks = int(self.store.get(ASKS_KEY, 0))
-        if asks >= self.settings.consent_asks_max:
+        asks = self.store.get(ASKS_KEY) or {"count": 0, "at": None}
+        now = self.clock.now()
+        if asks["count"] >= self.settings.consent_asks_max:
             return None
-        self.store.put(ASKS_KEY, asks + 1)
+        if asks["at"] and (now - datetime.fromisoformat(asks["at"])).total_seconds() < REASK_AFTER_S:
+            return None
+        self.store.put(ASKS_KEY, {"count": asks["count"] + 1, "at": now.isoformat()})
         self._awaiting_answer = True
         return CONSENT_QUESTION
 

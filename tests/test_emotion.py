@@ -16,7 +16,7 @@ from companion import prosody
 from companion.clock import ManualClock
 from companion.config import Settings
 from companion.emotion import EmotionEstimate, fuse, stated_feeling
-from companion.emotion_cli import run_eval
+from companion.emotion_cli import add_commands, run_eval
 from companion.emotion_model import CATEGORIES4, CATEGORIES8, EmotionModel, VoicePrediction
 from companion.emotion_skill import CONSENT_QUESTION, EmotionSkill, consent_answer, mood_command
 from companion.skills import TurnInput
@@ -253,12 +253,17 @@ def test_first_conversation_asks_then_her_answer_and_opt_out_persist(tmp_path):
 
 def test_unanswered_question_does_not_hijack_the_conversation(tmp_path):
     with Store.open(tmp_path) as store:
-        skill = EmotionSkill(store, settings(mode="ask", consent_asks_max=2), ManualClock(T0))
+        clock = ManualClock(T0)
+        skill = EmotionSkill(store, settings(mode="ask", consent_asks_max=2), clock)
         assert skill.first_conversation_prompt() == CONSENT_QUESTION
         assert skill.handle(turn("what's on the radio tonight")) is None
         assert skill.handle(turn("yes")) is None  # a later "yes" answers something else
         assert skill.consent() is None
+        clock.advance(hours=2)
+        assert skill.first_conversation_prompt() is None  # not again the same day
+        clock.advance(hours=22)
         assert skill.first_conversation_prompt() == CONSENT_QUESTION
+        clock.advance(days=2)
         assert skill.first_conversation_prompt() is None  # asked twice: we stop asking
 
 
@@ -283,8 +288,11 @@ def test_eval_cli_on_real_clips(tmp_path, capsys):
         for name, spk, emo in rows:
             w.writerow([str(RAVDESS / name), spk, emo, "x"])
     out = tmp_path / "eval.json"
-    args = argparse.Namespace(dir=tmp_path, json=out, model=None)
-    assert run_eval(args, settings(baseline_min_utterances=5)) == 0
+    parser = argparse.ArgumentParser()
+    add_commands(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["emotion", "eval", str(tmp_path), "--json", str(out)])
+    assert args.func is run_eval
+    assert args.func(args, settings(baseline_min_utterances=5)) == 0
     res = json.loads(out.read_text())
     assert set(res["uar"]) == {"cold", "baseline"}
     for mode in ("cold", "baseline"):
