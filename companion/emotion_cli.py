@@ -78,5 +78,5 @@ def run_status(args: argparse.Namespace, settings: Any) -> int:
     from .store import Store
 
     with Store.open(data_dir(settings)) as store:
-        print(EmotionSkill(store, settings, SystemClock()).status())
+        print("mood sensing", EmotionSkill(store, settings, SystemClock()).status())
     return 0

@@ -186,14 +186,14 @@ class EmotionSkill(BaseSkill):
         return "No, I'm not paying attention to your mood. Say 'you can read my mood again' if you'd like me to."
 
     def status(self) -> str:
-        """One line for `companion doctor`."""
+        """One line for `companion doctor` ("on (...)" or "off (...)"), after its "mood sensing" label."""
         c = self.store.get(CONSENT_KEY) or {}
         answer = f"her answer: {c['answer']} ({c.get('how')}, {c.get('at')})" if c else "she has not answered yet"
         state = "on" if self.active() else "off"
         b = self._load_baseline()
         need = self.settings.baseline_min_utterances
         personal = "in use" if b.count >= need else f"not yet ({need} needed)"
-        return f"mood sensing {state} (mode={self.settings.mode}, {answer}); voice baseline {b.count} utterances, {personal}"
+        return f"{state} (mode={self.settings.mode}, {answer}); voice baseline {b.count} utterances, {personal}"
 
     # ------------------------------------------------------------------ estimates
 
