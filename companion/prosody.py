@@ -186,6 +186,11 @@ def track_pitch(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return f0, np.where(voiced, strength, 0.0)
 
 
+def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a @ b for frames × bins by bins [× k], single-threaded."""
+    return np.einsum("ij,j...->i...", a, b, optimize=False)
+
+
 def _stats(v: np.ndarray) -> tuple[float, float]:
     return (float(v.mean()), float(v.std())) if len(v) else (0.0, 0.0)
 
@@ -245,22 +250,23 @@ def extract(audio: np.ndarray, sample_rate_hz: int = SAMPLE_RATE_HZ, words: Sequ
     cspec = sfft.rfft((fr - fr.mean(axis=1, keepdims=True)) * t["win"], NFFT, axis=1)
     power = cspec.real**2 + cspec.imag**2 + 1e-10
     spec = np.sqrt(power)
-    mel = power @ t["fb"]
+    # einsum, not @: BLAS would spread these small products over threads, which costs more than it saves
+    mel = _dot(power, t["fb"])
     loud = np.sum(mel**0.3, axis=1)  # Zwicker-style: summed compressed band energy
     logmel = np.log(mel + 1e-8)
-    mfcc = logmel @ t["dct"]
+    mfcc = _dot(logmel, t["dct"])
     pdb = 10 * np.log10(power[:, :LOW_BINS])  # slopes and harmonics only need < 1.5 kHz
     frame_db = 10 * np.log10(power.sum(axis=1))
     speech = frame_db > frame_db.max() - SILENCE_DB
     voiced = f0 > 0
     unvoiced = speech & ~voiced
 
-    alpha = 10 * np.log10((power @ t["lo1k"]) / (power @ t["hi1k"] + 1e-10) + 1e-10)
+    alpha = 10 * np.log10(_dot(power, t["lo1k"]) / (_dot(power, t["hi1k"]) + 1e-10) + 1e-10)
     hamm = 10 * np.log10(power[:, t["b2k"]].max(axis=1) / power[:, t["b2_5k"]].max(axis=1))
-    s_lo, s_hi = pdb @ t["slope_lo"], pdb @ t["slope_hi"]
+    s_lo, s_hi = _dot(pdb, t["slope_lo"]), _dot(pdb, t["slope_hi"])
     norm = spec / (spec.sum(axis=1, keepdims=True) + 1e-10)
     flux = np.r_[0.0, np.sum(np.diff(norm, axis=0) ** 2, axis=1)]
-    centroid = norm @ t["freqs"].astype(np.float32) / 1000.0
+    centroid = _dot(norm, t["freqs"].astype(np.float32)) / 1000.0
 
     # harmonics: jitter/shimmer from consecutive voiced frames, HNR from the autocorrelation peak
     cont = voiced[1:] & voiced[:-1]
