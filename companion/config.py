@@ -51,7 +51,7 @@ class VadSettings:
     aggressiveness: Literal[0, 1, 2, 3] = 2  # WebRTC VAD: higher rejects more noise as non-speech
     threshold: float = 0.5  # fraction of 10 ms frames in a 32 ms block that must be speech
     complete_silence_ms: int = 450  # end the turn after this much silence when the words are complete
-    default_silence_ms: int = 900  # ... when unsure
+    default_silence_ms: int = 1600  # ... when unsure (longer than most word-finding pauses)
     incomplete_silence_ms: int = 2200  # ... when she stopped mid-phrase ("and", "my", rising pitch)
     speculate_after_ms: int = 100  # start a speculative reply after this much silence
     max_utterance_s: float = 20.0
@@ -76,7 +76,7 @@ class LlmSettings:
     threads: int = 0  # 0 = cores - 1, leaving one core to the ears and the voice (measured best on 2 cores)
     max_reply_tokens: int = 96
     max_reply_s: float = 8.0
-    temperature: float = 0.7
+    temperature: float = 0.6
     seed: int = 0
 
 

@@ -22,7 +22,7 @@ DEMO_SCRIPT = [
 
 def speak_16k(tts: PiperTTS, text: str, *, length_scale: float = 1.0) -> np.ndarray:
     """Piper speech resampled to the microphone's 16 kHz."""
-    return resample(tts.synthesize_all(text, length_scale=length_scale), tts.rate, SAMPLE_RATE)
+    return resample(tts.synthesize_all(text, length_scale=length_scale, deterministic=True), tts.rate, SAMPLE_RATE)
 
 
 def silence(seconds: float) -> np.ndarray:
@@ -61,6 +61,10 @@ def demo(settings: Settings, output_dir: Path, *, fast: bool = False) -> int:
     print("Loading models (wake word, VAD, speech recognition, LLM, voice)...", flush=True)
     components = load_components(settings, echo)
     with tempfile.TemporaryDirectory(prefix="companion-demo-") as tmp:
+        # A scratch store, so the demo never writes into her real memories; mood sensing is
+        # pre-approved for the demo unless the config switched it off.
+        settings = settings.replace(memory={"data_dir": str(Path(tmp) / "data")},
+                                    emotion={"mode": "off" if settings.emotion.mode == "off" else "on"})
         inputs = write_script(components.tts, Path(tmp))
         print(f"Playing {len(inputs)} synthesised utterances through the full loop"
               f"{'' if fast else ' in real time'}...\n", flush=True)
@@ -70,6 +74,9 @@ def demo(settings: Settings, output_dir: Path, *, fast: bool = False) -> int:
         print(f"Turn {i}: wake={'yes' if t.wake_detected else 'no'}  intent={t.intent or '-'}")
         print(f"  she said : {t.transcript}")
         print(f"  reply    : {t.reply}")
+        if t.emotion:
+            print(f"  mood     : {t.emotion.get('category')} ({t.emotion.get('confidence', 0):.0%}), "
+                  f"arousal {t.emotion.get('arousal')}, valence {t.emotion.get('valence', 0):+.2f}")
         ms = lambda v: "-" if v is None else f"{v:.0f} ms"  # noqa: E731
         print(f"  timings  : endpoint {ms(t.endpoint_ms)}, stt {ms(t.stt_ms)}, llm first token "
               f"{ms(t.llm_first_token_ms)}, first sentence {ms(t.first_sentence_ms)}, tts {ms(t.tts_first_audio_ms)}, "

@@ -73,7 +73,8 @@ class Engine:
                  echo: EchoPath, style: VoiceStyle, skills: list[Skill] | None = None, clock: Clock | None = None,
                  store: Any | None = None, on_turn: Callable[[TurnLog], None] | None = None,
                  emotion: Any | None = None, sentence_filter: Callable[[str], str] | None = None,
-                 openers: list[Callable[[TurnInput], str | None]] | None = None) -> None:
+                 openers: list[Callable[[TurnInput], str | None]] | None = None,
+                 closers: list[Callable[[TurnInput], str | None]] | None = None) -> None:
         self.settings = settings
         self.c = components
         self.source = source
@@ -86,8 +87,9 @@ class Engine:
         self.on_turn = on_turn
         self.emotion = emotion
         self.sentence_filter = sentence_filter
-        self.openers = openers if openers is not None else []  # disclosure, consent question...
-        self._opening: tuple[int, str] | None = None  # computed once per utterance (openers have side effects)
+        self.openers = openers if openers is not None else []  # said before the reply (AI disclosure)
+        self.closers = closers if closers is not None else []  # said after it, so she can answer (consent)
+        self._framing: tuple[int, str, str] | None = None  # once per utterance: these have side effects
         self._utt_id = 0
         self.tz = ZoneInfo(settings.routines.timezone) if settings.routines.timezone else None
         self.conversation = Conversation()
@@ -224,7 +226,8 @@ class Engine:
         self.c.wake.speaking = state in (State.SPEAKING, State.THINKING) or time.monotonic() < self._speaking_until
         # While she talks after the wake word, the detector has nothing to add: skip it (CPU for the reply).
         listening_to_her = state is State.LISTENING and self.endpointer.state.speech_start_s is not None \
-            and self._ears_epoch == self._listen_epoch
+            and self._ears_epoch == self._listen_epoch \
+            and self.conversation.listening_source is not Source.FOLLOW_UP  # in follow-up she may say it again
         if not listening_to_her and self.c.wake.process(block) is not None:
             self._wake(Source.WAKE_WORD)
             return
@@ -397,14 +400,14 @@ class Engine:
             self._finish_turn(tl, turn, None, reply_text="")
             self.conversation.fire(Trigger.DONE)
             return
-        opening = self._opening_lines(turn)
-        text = " ".join(x for x in (opening, reply.text) if x)
+        opening, closing = self._framing_lines(turn)
+        text = " ".join(x for x in (opening, reply.text, closing) if x)
         self._speak(lambda cancel: _sentences(text), tl, turn, hold=False, chime=reply.speak_first == "chime",
                     expect_answer=True)
 
     def _start_llm(self, turn: TurnInput, tl: TurnLog, *, hold: bool) -> ReplyJob:
         """Stream an LLM reply into speech (held back from the speaker if speculative)."""
-        opening = self._opening_lines(turn)
+        opening, closing = self._framing_lines(turn)
         context = self._context(turn)
         gen = Generation()
 
@@ -414,6 +417,8 @@ class Engine:
             yield from self.c.llm.stream(turn.text, context=context, history=self.history[-3:], cancel=cancel, gen=gen)
             tl.llm_first_token_ms = gen.first_token_ms
             tl.first_sentence_ms = gen.first_sentence_ms
+            if closing and not cancel.is_set():
+                yield from _sentences(closing)
 
         return self._speak(source, tl, turn, hold=hold, gen=gen)
 
@@ -533,15 +538,15 @@ class Engine:
         tl = TurnLog(wake_detected=False, source=Source.TEXT.value, transcript=text)
         self._estimate_emotion(turn, tl, record=True)
         reply = self._skill_reply(turn)
-        opening = self._opening_lines(turn)
+        opening, closing = self._framing_lines(turn)
         sentences: list[str] = []
         if reply is not None:
             tl.intent = reply.intent
-            parts = _sentences(" ".join(x for x in (opening, reply.text) if x))
+            parts = _sentences(" ".join(x for x in (opening, reply.text, closing) if x))
         else:
             gen = Generation()
             llm = self.c.llm.stream(text, context=self._context(turn), history=self.history[-3:], gen=gen)
-            parts = (x for src in (_sentences(opening), llm) for x in src)
+            parts = (x for src in (_sentences(opening), llm, _sentences(closing)) for x in src)
         for sentence in parts:
             sentence = self.sentence_filter(sentence) if self.sentence_filter else sentence
             if sentence:
@@ -572,23 +577,30 @@ class Engine:
             lines.append(hint())
         return " ".join(lines)
 
-    def _opening_lines(self, turn: TurnInput) -> str:
-        """What must be said before the reply (AI disclosure, consent question); once per utterance."""
+    def _framing_lines(self, turn: TurnInput) -> tuple[str, str]:
+        """What is said before the reply (AI disclosure) and after it (a question she can answer).
+
+        Computed once per utterance, because saying them is recorded (a
+        discarded speculative reply must not use up the day's disclosure).
+        """
         if turn.source is Source.FOLLOW_UP:
-            return ""
-        if self._opening is not None and self._opening[0] == self._utt_id:
-            return self._opening[1]
-        lines = []
-        for opener in self.openers:
-            try:
-                text = opener(turn)
-            except Exception:
-                log.exception("opening line failed")
-                continue
-            if text:
-                lines.append(text)
-        self._opening = (self._utt_id, " ".join(lines))
-        return self._opening[1]
+            return "", ""
+        if self._framing is not None and self._framing[0] == self._utt_id:
+            return self._framing[1], self._framing[2]
+        parts = []
+        for group in (self.openers, self.closers):
+            lines = []
+            for fn in group:
+                try:
+                    text = fn(turn)
+                except Exception:
+                    log.exception("opening/closing line failed")
+                    continue
+                if text:
+                    lines.append(text)
+            parts.append(" ".join(lines))
+        self._framing = (self._utt_id, parts[0], parts[1])
+        return parts[0], parts[1]
 
     # ---------------------------------------------------------------- state side effects
 

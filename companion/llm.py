@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 SAFE_LINE = "I'm sorry, I lost my train of thought. Could you say that another way?"
 ROLE_MARKERS = re.compile(r"(\b(User|Companion|Assistant|Human|AI|System)\s*:|<start_of_turn>|<end_of_turn>|"
-                          r"<\|[a-z_]+\|>|###|\[/?INST\])", re.IGNORECASE)
+                          r"<\|[a-z_]+\|>|###|\[/?INST\]|\(?\s*Notes\b|\[Notes)", re.IGNORECASE)
 SENTENCE_END = re.compile(r"([.!?…]+[\"')\]]*)\s+")
 FIRST_CLAUSE_END = re.compile(r"([,;:—])\s+")
 FIRST_CLAUSE_MIN_WORDS = 5  # a first clause this long is handed to TTS before its sentence ends
@@ -40,6 +40,11 @@ EXAMPLES = [
     ("I made soup for lunch.", "That sounds lovely and warming. What kind of soup did you make?"),
     ("My back is aching a bit.", "I'm sorry your back hurts. Would a warm cushion help? If it keeps on, "
      "please mention it to your doctor."),
+    ("Tell me something nice.", "Here is something nice: the first snowdrops push up through cold ground "
+     "every winter. Spring always comes back."),
+    ("My grandson got a new job!", "Oh, how wonderful! You must be so proud of him. What will he be doing?"),
+    ("I feel a bit lonely today.", "I'm sorry you feel lonely. I'm here to talk. Would you like to ring "
+     "someone you love this afternoon?"),
 ]
 
 
@@ -277,7 +282,7 @@ class SentenceGuard:
         n = _norm(s)
         if not n or len(n) < 2:
             return ""
-        if n in self._seen or (self._user and len(n) > 8 and difflib.SequenceMatcher(None, n, self._user).ratio() > 0.85):
+        if n in self._seen or any(len(n) > 12 and n in seen for seen in self._seen) or (self._user and len(n) > 8 and difflib.SequenceMatcher(None, n, self._user).ratio() > 0.85):
             self.rejected += 1
             return ""
         words = s.split()

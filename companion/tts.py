@@ -58,11 +58,18 @@ class PiperTTS:
 
         return cls(PiperVoice.load(p), p)
 
-    def synthesize(self, text: str, *, length_scale: float = 1.0, volume: float = 1.0) -> Iterator[AudioChunk]:
-        """Speak `text`; yields one chunk per sentence as soon as it is ready."""
+    def synthesize(self, text: str, *, length_scale: float = 1.0, volume: float = 1.0,
+                   deterministic: bool = False) -> Iterator[AudioChunk]:
+        """Speak `text`; yields one chunk per sentence as soon as it is ready.
+
+        `deterministic` turns off Piper's sampling noise, so the same text gives
+        the same samples (test and benchmark inputs).
+        """
         from piper import SynthesisConfig
 
         cfg = SynthesisConfig(length_scale=length_scale, volume=volume)
+        if deterministic:
+            cfg = SynthesisConfig(length_scale=length_scale, volume=volume, noise_scale=0.0, noise_w_scale=0.0)
         for chunk in self._voice.synthesize(text, syn_config=cfg):
             yield AudioChunk(chunk.audio_int16_array, chunk.sample_rate)
 

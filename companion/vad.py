@@ -62,6 +62,10 @@ is are were be been will would could should can shall must might may have has ha
 i we he she they who whom whose which
 very really quite just most um uh er erm hmm also
 """.split())  # words that end complete sentences too ("is it", "I did", "I like that") are left out
+# Endings that close sentences ("I like that") but are also what the recogniser makes of an
+# unfinished "...the" / "...my" / "...and" ("that", "mike", "end"): wait the unsure time.
+AMBIGUOUS_ENDINGS = frozenset("that it this them then there mike mine mind me end do did up out well more "
+                              "too so".split())
 QUESTION_STARTS = frozenset("what when where who why how is are do does did can could would will should "
                             "shall may have has tell".split())
 
@@ -81,6 +85,9 @@ def text_completeness(text: str) -> Completeness:
         return Completeness.UNSURE
     if words[-1] in CONTINUATION_WORDS:
         return Completeness.INCOMPLETE
+    question = words[0] in QUESTION_STARTS and len(words) >= 2
+    if words[-1] in AMBIGUOUS_ENDINGS:
+        return Completeness.COMPLETE if question else Completeness.UNSURE
     if len(words) >= 3 or (words[0] in QUESTION_STARTS and len(words) >= 2):
         return Completeness.COMPLETE
     return Completeness.UNSURE
@@ -166,6 +173,8 @@ class Endpointer:
         st, s = self.state, self.settings
         is_speech = speech_prob >= s.threshold
         self._history = np.concatenate([self._history, block])[-SAMPLE_RATE * 2:]
+        if st.speech_start_s is not None and self._t - st.speech_start_s >= s.max_utterance_s:
+            return EndpointEvent.ENDED  # she may go on, but a turn has to end somewhere
         if is_speech:
             self._speech_blocks += 1
             first = st.speech_start_s is None and self._speech_blocks >= 2  # 64 ms: not a click
@@ -186,8 +195,6 @@ class Endpointer:
                 return EndpointEvent.NO_SPEECH
             return EndpointEvent.NONE
         assert st.last_speech_s is not None
-        if self._t - st.speech_start_s >= s.max_utterance_s:
-            return EndpointEvent.ENDED
         silence_ms = (self._t - st.last_speech_s) * 1000
         st.completeness = self._completeness(partial_text)
         st.required_silence_ms = {
@@ -219,6 +226,7 @@ class Endpointer:
             return by_words  # questions may rise at the end and still be finished
         if slope is not None and slope > 3.0:  # still rising: more to come
             return Completeness.UNSURE if by_words is Completeness.COMPLETE else Completeness.INCOMPLETE
-        if slope is not None and slope < -2.0 and by_words is Completeness.UNSURE and text.strip():
+        if (slope is not None and slope < -2.0 and by_words is Completeness.UNSURE and words
+                and words[-1] not in AMBIGUOUS_ENDINGS):  # a short reply ("Yes, thank you.") that fell
             return Completeness.COMPLETE
         return by_words

@@ -143,7 +143,7 @@ def test_wrong_format_wav_is_converted_or_rejected_clearly(tmp_path, tts):
 
 
 def test_cli_run_with_files_writes_replies_and_turns(tmp_path, tts):
-    wav = _wav(tmp_path, "a.wav", utterance(tts, ["What day is it today?"]))
+    wav = _wav(tmp_path, "a.wav", utterance(tts, ["What is today's date?"]))
     out = tmp_path / "out"
     env = {**__import__("os").environ, "XDG_DATA_HOME": str(tmp_path / "d")}
     proc = subprocess.run([sys.executable, "-m", "companion", "run", "--input", str(wav), "--output-dir", str(out),
