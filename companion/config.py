@@ -29,7 +29,6 @@ class AudioSettings:
 
     input_device: str | int | None = None  # name substring or index; None = system default
     output_device: str | int | None = None
-    block_ms: int = 30  # capture block length
     echo_coupling: float = 0.0  # only for file runs: how much of the reply leaks into the mic
 
 

@@ -68,3 +68,20 @@ def test_the_running_service_keeps_the_last_good_config(tmp_path, monkeypatch):
     kept, problem = load_settings_or_last_good(p)
     assert kept.wake.model == "alexa"
     assert "refractory_s" in problem and "Keeping the last good config" in problem
+
+
+def test_the_example_config_lists_every_key_with_its_default():
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "examples" / "config.toml"
+    assert load_settings(path).replace(source="") == Settings()  # regenerate: scripts/gen_config_example.py
+    text = path.read_text()
+    import dataclasses
+    import typing
+
+    for section in dataclasses.fields(Settings):
+        if section.name == "source":
+            continue
+        assert f"[{section.name}]" in text
+        for f in dataclasses.fields(typing.get_type_hints(Settings)[section.name]):
+            assert f"{f.name} =" in text, f"{section.name}.{f.name} missing from examples/config.toml"

@@ -53,7 +53,7 @@ def test_what_time_is_it_is_answered_without_the_llm(tmp_path, settings, compone
     wav = _wav(tmp_path, "t.wav", utterance(tts, ["What time is it?"]))
     turns, files = run_files(settings, [wav], tmp_path / "out", realtime=False, components=components, clock=clock)
     assert [t.intent for t in turns] == ["time"]
-    assert turns[0].reply.endswith(say_time(clock.now().astimezone()))
+    assert say_time(clock.now().astimezone()) in turns[0].reply
     assert turns[0].llm_first_token_ms is None
     assert components.llm._llama.n_tokens == tokens_before  # the LLM evaluated nothing
     assert speech_fraction(read_wav(files[0]), 16000) > 0.4
