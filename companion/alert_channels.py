@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 import urllib.error
 import urllib.request
 from datetime import datetime, tzinfo
@@ -15,6 +13,7 @@ from typing import Any, Protocol
 
 from .config import CaregiverSettings
 from .errors import CompanionError, ConfigError
+from .store_file import atomic_write as write_file_atomically
 
 log = logging.getLogger(__name__)
 
@@ -36,21 +35,9 @@ class Channel(Protocol):
 
 
 def atomic_write(path: Path, text: str) -> None:
-    """Write a file so that readers see either the old content or the whole new one."""
+    """Write a text file so that readers see either the old content or the whole new one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    write_file_atomically(path, text.encode("utf-8"), mode=0o600)
 
 
 def alert_text(alert: dict[str, Any], tz: tzinfo | None) -> str:

@@ -9,7 +9,7 @@ import os
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from .errors import StoreError
 
@@ -39,6 +39,31 @@ def parse(text: str) -> Data:
             if not (doc_id.isdigit() and isinstance(doc, dict)):
                 raise CorruptFile(f"table {name!r} has a malformed document {doc_id!r}")
     return data
+
+
+def atomic_write(path: Path, payload: bytes, *, mode: int = 0o600,
+                 before_replace: Callable[[], None] | None = None) -> None:
+    """Replace `path` so that readers, and a power cut, see the old content or all of the new.
+
+    Temporary file in the same directory, flush, fsync, rename, fsync of the directory.
+    """
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(payload)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        if before_replace is not None:
+            before_replace()
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    fsync_dir(path.parent)
 
 
 def fsync_dir(directory: Path) -> None:
@@ -177,24 +202,12 @@ class AtomicJSONStorage:
 
     def _write_file(self, data: Data, link_backup: bool) -> None:
         payload = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        directory = self.path.parent
-        fd, tmp = tempfile.mkstemp(prefix=self.path.name + ".", suffix=".tmp", dir=directory)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(payload)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.chmod(tmp, 0o600)
+
+        def keep_backup() -> None:
             if link_backup and self._sig is not None and _signature(self.path) == self._sig:
                 self._link_backup()  # only a file we read or wrote ourselves becomes the backup
-            os.replace(tmp, self.path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
-            raise
-        fsync_dir(directory)
+
+        atomic_write(self.path, payload, mode=0o600, before_replace=keep_backup)
         self._sig = _signature(self.path)
 
     def _link_backup(self) -> None:
