@@ -9,11 +9,12 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from .audio import (EchoPath, MicrophoneSource, ResilientSource, SoundDeviceSpeaker, Speaker, WavFileSink,
-                    WavFileSource, AudioSource)
+from .audio import AudioSource, EchoPath, Speaker, WavFileSink, WavFileSource
+from .devices import MicrophoneSource, ResilientSource, SoundDeviceSpeaker
 from .clock import Clock, SystemClock
 from .config import Settings, data_dir
-from .engine import Components, Engine, TurnLog
+from .dialogue import TurnLog
+from .engine import Components, Engine
 from .intents import InstantIntents
 from zoneinfo import ZoneInfo
 from .llm import ReplyGenerator
@@ -76,7 +77,7 @@ class App:
                                                        on_escalation=self.alerts.medication_escalation)
         self.skills: list[Skill] = []
         self.engine = Engine(settings, self.components, source=source, speaker=speaker, echo=echo, style=self.style,
-                             skills=self.skills, clock=self.clock, store=self.store, on_turn=on_turn,
+                             skills=self.skills, clock=self.clock, on_turn=on_turn,
                              sentence_filter=check_reply, emotion=self.emotion,
                              openers=[lambda turn: self.honesty.policy.opening_line(turn.at)],
                              closers=[self.emotion.opening_line])
@@ -201,8 +202,3 @@ def attach_panel(app: App, pin_factory: Any = None):
 
     engine.conversation.add_listener(show)
     return panel
-
-
-def describe(obj: Any) -> str:
-    """Short name of an engine for doctor/bench output."""
-    return getattr(obj, "name", type(obj).__name__)

@@ -1,25 +1,25 @@
-"""Microphone and speaker (sounddevice), and WAV file source/sink with the same interfaces."""
+"""Audio as the loop sees it: 16 kHz mono int16 blocks, format conversion, the echo path,
+and WAV file source/sink with the same interfaces as the live devices (companion.devices)."""
 
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
 import wave
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Protocol, Sequence
+from typing import Callable, Protocol, Sequence
 
 import numpy as np
 
-from .errors import AudioDeviceError, AudioFormatError
+from .errors import AudioFormatError
 
 log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16000  # Hz: what wake word, VAD and STT all expect
 SAMPLE_WIDTH = 2  # bytes (int16)
-BLOCK_SAMPLES = 512  # 32 ms: Silero VAD's window; wake word and STT take any size
+BLOCK_SAMPLES = 512  # 32 ms blocks: three 10 ms VAD frames (+ carry); wake word and STT take any size
 BLOCK_S = BLOCK_SAMPLES / SAMPLE_RATE
 PLAY_BLOCK_S = 0.04  # playback is written in 40 ms pieces so barge-in stops it quickly
 
@@ -206,7 +206,6 @@ class WavFileSource:
         self.file_starts_s: list[float] = []  # stream time at which each file began
         self._t0: float | None = None
         self._closed = threading.Event()
-        self._extra: "queue.Queue[np.ndarray]" = queue.Queue()
 
     @classmethod
     def from_array(cls, samples: np.ndarray, **kw: object) -> "WavFileSource":
@@ -268,136 +267,6 @@ class WavFileSource:
 
     def close(self) -> None:
         self._closed.set()
-
-
-def _sd():
-    """Import sounddevice, turning a missing PortAudio into a clear error."""
-    try:
-        import sounddevice
-    except OSError as exc:  # PortAudio library not found
-        raise AudioDeviceError(
-            "PortAudio is not installed, so no microphone or speaker can be opened; "
-            "install it with: sudo apt-get install libportaudio2"
-        ) from exc
-    return sounddevice
-
-
-def find_device(spec: str | int | None, kind: str) -> int | None:
-    """Resolve a device name substring or index to an index (None = default)."""
-    sd = _sd()
-    try:
-        devices = sd.query_devices()
-    except Exception as exc:  # PortAudio raises its own error types
-        raise AudioDeviceError(f"cannot list audio devices: {exc}") from exc
-    channels_key = "max_input_channels" if kind == "input" else "max_output_channels"
-    usable = [(i, d) for i, d in enumerate(devices) if d[channels_key] > 0]
-    if not usable:
-        raise AudioDeviceError(
-            f"no audio {kind} device found; plug in a USB microphone/speaker and check `arecord -l` / "
-            "`aplay -l`; under systemd the service user must be in the 'audio' group "
-            "(see `companion doctor`)"
-        )
-    if spec is None:
-        return None
-    if isinstance(spec, int):
-        if any(i == spec for i, _ in usable):
-            return spec
-    else:
-        for i, d in usable:
-            if spec.lower() in d["name"].lower():
-                return i
-    names = ", ".join(f"{i}: {d['name']}" for i, d in usable)
-    raise AudioDeviceError(f"audio {kind} device {spec!r} not found; set [audio] {kind}_device to one of: {names}")
-
-
-class MicrophoneSource:
-    """Live 16 kHz mono int16 capture from sounddevice, in BLOCK_SAMPLES blocks."""
-
-    def __init__(self, device: str | int | None = None) -> None:
-        sd = _sd()
-        self._q: "queue.Queue[bytes]" = queue.Queue(maxsize=200)
-        self._error: str | None = None
-        index = find_device(device, "input")
-
-        def callback(indata, frames, time_info, status):  # runs on PortAudio's thread
-            if status.input_overflow:
-                log.debug("microphone overflow")
-            try:
-                self._q.put_nowait(bytes(indata))
-            except queue.Full:
-                pass  # the loop is behind: dropping is better than growing without bound
-
-        try:
-            self._stream = sd.RawInputStream(samplerate=SAMPLE_RATE, blocksize=BLOCK_SAMPLES, device=index,
-                                             channels=1, dtype="int16", callback=callback,
-                                             finished_callback=self._finished)
-            self._stream.start()
-        except Exception as exc:
-            raise AudioDeviceError(f"cannot open microphone {device!r}: {exc}; check [audio] input_device") from exc
-
-    def _finished(self) -> None:
-        self._error = "microphone stream stopped"
-
-    def read(self, timeout_s: float = 0.5) -> np.ndarray | None:
-        try:
-            data = self._q.get(timeout=timeout_s)
-        except queue.Empty:
-            if self._error or not self._stream.active:
-                raise AudioDeviceError(self._error or "microphone stream is not active (unplugged?)")
-            return None
-        return np.frombuffer(data, np.int16)
-
-    def close(self) -> None:
-        stream, self._stream = getattr(self, "_stream", None), None
-        if stream is not None:
-            try:
-                stream.close(ignore_errors=True)
-            except Exception:  # closing a dead device must not raise
-                pass
-
-
-class ResilientSource:
-    """Wraps a source factory: when the device fails, log, back off, reopen.
-
-    The loop keeps running while the microphone is unplugged and resumes by
-    itself when it comes back — no restart needed.
-    """
-
-    def __init__(self, factory: Callable[[], AudioSource], *, backoff_s: Iterable[float] = (0.5, 1, 2, 5, 10)) -> None:
-        self._factory = factory
-        self._backoff = list(backoff_s)
-        self._source: AudioSource | None = None
-        self._failures = 0
-        self._closed = threading.Event()
-        self.reopened = 0  # how many times the device came back
-
-    def read(self, timeout_s: float = 0.5) -> np.ndarray | None:
-        while not self._closed.is_set():
-            try:
-                if self._source is None:
-                    self._source = self._factory()
-                    if self._failures:
-                        log.warning("audio input is back after %d failure(s)", self._failures)
-                        self.reopened += 1
-                    self._failures = 0
-                return self._source.read(timeout_s)
-            except EOFError:
-                raise
-            except (AudioDeviceError, OSError) as exc:
-                delay = self._backoff[min(self._failures, len(self._backoff) - 1)]
-                self._failures += 1
-                log.error("audio input failed (%s); retrying in %.1f s", exc, delay)
-                if self._source is not None:
-                    self._source.close()
-                    self._source = None
-                if self._closed.wait(delay):
-                    break
-        raise EOFError("source closed")
-
-    def close(self) -> None:
-        self._closed.set()
-        if self._source is not None:
-            self._source.close()
 
 
 # ---------------------------------------------------------------- sinks
@@ -469,61 +338,3 @@ class WavFileSink:
 
     def close(self) -> None:
         self._aborted.set()
-
-
-class SoundDeviceSpeaker:
-    """Live playback through sounddevice at the voice's own sample rate."""
-
-    def __init__(self, device: str | int | None = None, echo: EchoPath | None = None) -> None:
-        self._sd = _sd()
-        self._device = find_device(device, "output")
-        self._stream = None
-        self._rate = 0
-        self._aborted = threading.Event()
-        self.echo = echo
-
-    def begin(self, rate: int) -> None:
-        self._aborted.clear()
-        if self._stream is None or rate != self._rate:
-            self.close()
-            try:
-                self._stream = self._sd.OutputStream(samplerate=rate, channels=1, dtype="int16", device=self._device)
-                self._stream.start()
-            except Exception as exc:
-                self._stream = None
-                raise AudioDeviceError(f"cannot open speaker: {exc}; check [audio] output_device") from exc
-            self._rate = rate
-
-    def write(self, samples: np.ndarray) -> None:
-        step = max(1, int(PLAY_BLOCK_S * self._rate))
-        for i in range(0, len(samples), step):
-            if self._aborted.is_set() or self._stream is None:
-                return
-            piece = samples[i:i + step]
-            try:
-                self._stream.write(np.ascontiguousarray(piece.reshape(-1, 1)))
-            except Exception as exc:
-                self.close()
-                raise AudioDeviceError(f"speaker failed: {exc} (unplugged?)") from exc
-            if self.echo:
-                self.echo.played(resample(piece, self._rate, SAMPLE_RATE))
-
-    def abort(self) -> None:
-        self._aborted.set()
-        if self._stream is not None:
-            try:
-                self._stream.abort()
-                self._stream.start()
-            except Exception:  # the device may be gone: it is reopened on the next reply
-                self.close()
-
-    def end(self) -> None:
-        pass
-
-    def close(self) -> None:
-        stream, self._stream = self._stream, None
-        if stream is not None:
-            try:
-                stream.close(ignore_errors=True)
-            except Exception:
-                pass

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import resource
-import statistics
 import tempfile
 import time
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ import numpy as np
 
 from .audio import SAMPLE_RATE, EchoPath, WavFileSink, WavFileSource
 from .config import Settings
-from .demo import silence, speak_16k, utterance
+from .demo import silence, speak_16k
 
 # (parts, index of the part that comes after a word-finding pause, or None)
 UTTERANCES: list[tuple[list[Any], int | None]] = [

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from .audio import EchoPath, SoundDeviceSpeaker, WavFileSource
+from .audio import EchoPath, WavFileSource
+from .devices import SoundDeviceSpeaker
 from .config import Settings
 
 

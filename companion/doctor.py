@@ -18,7 +18,7 @@ def _line(status: str, what: str, detail: str, fix: str = "") -> str:
 
 def check_audio(settings: Settings) -> list[tuple[str, str]]:
     """Microphone and speaker: which device would be used, or why none can be."""
-    from .audio import _sd, find_device
+    from .devices import _sd, find_device
     from .errors import AudioDeviceError
 
     out: list[tuple[str, str]] = []

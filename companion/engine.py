@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
@@ -17,9 +16,10 @@ from .clock import Clock, SystemClock
 from .config import Settings
 from .conversation import Conversation, Trigger
 from .events import Source, State
+from .dialogue import Dialogue, TurnLog, norm, sentences
 from .llm import Generation, ReplyGenerator
 from .replies import ReplyJob
-from .skills import Reply, Skill, TurnInput, TurnRecord
+from .skills import Reply, Skill, TurnInput
 from .stt import SpeechRecognizer
 from .tts import PiperTTS, VoiceStyle
 from .vad import Endpointer, EndpointEvent
@@ -30,29 +30,6 @@ log = logging.getLogger(__name__)
 APOLOGY = "I'm sorry, something went wrong on my side. Let's try that again in a moment."
 ECHO_TAIL_S = 1.0  # keep the stricter wake rules this long after playback (detector latency + room echo)
 POLL_EVERY_S = 1.0  # how often proactive skills (routines) are asked for announcements
-
-
-@dataclass
-class TurnLog:
-    """Everything measured about one turn (what `run --input` writes to turns.jsonl)."""
-
-    wake_detected: bool
-    transcript: str = ""
-    reply: str = ""
-    intent: str | None = None
-    source: str = "wake_word"
-    speculative_used: bool = False
-    interrupted: bool = False
-    emotion: dict[str, Any] | None = None
-    endpoint_ms: float | None = None
-    stt_ms: float | None = None
-    llm_first_token_ms: float | None = None
-    first_sentence_ms: float | None = None
-    tts_first_audio_ms: float | None = None
-    first_audio_after_speech_end_ms: float | None = None
-    speech_end_stream_s: float | None = None
-    error: str | None = None
-    timings_extra: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -71,7 +48,7 @@ class Engine:
 
     def __init__(self, settings: Settings, components: Components, *, source: AudioSource, speaker: Speaker,
                  echo: EchoPath, style: VoiceStyle, skills: list[Skill] | None = None, clock: Clock | None = None,
-                 store: Any | None = None, on_turn: Callable[[TurnLog], None] | None = None,
+                 on_turn: Callable[[TurnLog], None] | None = None,
                  emotion: Any | None = None, sentence_filter: Callable[[str], str] | None = None,
                  openers: list[Callable[[TurnInput], str | None]] | None = None,
                  closers: list[Callable[[TurnInput], str | None]] | None = None) -> None:
@@ -83,21 +60,14 @@ class Engine:
         self.style = style
         self.skills: list[Skill] = skills if skills is not None else []  # shared: the app adds skills later
         self.clock = clock or SystemClock()
-        self.store = store
-        self.on_turn = on_turn
-        self.emotion = emotion
         self.sentence_filter = sentence_filter
-        self.openers = openers if openers is not None else []  # said before the reply (AI disclosure)
-        self.closers = closers if closers is not None else []  # said after it, so she can answer (consent)
-        self._framing: tuple[int, str, str] | None = None  # once per utterance: these have side effects
+        tz = ZoneInfo(settings.routines.timezone) if settings.routines.timezone else None
+        self.dialogue = Dialogue(components.llm, self.skills, self.clock, tz, emotion=emotion,
+                                 sentence_filter=sentence_filter, openers=openers, closers=closers, on_turn=on_turn)
         self._utt_id = 0
-        self.tz = ZoneInfo(settings.routines.timezone) if settings.routines.timezone else None
         self.conversation = Conversation()
         self.conversation.add_listener(self._on_state)
         self.endpointer = Endpointer(settings.vad)
-        self.history: list[tuple[str, str]] = []
-        self.last_reply = ""
-        self.turns: list[TurnLog] = []
         self._job: ReplyJob | None = None
         self._spec: tuple[str, ReplyJob, TurnLog, TurnInput] | None = None
         self._listen_epoch = 0
@@ -115,6 +85,21 @@ class Engine:
         self.stream_s = 0.0
         self.on_tick: Callable[[], None] | None = None  # called every loop iteration (systemd watchdog)
         self.streaming = True  # False = the sequential baseline the benchmark compares against
+
+    @property
+    def turns(self) -> list[TurnLog]:
+        """Every finished turn so far (what turns.jsonl holds)."""
+        return self.dialogue.turns
+
+    @property
+    def last_reply(self) -> str:
+        """The last thing said (for "say that again")."""
+        return self.dialogue.last_reply
+
+    def reply_to_text(self, text: str):
+        """A typed turn (`companion chat`); yields reply sentences."""
+        self._utt_id += 1
+        return self.dialogue.reply_to_text(text, self._utt_id)
 
     # ---------------------------------------------------------------- external events (any thread)
 
@@ -153,7 +138,7 @@ class Engine:
             tl = TurnLog(wake_detected=False, source=Source.BUTTON.value, intent=reply.intent)
             if self.conversation.state is State.MUTED:
                 # the microphone stays off: speak without leaving MUTED
-                self._job = self._speak(lambda cancel: _sentences(reply.text), tl, None, hold=False,
+                self._job = self._speak(lambda cancel: sentences(reply.text), tl, None, hold=False,
                                         expect_answer=False, change_state=False)
                 return
             if self.conversation.state is State.LISTENING:
@@ -298,20 +283,20 @@ class Engine:
 
     def _make_turn(self, text: str, words: list | None = None) -> TurnInput:
         audio = np.concatenate(self._utt_audio) if self._utt_audio else None
-        return TurnInput(text=text, at=self.clock.now(), local_time=self._local_now(),
+        return TurnInput(text=text, at=self.clock.now(), local_time=self.dialogue.local_now(),
                          source=self.conversation.listening_source or Source.WAKE_WORD, words=list(words or []),
                          audio=audio)
 
     def _speculate(self, partial: str) -> None:
         """She paused after complete-sounding words: start the LLM now, hold its audio back."""
         self._cancel_speculation()
-        if not self.streaming or any(getattr(skill, "claims", lambda _: False)(partial) for skill in self.skills):
+        if not self.streaming or self.dialogue.claimed(partial):
             return  # a deterministic answer is coming: no point warming up the LLM
         turn = self._make_turn(partial)
         tl = TurnLog(wake_detected=bool(self._current_log and self._current_log.wake_detected),
                      source=turn.source.value)
-        self._estimate_emotion(turn, tl, record=False)
-        self._spec = (_norm(partial), self._start_llm(turn, tl, hold=True), tl, turn)
+        self.dialogue.estimate_emotion(turn, tl, record=False)
+        self._spec = (norm(partial), self._start_llm(turn, tl, hold=True), tl, turn)
 
     def _cancel_speculation(self) -> None:
         if self._spec is not None:
@@ -342,14 +327,14 @@ class Engine:
         turn = self._make_turn(result.text, result.words)
         self._utt_audio = []
         tl.timings_extra["speech_end_wall"] = speech_end
-        self._estimate_emotion(turn, tl, record=True)
-        reply = self._skill_reply(turn)
+        self.dialogue.estimate_emotion(turn, tl, record=True)
+        reply = self.dialogue.skill_reply(turn)
         if reply is not None:
             if spec is not None:
                 spec[1].stop()
             self._answer(turn, tl, reply)
             return
-        if spec is not None and spec[0] == _norm(result.text) and not spec[1].cancel.is_set():
+        if spec is not None and spec[0] == norm(result.text) and not spec[1].cancel.is_set():
             _, job, spec_log, _ = spec
             for key in ("endpoint_ms", "stt_ms", "transcript", "speech_end_stream_s", "wake_detected", "source",
                         "timings_extra", "emotion"):
@@ -370,63 +355,27 @@ class Engine:
 
     # ---------------------------------------------------------------- replying
 
-    def _estimate_emotion(self, turn: TurnInput, tl: TurnLog, *, record: bool) -> None:
-        """Mood from voice and words (if she agreed); raw audio is dropped right after."""
-        if self.emotion is not None:
-            try:
-                turn.emotion = self.emotion.estimate(turn, record=record)
-            except Exception:
-                log.exception("emotion estimate failed; replying without it")
-        turn.discard_audio()  # raw audio is never kept beyond feature extraction
-        if turn.emotion is not None and hasattr(turn.emotion, "to_dict"):
-            tl.emotion = turn.emotion.to_dict()
-
-    def _skill_reply(self, turn: TurnInput) -> Reply | None:
-        """The first skill that answers deterministically (safety comes first in the list)."""
-        for skill in self.skills:
-            try:
-                reply = skill.handle(turn)
-            except Exception:
-                log.exception("skill %s failed on %r", getattr(skill, "name", skill), turn.text)
-                continue
-            if reply is not None:
-                return reply
-        return None
-
     def _answer(self, turn: TurnInput, tl: TurnLog, reply: Reply) -> None:
         """Speak a skill's deterministic reply for a finished turn."""
         tl.intent = reply.intent
         if reply.intent == "stop":
-            self._finish_turn(tl, turn, None, reply_text="")
+            self.dialogue.finish(tl, turn, "")
             self.conversation.fire(Trigger.DONE)
             return
-        opening, closing = self._framing_lines(turn)
-        text = " ".join(x for x in (opening, reply.text, closing) if x)
-        self._speak(lambda cancel: _sentences(text), tl, turn, hold=False, chime=reply.speak_first == "chime",
+        text = self.dialogue.framed(reply, turn, self._utt_id)
+        self._speak(lambda cancel: sentences(text), tl, turn, hold=False, chime=reply.speak_first == "chime",
                     expect_answer=True)
 
     def _start_llm(self, turn: TurnInput, tl: TurnLog, *, hold: bool) -> ReplyJob:
         """Stream an LLM reply into speech (held back from the speaker if speculative)."""
-        opening, closing = self._framing_lines(turn)
-        context = self._context(turn)
         gen = Generation()
-
-        def source(cancel: threading.Event):
-            if opening:
-                yield from _sentences(opening)
-            yield from self.c.llm.stream(turn.text, context=context, history=self.history[-3:], cancel=cancel, gen=gen)
-            tl.llm_first_token_ms = gen.first_token_ms
-            tl.first_sentence_ms = gen.first_sentence_ms
-            if closing and not cancel.is_set():
-                yield from _sentences(closing)
-
-        return self._speak(source, tl, turn, hold=hold, gen=gen)
+        return self._speak(self.dialogue.llm_source(turn, tl, self._utt_id, gen), tl, turn, hold=hold, gen=gen)
 
     def _speak_reply(self, reply: Reply, tl: TurnLog, turn: TurnInput | None, trigger: Trigger) -> None:
         if not self.conversation.fire(trigger):
             return
         tl.intent = reply.intent
-        self._speak(lambda cancel: _sentences(reply.text), tl, turn, hold=False, chime=reply.speak_first == "chime",
+        self._speak(lambda cancel: sentences(reply.text), tl, turn, hold=False, chime=reply.speak_first == "chime",
                     expect_answer=reply.expect_answer)
 
     def _speak(self, source, tl: TurnLog, turn: TurnInput | None, *, hold: bool, chime: bool = False,
@@ -493,31 +442,11 @@ class Engine:
             tl.reply = " ".join(job.spoken)
             self._finish_turn(tl, None, job, reply_text=tl.reply)
 
-    def _finish_turn(self, tl: TurnLog, turn: TurnInput | None, job: ReplyJob | None, reply_text: str | None = None) -> None:
+    def _finish_turn(self, tl: TurnLog, turn: TurnInput | None, job: ReplyJob | None,
+                     reply_text: str | None = None) -> None:
         if reply_text is None:
             reply_text = job.text if job is not None else tl.reply
-        tl.reply = reply_text
-        if tl in self.turns:
-            return
-        self.turns.append(tl)
-        if reply_text and tl.intent != "repeat":
-            self.last_reply = reply_text
-        if turn is not None and tl.transcript and reply_text and tl.intent is None:
-            self.history.append((tl.transcript, reply_text))
-            del self.history[:-6]
-        if turn is not None:
-            record = TurnRecord(text=turn.text, reply=reply_text, intent=tl.intent, at=turn.at, emotion=turn.emotion,
-                                words=tuple(turn.words), timings_ms=_timings(tl), interrupted=tl.interrupted)
-            for skill in self.skills:
-                try:
-                    skill.after_turn(record)
-                except Exception:
-                    log.exception("skill %s after_turn failed", getattr(skill, "name", skill))
-        if self.on_turn:
-            try:
-                self.on_turn(tl)
-            except Exception:
-                log.exception("turn logger failed")
+        self.dialogue.finish(tl, turn, reply_text)
 
     def _finish_pending_reply(self) -> None:
         """At the end of a file run, let the last reply finish playing."""
@@ -531,76 +460,7 @@ class Engine:
                 job.wait(0.1)
         self._cancel_speculation()
 
-    def reply_to_text(self, text: str):
-        """A typed turn through the same skills and LLM (`companion chat`); yields reply sentences."""
-        self._utt_id += 1
-        turn = TurnInput(text=text, at=self.clock.now(), local_time=self._local_now(), source=Source.TEXT)
-        tl = TurnLog(wake_detected=False, source=Source.TEXT.value, transcript=text)
-        self._estimate_emotion(turn, tl, record=True)
-        reply = self._skill_reply(turn)
-        opening, closing = self._framing_lines(turn)
-        sentences: list[str] = []
-        if reply is not None:
-            tl.intent = reply.intent
-            parts = _sentences(" ".join(x for x in (opening, reply.text, closing) if x))
-        else:
-            gen = Generation()
-            llm = self.c.llm.stream(text, context=self._context(turn), history=self.history[-3:], gen=gen)
-            parts = (x for src in (_sentences(opening), llm, _sentences(closing)) for x in src)
-        for sentence in parts:
-            sentence = self.sentence_filter(sentence) if self.sentence_filter else sentence
-            if sentence:
-                sentences.append(sentence)
-                yield sentence
-        self._finish_turn(tl, turn, None, reply_text=" ".join(sentences))
-
-    def _local_now(self):
-        now = self.clock.now()
-        return now.astimezone(self.tz) if self.tz else now.astimezone()
-
     # ---------------------------------------------------------------- prompt context
-
-    def _context(self, turn: TurnInput) -> str:
-        t = turn.local_time
-        part = "morning" if 5 <= t.hour < 12 else "afternoon" if t.hour < 18 else "evening" if t.hour < 22 else "night"
-        lines = [f"It is {t:%A} {part}, {t:%H:%M}."]
-        for skill in self.skills:
-            try:
-                extra = skill.context(turn)
-            except Exception:
-                log.exception("skill %s context failed", getattr(skill, "name", skill))
-                extra = ""
-            if extra:
-                lines.append(extra.strip())
-        hint = getattr(turn.emotion, "prompt_hint", None)
-        if callable(hint):
-            lines.append(hint())
-        return " ".join(lines)
-
-    def _framing_lines(self, turn: TurnInput) -> tuple[str, str]:
-        """What is said before the reply (AI disclosure) and after it (a question she can answer).
-
-        Computed once per utterance, because saying them is recorded (a
-        discarded speculative reply must not use up the day's disclosure).
-        """
-        if turn.source is Source.FOLLOW_UP:
-            return "", ""
-        if self._framing is not None and self._framing[0] == self._utt_id:
-            return self._framing[1], self._framing[2]
-        parts = []
-        for group in (self.openers, self.closers):
-            lines = []
-            for fn in group:
-                try:
-                    text = fn(turn)
-                except Exception:
-                    log.exception("opening/closing line failed")
-                    continue
-                if text:
-                    lines.append(text)
-            parts.append(" ".join(lines))
-        self._framing = (self._utt_id, parts[0], parts[1])
-        return parts[0], parts[1]
 
     # ---------------------------------------------------------------- state side effects
 
@@ -621,19 +481,3 @@ class Engine:
         self.stop()
         self.source.close()
         self.speaker.close()
-
-
-def _sentences(text: str):
-    for part in re.split(r"(?<=[.!?])\s+", text.strip()):
-        if part.strip():
-            yield part.strip()
-
-
-def _norm(text: str) -> str:
-    return " ".join(re.findall(r"[a-z0-9']+", text.lower()))
-
-
-def _timings(tl: TurnLog) -> dict[str, float]:
-    keys = ("endpoint_ms", "stt_ms", "llm_first_token_ms", "first_sentence_ms", "tts_first_audio_ms",
-            "first_audio_after_speech_end_ms")
-    return {k: round(v, 1) for k in keys if (v := getattr(tl, k)) is not None}

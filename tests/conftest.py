@@ -7,7 +7,6 @@ import os
 from datetime import datetime, timezone
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 os.environ.setdefault("GPIOZERO_PIN_FACTORY", "mock")

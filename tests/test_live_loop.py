@@ -10,7 +10,8 @@ import pytest
 from gpiozero.pins.mock import MockFactory, MockPWMPin
 
 from companion.app import App, attach_panel
-from companion.audio import EchoPath, ResilientSource, WavFileSink, WavFileSource
+from companion.audio import EchoPath, WavFileSink, WavFileSource
+from companion.devices import ResilientSource
 from companion.demo import silence, utterance
 from companion.errors import AudioDeviceError
 from companion.events import State

@@ -1,0 +1,76 @@
+"""The skills inside the running loop: mood reaches the prompt and the voice; the AI says it is one."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+
+from companion.app import App, run_files
+from companion.audio import EchoPath, WavFileSink, WavFileSource, write_wav
+from companion.demo import utterance
+from companion.dialogue import TurnLog
+
+
+def _app(settings, components, tmp_path, clock):
+    echo = EchoPath()
+    return App(settings, source=WavFileSource.from_array(np.zeros(0, np.int16), realtime=False),
+               speaker=WavFileSink(tmp_path / "out", realtime=False), echo=echo, components=components,
+               clock=clock, start_alerts=False)
+
+
+RAVDESS = Path(__file__).resolve().parents[2] / "shared" / "data" / "emotion-speech" / "ravdess"
+
+
+def _ravdess(emotion_code: str, actor: int) -> np.ndarray:
+    """A strong-intensity RAVDESS clip (real actor, read in place from ../shared)."""
+    import soundfile as sf
+
+    name = f"03-01-{emotion_code}-02-01-01-{actor:02d}.flac"
+    audio, _ = sf.read(str(RAVDESS / name), dtype="int16")
+    return audio
+
+
+def test_her_mood_reaches_the_prompt_and_the_voice(tmp_path, settings, components, clock):
+    settings = settings.replace(emotion={"mode": "on"})
+    app = _app(settings, components, tmp_path, clock)
+    try:
+        engine = app.engine
+        sad = engine._make_turn("i feel so sad and lonely today")
+        sad.audio = _ravdess("04", 2)  # sad
+        engine.dialogue.estimate_emotion(sad, TurnLog(wake_detected=True), record=True)
+        happy = engine._make_turn("what a wonderful day i am so happy")
+        happy.audio = _ravdess("03", 2)  # happy
+        engine.dialogue.estimate_emotion(happy, TurnLog(wake_detected=True), record=True)
+        assert sad.audio is None and happy.audio is None  # raw audio dropped once features exist
+        assert sad.emotion.valence < 0 < happy.emotion.valence
+        assert sad.emotion.prompt_hint() and sad.emotion.prompt_hint() in engine.dialogue.context(sad)
+        assert happy.emotion.prompt_hint() and happy.emotion.prompt_hint() in engine.dialogue.context(happy)
+        assert sad.emotion.prompt_hint() != happy.emotion.prompt_hint()
+        sad_ls, sad_vol = app.style.for_turn(sad.emotion)
+        happy_ls, happy_vol = app.style.for_turn(happy.emotion)
+        plain_ls, plain_vol = app.style.for_turn(None)
+        assert sad_ls > plain_ls and sad_vol < plain_vol  # slower and softer when she is low
+        assert happy_ls <= plain_ls and happy_vol >= sad_vol
+        assert len(app.store.all("mood")) == 2  # logged for the summaries, without audio
+        assert all("audio" not in row for row in app.store.all("mood"))
+    finally:
+        app.close()
+
+
+def test_says_it_is_an_ai_at_the_first_conversation_of_each_day(tmp_path, settings, components, tts, clock):
+    wavs = []
+    for i, line in enumerate(["Tell me about the sea.", "Tell me about the moon."]):
+        p = tmp_path / f"{i}.wav"
+        write_wav(p, utterance(tts, [line]), 16000)
+        wavs.append(p)
+    data_settings = settings.replace(emotion={"mode": "off"})
+    first, _ = run_files(data_settings, wavs, tmp_path / "day1", realtime=False, components=components, clock=clock)
+    assert first[0].reply.startswith("Hello. I'm Companion. I'm not a person: I'm an AI")  # first use ever
+    assert "not a person" not in first[1].reply
+    clock.advance(timedelta(days=1).total_seconds())
+    second, _ = run_files(data_settings, wavs[:1], tmp_path / "day2", realtime=False, components=components,
+                          clock=clock)
+    assert "Just so you know, I'm Companion, an AI, not a person." in second[0].reply  # a new day
+    assert Path(tmp_path / "day2" / "reply-001.wav").exists()
