@@ -74,3 +74,48 @@ def test_says_it_is_an_ai_at_the_first_conversation_of_each_day(tmp_path, settin
                           clock=clock)
     assert "Just so you know, I'm Companion, an AI, not a person." in second[0].reply  # a new day
     assert Path(tmp_path / "day2" / "reply-001.wav").exists()
+
+
+def test_a_due_medication_is_announced_by_the_loop_with_a_chime(tmp_path, settings, components, clock):
+    routines = tmp_path / "routines.toml"
+    routines.write_text('[[medication]]\nname = "blood-pressure tablet"\ndose = "one tablet"\ntimes = ["10:15"]\n')
+    settings = settings.replace(routines={"file": str(routines), "timezone": "UTC"})
+    echo = EchoPath()
+    sink = WavFileSink(tmp_path / "out", realtime=False)
+    app = App(settings, source=WavFileSource.from_array(np.zeros(16000 * 3, np.int16), realtime=True, tail_s=0),
+              speaker=sink, echo=echo, components=components, clock=clock, start_alerts=False)
+    try:
+        app.run()
+    finally:
+        app.close()
+    said = [t for t in app.engine.turns if t.intent == "routine"]
+    assert said and "blood-pressure tablet" in said[0].reply and said[0].reply.rstrip().endswith("?")
+    chime = components.tts.chime().samples
+    from companion.audio import read_wav
+
+    spoken = read_wav(sink.files[0])
+    from companion.audio import resample
+
+    head = resample(chime, components.tts.rate, 16000)
+    assert np.allclose(spoken[:len(head) // 2], head[:len(head) // 2], atol=400)  # it starts with the chime
+    from companion.store import Store
+
+    with Store.open(tmp_path / "data") as store:
+        assert any(r["event"] == "announced" for r in store.all("routine_log"))
+
+
+def test_an_emergency_phrase_gets_the_scripted_answer_and_an_alert_not_the_llm(tmp_path, settings, components, tts,
+                                                                              clock):
+    tokens_before = components.llm._llama.n_tokens
+    p = tmp_path / "fall.wav"
+    write_wav(p, utterance(tts, ["Help me, I have fallen and I can't get up."]), 16000)
+    settings = settings.replace(emotion={"mode": "off"})
+    turns, files = run_files(settings, [p], tmp_path / "out", realtime=False, components=components, clock=clock)
+    assert turns[0].intent and turns[0].intent.startswith("safety:"), turns[0]
+    assert "911" in turns[0].reply.replace(" ", "") or "9 1 1" in turns[0].reply
+    assert components.llm._llama.n_tokens == tokens_before  # never left to the LLM
+    from companion.store import Store
+
+    with Store.open(tmp_path / "data") as store:
+        assert store.all("help"), "the help request is recorded"
+    assert list((tmp_path / "data" / "outbox").glob("*.json")) or list((tmp_path / "data").rglob("outbox/*.json"))

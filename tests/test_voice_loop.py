@@ -163,3 +163,29 @@ def test_voice_speed_and_volume_changes_persist(tmp_path, settings, components, 
     with Store.open(tmp_path / "data") as store:
         style = VoiceStyle(settings.tts, store)
     assert style.length_scale == pytest.approx(settings.tts.length_scale + 0.15)
+
+
+def test_a_missing_model_names_the_file_and_the_fix(tmp_path, tts):
+    from companion.config import LlmSettings, TtsSettings
+    from companion.errors import ModelMissingError
+    from companion.llm import find_model
+    from companion.tts import find_voice
+
+    with pytest.raises(ModelMissingError, match=r"nothing\.gguf not found \(\[llm\] model_path\); run \./setup\.sh"):
+        find_model(LlmSettings(model_path=str(tmp_path / "nothing.gguf")))
+    with pytest.raises(ModelMissingError, match=r"alba\.onnx not found \(\[tts\] voice\).*voices/README\.md"):
+        find_voice(TtsSettings(voice=str(tmp_path / "alba.onnx")))
+    broken = tmp_path / "half.gguf"
+    broken.write_bytes(b"GGUF" + b"\0" * 64)  # a download cut short
+    from companion.llm import ReplyGenerator
+
+    with pytest.raises(ModelMissingError, match=r"cannot load LLM .*half\.gguf.*complete GGUF"):
+        ReplyGenerator.load(LlmSettings(model_path=str(broken)))
+    # through the command line: a clear message and exit status 2, no traceback
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[llm]\nmodel_path = "{tmp_path / "nothing.gguf"}"\n')
+    wav = _wav(tmp_path, "a.wav", utterance(tts, ["Hello."]))
+    proc = subprocess.run([sys.executable, "-m", "companion", "--config", str(cfg), "run", "--input", str(wav),
+                           "--output-dir", str(tmp_path / "out")], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "nothing.gguf not found" in proc.stderr and "Traceback" not in proc.stderr
