@@ -210,8 +210,13 @@ class WavFileSource:
     @classmethod
     def from_array(cls, samples: np.ndarray, **kw: object) -> "WavFileSource":
         """A source over in-memory 16 kHz int16 samples (no file needed)."""
+        return cls.from_arrays([samples], **kw)
+
+    @classmethod
+    def from_arrays(cls, clips: Sequence[np.ndarray], **kw: object) -> "WavFileSource":
+        """Several in-memory utterances, played one after the other like several files."""
         src = cls([], **kw)  # type: ignore[arg-type]
-        src._files = [samples.astype(np.int16)]
+        src._files = [c.astype(np.int16) for c in clips]
         return src
 
     @property

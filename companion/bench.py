@@ -75,8 +75,7 @@ def run_pass(settings: Settings, components, clips: list[Clip], *, streaming: bo
     from .app import App
 
     echo = EchoPath()
-    source = WavFileSource([], realtime=True, gap_s=0.8, tail_s=2.0, echo=echo)
-    source._files = [c.audio for c in clips]
+    source = WavFileSource.from_arrays([c.audio for c in clips], realtime=True, gap_s=0.8, tail_s=2.0, echo=echo)
     sink = WavFileSink(data / ("stream" if streaming else "seq"), realtime=False, echo=echo)
     app = App(settings, source=source, speaker=sink, echo=echo, components=components, start_alerts=False)
     app.engine.streaming = streaming

@@ -152,14 +152,20 @@ class ResilientSource:
 
 
 class SoundDeviceSpeaker:
-    """Live playback through sounddevice at the voice's own sample rate."""
+    """Live playback through sounddevice at the voice's own sample rate.
+
+    A missing or unplugged speaker never stops the companion: the reply is
+    still recorded, the problem is logged with the fix, and the device is
+    looked for again at the next reply.
+    """
 
     def __init__(self, device: str | int | None = None, echo: EchoPath | None = None) -> None:
         self._sd = _sd()
-        self._device = find_device(device, "output")
+        self._spec = device
         self._stream = None
         self._rate = 0
         self._aborted = threading.Event()
+        self._failed = False
         self.echo = echo
 
     def begin(self, rate: int) -> None:
@@ -167,15 +173,23 @@ class SoundDeviceSpeaker:
         if self._stream is None or rate != self._rate:
             self.close()
             try:
-                self._stream = self._sd.OutputStream(samplerate=rate, channels=1, dtype="int16", device=self._device)
+                device = find_device(self._spec, "output")
+                self._stream = self._sd.OutputStream(samplerate=rate, channels=1, dtype="int16", device=device)
                 self._stream.start()
-            except Exception as exc:
+            except Exception as exc:  # AudioDeviceError, or PortAudio's own errors
                 self._stream = None
-                raise AudioDeviceError(f"cannot open speaker: {exc}; check [audio] output_device") from exc
+                if not self._failed:
+                    log.error("cannot open the speaker (%s); replies are silent until it is back — "
+                              "check [audio] output_device and `companion doctor`", exc)
+                self._failed = True
+                return
+            if self._failed:
+                log.warning("speaker is back")
+            self._failed = False
             self._rate = rate
 
     def write(self, samples: np.ndarray) -> None:
-        step = max(1, int(PLAY_BLOCK_S * self._rate))
+        step = max(1, int(PLAY_BLOCK_S * self._rate)) if self._rate else len(samples) or 1
         for i in range(0, len(samples), step):
             if self._aborted.is_set() or self._stream is None:
                 return
@@ -183,8 +197,10 @@ class SoundDeviceSpeaker:
             try:
                 self._stream.write(np.ascontiguousarray(piece.reshape(-1, 1)))
             except Exception as exc:
+                log.error("speaker failed: %s (unplugged?); trying again at the next reply", exc)
+                self._failed = True
                 self.close()
-                raise AudioDeviceError(f"speaker failed: {exc} (unplugged?)") from exc
+                return
             if self.echo:
                 self.echo.played(resample(piece, self._rate, SAMPLE_RATE))
 

@@ -420,7 +420,8 @@ class Engine:
             tl.error = repr(job.error)
             self._finish_turn(tl, turn, job)
             self.conversation.fire(Trigger.ERROR)
-            self._apologise()
+            if tl.intent != "error":  # never apologise for a failed apology
+                self._apologise()
             return
         self._finish_turn(tl, turn, job)
         self.conversation.fire(Trigger.REPLY_DONE if expect_answer else Trigger.DONE)

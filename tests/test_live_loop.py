@@ -151,3 +151,35 @@ def test_the_loop_resumes_when_the_microphone_comes_back(tmp_path, settings, com
         app.close()
     assert source.reopened == 1 and len(opened) == 2
     assert [t.intent for t in app.engine.turns] == ["time"]  # the turn after the failure was heard and answered
+
+
+def test_one_bad_turn_never_kills_the_loop(tmp_path, settings, components, tts):
+    """A stage that blows up mid-reply: the loop apologises briefly and answers the next turn."""
+    from companion.engine import Engine
+    from companion.intents import InstantIntents
+    from companion.tts import VoiceStyle
+
+    clips = [utterance(tts, ["Tell me about the sea."]), utterance(tts, ["What time is it?"])]
+    calls = {"n": 0}
+
+    def flaky_filter(sentence: str) -> str:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("a bug in a reply stage (test)")
+        return sentence
+
+    settings = settings.replace(vad={"speculate_after_ms": 60_000})  # no speculation: the failing reply is real
+    echo = EchoPath()
+    source = WavFileSource.from_arrays(clips, realtime=False, tail_s=2.0)
+    sink = WavFileSink(tmp_path / "out", realtime=False)
+    style = VoiceStyle(settings.tts)
+    skills = []
+    engine = Engine(settings, components, source=source, speaker=sink, echo=echo, style=style, skills=skills,
+                    sentence_filter=flaky_filter)
+    skills.append(InstantIntents(style, last_reply=lambda: engine.last_reply))
+    source.ready = engine.awaiting_user
+    engine.run()
+    intents = [t.intent for t in engine.turns]
+    assert engine.turns[0].error and "a bug in a reply stage" in engine.turns[0].error
+    assert "error" in intents  # the apology was spoken
+    assert intents[-1] == "time"  # and the next turn was answered as usual
