@@ -93,6 +93,10 @@ class SafetySkill(BaseSkill):
 
     # ------------------------------------------------------------------ the Skill seam
 
+    def claims(self, text: str) -> bool:
+        """Is this an emergency phrase? (pure: the loop never warms up the LLM for one)"""
+        return self.detector.detect(text) is not None
+
     def handle(self, turn: TurnInput) -> Reply | None:
         """A scripted Reply (intent "safety:<category>") for an emergency phrase, else None."""
         detection = self.detector.detect(turn.text)

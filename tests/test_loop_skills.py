@@ -68,7 +68,8 @@ def test_says_it_is_an_ai_at_the_first_conversation_of_each_day(tmp_path, settin
     data_settings = settings.replace(emotion={"mode": "off"})
     first, _ = run_files(data_settings, wavs, tmp_path / "day1", realtime=False, components=components, clock=clock)
     assert first[0].reply.startswith("Hello. I'm Companion. I'm not a person: I'm an AI")  # first use ever
-    assert "not a person" not in first[1].reply
+    assert "Just so you know, I'm Companion" not in first[1].reply  # not again the same day
+    assert "I'm Companion. I'm not a person" not in first[1].reply
     clock.advance(timedelta(days=1).total_seconds())
     second, _ = run_files(data_settings, wavs[:1], tmp_path / "day2", realtime=False, components=components,
                           clock=clock)
