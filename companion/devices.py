@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from typing import Callable, Iterable
 
 import numpy as np
@@ -119,30 +120,42 @@ class ResilientSource:
         self._source: AudioSource | None = None
         self._failures = 0
         self._closed = threading.Event()
+        self._next_try = 0.0  # monotonic time of the next attempt to reopen
         self.reopened = 0  # how many times the device came back
 
     def read(self, timeout_s: float = 0.5) -> np.ndarray | None:
-        while not self._closed.is_set():
+        """A block, or None while the device is away (so the loop, and its watchdog, keep turning)."""
+        if self._closed.is_set():
+            raise EOFError("source closed")
+        if self._source is None:
+            wait = self._next_try - time.monotonic()
+            if wait > 0:
+                if self._closed.wait(min(wait, timeout_s)):
+                    raise EOFError("source closed")
+                return None
             try:
-                if self._source is None:
-                    self._source = self._factory()
-                    if self._failures:
-                        log.warning("audio input is back after %d failure(s)", self._failures)
-                        self.reopened += 1
-                    self._failures = 0
-                return self._source.read(timeout_s)
-            except EOFError:
-                raise
+                self._source = self._factory()
             except (AudioDeviceError, OSError) as exc:
-                delay = self._backoff[min(self._failures, len(self._backoff) - 1)]
-                self._failures += 1
-                log.error("audio input failed (%s); retrying in %.1f s", exc, delay)
-                if self._source is not None:
-                    self._source.close()
-                    self._source = None
-                if self._closed.wait(delay):
-                    break
-        raise EOFError("source closed")
+                self._failed(exc)
+                return None
+            if self._failures:
+                log.warning("audio input is back after %d failure(s)", self._failures)
+                self.reopened += 1
+            self._failures = 0
+        try:
+            return self._source.read(timeout_s)
+        except (AudioDeviceError, OSError) as exc:
+            self._failed(exc)
+            return None
+
+    def _failed(self, exc: BaseException) -> None:
+        delay = self._backoff[min(self._failures, len(self._backoff) - 1)]
+        self._failures += 1
+        log.error("audio input failed (%s); retrying in %.1f s", exc, delay)
+        if self._source is not None:
+            self._source.close()
+            self._source = None
+        self._next_try = time.monotonic() + delay
 
     def close(self) -> None:
         self._closed.set()
