@@ -110,14 +110,6 @@ def write_wav(path: str | Path, samples: np.ndarray, rate: int) -> None:
         w.writeframes(to_int16(samples).tobytes())
 
 
-def rms_dbfs(samples: np.ndarray) -> float:
-    """Level of int16 audio in dB relative to full scale (-120 for silence)."""
-    if len(samples) == 0:
-        return -120.0
-    rms = float(np.sqrt(np.mean(samples.astype(np.float64) ** 2))) / 32768.0
-    return 20 * np.log10(max(rms, 1e-6))
-
-
 # ---------------------------------------------------------------- echo path
 
 

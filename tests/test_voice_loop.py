@@ -189,3 +189,15 @@ def test_a_missing_model_names_the_file_and_the_fix(tmp_path, tts):
                            "--output-dir", str(tmp_path / "out")], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert "nothing.gguf not found" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_chat_answers_typed_lines(tmp_path):
+    env = {**__import__("os").environ, "XDG_DATA_HOME": str(tmp_path / "d")}
+    proc = subprocess.run([sys.executable, "-m", "companion", "chat"], input="what time is it\nI made a cake today\n",
+                          capture_output=True, text=True, timeout=180, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("Companion: ")]
+    assert any(line.startswith("Companion: It's ") and line.endswith(("morning.", "afternoon.", "evening.", "night.",
+                                                                         "noon.", "midnight."))
+               for line in lines), proc.stdout
+    assert len(lines) >= 3  # the disclosure, the time, and an LLM reply to the cake
