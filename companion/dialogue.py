@@ -222,9 +222,12 @@ class Dialogue:
         else:
             parts = self.llm_source(turn, tl, utterance, Generation())(threading.Event())
         said: list[str] = []
-        for sentence in parts:
-            sentence = self.sentence_filter(sentence) if self.sentence_filter else sentence
-            if sentence:
-                said.append(sentence)
-                yield sentence
+        try:
+            for sentence in parts:
+                sentence = self.sentence_filter(sentence) if self.sentence_filter else sentence
+                if sentence:
+                    said.append(sentence)
+                    yield sentence
+        finally:
+            parts.close()  # releases the LLM at once, even if the caller stops early
         self.finish(tl, turn, " ".join(said))

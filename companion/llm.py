@@ -17,6 +17,7 @@ from .errors import ModelMissingError
 
 log = logging.getLogger(__name__)
 
+LOCK_GRACE_S = 5.0  # beyond the reply time cap, how long a new reply waits for the model
 SAFE_LINE = "I'm sorry, I lost my train of thought. Could you say that another way?"
 ROLE_MARKERS = re.compile(r"(\b(User|Companion|Assistant|Human|AI|System)\s*:|<start_of_turn>|<end_of_turn>|"
                           r"<\|[a-z_]+\|>|###|\[/?INST\]|\(?\s*Notes\b|\[Notes)", re.IGNORECASE)
@@ -186,7 +187,11 @@ class ReplyGenerator:
         deadline = t0 + self.settings.max_reply_s
         guard = SentenceGuard(text, [r for _, r in history[-2:]])
         buf = ""
-        with self._lock:
+        # One generation at a time owns the KV cache. Never wait for ever: a generation that was
+        # abandoned without being closed must not silence the companion.
+        if not self._lock.acquire(timeout=self.settings.max_reply_s + LOCK_GRACE_S):
+            raise RuntimeError("the LLM is still busy with an earlier reply")
+        try:
             tokens = self._tokens(text, context, history)
             try:
                 for piece in tokens:
@@ -229,6 +234,8 @@ class ReplyGenerator:
                 close = getattr(tokens, "close", None)
                 if close:
                     close()
+        finally:
+            self._lock.release()
         if gen.stopped != "cancelled":
             tail = guard.accept(buf) if buf.strip() and gen.stopped in ("eos", "degenerate") else ""
             if not tail and buf.strip() and gen.stopped in ("max_tokens", "deadline"):

@@ -128,21 +128,27 @@ class ReplyJob:
         return _END
 
     def _produce_text(self) -> None:
-        source = self._text_source(self.cancel)
-        if not self.streaming:
-            source = list(source)
-        for sentence in source:
-            if self.cancel.is_set():
-                break
-            if self._filter:
-                sentence = self._filter(sentence)
-            if not sentence.strip():
-                continue
-            if self.timings.first_sentence is None:
-                self.timings.first_sentence = time.monotonic()
-            self.sentences.append(sentence)
-            if not self._put(self._sentences, sentence):
-                break
+        generator = self._text_source(self.cancel)
+        try:
+            source = generator if self.streaming else list(generator)
+            for sentence in source:
+                if self.cancel.is_set():
+                    break
+                if self._filter:
+                    sentence = self._filter(sentence)
+                if not sentence.strip():
+                    continue
+                if self.timings.first_sentence is None:
+                    self.timings.first_sentence = time.monotonic()
+                self.sentences.append(sentence)
+                if not self._put(self._sentences, sentence):
+                    break
+        finally:
+            # Close the text source now, whatever happened: an LLM generation holds the model's
+            # lock until its generator is closed, and a traceback could keep it alive for ever.
+            close = getattr(generator, "close", None)
+            if close is not None:
+                close()
         self._put(self._sentences, _END)
 
     def _synthesize(self) -> None:

@@ -183,3 +183,5 @@ def test_one_bad_turn_never_kills_the_loop(tmp_path, settings, components, tts):
     assert engine.turns[0].error and "a bug in a reply stage" in engine.turns[0].error
     assert "error" in intents  # the apology was spoken
     assert intents[-1] == "time"  # and the next turn was answered as usual
+    assert components.llm._lock.acquire(timeout=1.0), "the failed reply must not keep the LLM locked"
+    components.llm._lock.release()
