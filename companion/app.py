@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from .llm import ReplyGenerator
 from .skills import Skill
 from .store import Store
+from .stopword import StopPhraseSpotter
 from .stt import load_recognizer
 from .tts import PiperTTS, VoiceStyle, find_voice
 from .vad import load_vad
@@ -34,11 +35,12 @@ def load_components(settings: Settings, echo: EchoPath, *, warm_up: bool = True)
     vad = load_vad(settings.vad)
     recognizer = load_recognizer(settings.stt)
     tts = PiperTTS.load(find_voice(settings.tts))
+    stop = StopPhraseSpotter(echo, settings.wake.echo_ratio)
     llm = ReplyGenerator.load(settings.llm, settings.conversation.assistant_name)
     if warm_up:
         seconds = llm.warm_up()
         log.info("persona prefix evaluated in %.2f s (cached for every turn)", seconds)
-    return Components(wake=wake, vad=vad, recognizer=recognizer, llm=llm, tts=tts)
+    return Components(wake=wake, vad=vad, recognizer=recognizer, llm=llm, tts=tts, stop=stop)
 
 
 def open_store(settings: Settings) -> Store:
@@ -65,6 +67,9 @@ class App:
         self._own_store = store is None
         self.store = store if store is not None else open_store(settings)
         self.components = components or load_components(settings, echo)
+        self.components.wake.echo = echo  # detectors must compare against this run's speaker
+        if self.components.stop is not None:
+            self.components.stop.echo = echo
         self.style = VoiceStyle(settings.tts, self.store)
         tz = ZoneInfo(settings.routines.timezone) if settings.routines.timezone else None
         self.alerts = AlertService.from_settings(settings, data_dir(settings), self.clock)

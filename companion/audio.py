@@ -160,6 +160,33 @@ class EchoPath:
         return np.clip(out, -32768, 32767).astype(np.int16)
 
 
+class DoubleTalk:
+    """Is the microphone hearing her, or only the echo of our own voice? (Geigel-style check)
+
+    Keeps the microphone's peak over the last second, because detectors decide
+    a little after the word ends, and compares it with the loudest sample the
+    speaker played over the same second.
+    """
+
+    WINDOW_S = 1.0
+
+    def __init__(self, echo: EchoPath | None, ratio: float) -> None:
+        self.echo = echo
+        self.ratio = ratio  # her voice must be louder than ratio × what we played
+        self._peaks: list[float] = []
+
+    def observe(self, block: np.ndarray) -> None:
+        """Feed every microphone block (cheap)."""
+        self._peaks.append(float(np.max(np.abs(block.astype(np.int32)))) if len(block) else 0.0)
+        keep = max(1, int(self.WINDOW_S * SAMPLE_RATE / max(1, len(block))))
+        del self._peaks[:-keep]
+
+    def her_voice(self) -> bool:
+        """True unless what the microphone heard can be explained by the echo."""
+        echo_peak = self.echo.recent_peak(self.WINDOW_S) if self.echo else 0.0
+        return echo_peak <= 0 or max(self._peaks, default=0.0) >= self.ratio * echo_peak
+
+
 # ---------------------------------------------------------------- sources
 
 

@@ -68,7 +68,6 @@ def demo(settings: Settings, output_dir: Path, *, fast: bool = False) -> int:
         inputs = write_script(components.tts, Path(tmp))
         print(f"Playing {len(inputs)} synthesised utterances through the full loop"
               f"{'' if fast else ' in real time'}...\n", flush=True)
-        components.wake.echo = echo
         turns, files = run_files(settings, inputs, output_dir, realtime=not fast, components=components)
     for i, t in enumerate(turns, 1):
         print(f"Turn {i}: wake={'yes' if t.wake_detected else 'no'}  intent={t.intent or '-'}")

@@ -20,6 +20,7 @@ from .dialogue import Dialogue, TurnLog, norm, sentences
 from .llm import Generation, ReplyGenerator
 from .replies import ReplyJob
 from .skills import Reply, Skill, TurnInput
+from .stopword import StopPhraseSpotter
 from .stt import SpeechRecognizer
 from .tts import PiperTTS, VoiceStyle
 from .vad import Endpointer, EndpointEvent
@@ -41,6 +42,7 @@ class Components:
     recognizer: SpeechRecognizer
     llm: ReplyGenerator
     tts: PiperTTS
+    stop: StopPhraseSpotter | None = None  # "stop" / "be quiet" while speaking, without the wake word
 
 
 class Engine:
@@ -208,7 +210,13 @@ class Engine:
         state = self.conversation.state
         if state is State.MUTED:
             return  # privacy: a muted microphone is not listened to at all
-        self.c.wake.speaking = state in (State.SPEAKING, State.THINKING) or time.monotonic() < self._speaking_until
+        speaking = state in (State.SPEAKING, State.THINKING)
+        if speaking and self.c.stop is not None and self.c.stop.process(block):
+            log.info("stopped by voice")
+            self._interrupt()
+            self.conversation.fire(Trigger.DONE)
+            return
+        self.c.wake.speaking = speaking or time.monotonic() < self._speaking_until
         # While she talks after the wake word, the detector has nothing to add: skip it (CPU for the reply).
         listening_to_her = state is State.LISTENING and self.endpointer.state.speech_start_s is not None \
             and self._ears_epoch == self._listen_epoch \
@@ -468,6 +476,8 @@ class Engine:
     def _on_state(self, prev: State, cur: State) -> None:
         if cur is State.LISTENING:
             self._listen_epoch += 1
+        if cur is State.THINKING and self.c.stop is not None:
+            self.c.stop.reset()  # a new reply: nothing heard before it counts
 
     def _mute(self, muted: bool) -> None:
         if muted:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .audio import EchoPath
+from .audio import DoubleTalk, EchoPath
 from .config import WakeSettings
 from .errors import ModelMissingError
 
@@ -44,7 +44,6 @@ class WakeWordDetector:
                 "pymicro-wakeword is not installed; run ./setup.sh (pip install pymicro-wakeword)"
             ) from exc
         self.settings = settings
-        self.echo = echo
         self._model = MicroWakeWord.from_builtin(Model(settings.model))
         self._features = MicroWakeWordFeatures()
         self.name = self._model.wake_word
@@ -53,43 +52,45 @@ class WakeWordDetector:
         self.speaking = False
         self.last_probability = 0.0
         self.suppressed = 0  # detections rejected as our own voice (for tests and logs)
-        self._mic_peaks: list[float] = []
+        self._double_talk = DoubleTalk(echo, settings.echo_ratio)
 
     def process(self, block: np.ndarray) -> Detection | None:
         """Feed one block of 16 kHz int16 audio; returns a Detection or None."""
         found: Detection | None = None
-        # The detector decides ~0.2 s after the word ends, so compare the mic's peak over the
-        # last second (when she spoke) with the echo's peak over the same second.
-        self._mic_peaks.append(float(np.max(np.abs(block.astype(np.int32)))) if len(block) else 0.0)
-        del self._mic_peaks[:-int(1.0 / (len(block) / 16000 or 1))]
-        mic_peak = max(self._mic_peaks)
+        self._double_talk.observe(block)
         for features in self._features.process_streaming(block.tobytes()):
             prob = self._model.process_streaming_prob(features)
             self._stream_s += STEP_S
             if prob is None:
                 continue
             self.last_probability = prob
-            if found is None and self._accept(prob, mic_peak):
+            if found is None and self._accept(prob):
                 found = Detection(self.name, prob, self._stream_s)
         if found:
             self._last_detection_s = found.stream_s
             log.info("wake word %r (p=%.2f%s)", found.name, found.probability, ", barge-in" if self.speaking else "")
         return found
 
-    def _accept(self, prob: float, mic_peak: float) -> bool:
+    def _accept(self, prob: float) -> bool:
         if self._stream_s - self._last_detection_s < self.settings.refractory_s:
             return False
         if not self.speaking:
             return prob > self.settings.threshold
         if prob <= self.settings.speaking_threshold:
             return False
-        echo_peak = self.echo.recent_peak() if self.echo else 0.0
-        if echo_peak > 0 and mic_peak < self.settings.echo_ratio * echo_peak:
+        if not self._double_talk.her_voice():
             self.suppressed += 1
-            log.debug("wake word while speaking rejected as echo (mic %.0f < %.2f × %.0f)",
-                      mic_peak, self.settings.echo_ratio, echo_peak)
+            log.debug("wake word while speaking rejected as our own echo")
             return False
         return True
+
+    @property
+    def echo(self) -> EchoPath | None:
+        return self._double_talk.echo
+
+    @echo.setter
+    def echo(self, value: EchoPath | None) -> None:
+        self._double_talk.echo = value
 
     def reset(self) -> None:
         """Forget the audio history (after a detection the next phrase starts fresh)."""

@@ -46,7 +46,6 @@ def _start(settings, components, tmp_path, factory, seconds=30.0):
     echo = EchoPath()
     source = WavFileSource.from_array(silence(seconds), realtime=True, echo=echo, tail_s=0)
     sink = WavFileSink(tmp_path / "out", realtime=True, echo=echo)
-    components.wake.echo = echo
     app = App(settings, source=source, speaker=sink, echo=echo, components=components, start_alerts=False)
     panel = attach_panel(app, pin_factory=factory)
     thread = threading.Thread(target=app.run, daemon=True)

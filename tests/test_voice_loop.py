@@ -65,7 +65,6 @@ def test_speech_without_the_wake_word_does_not_wake_it(tmp_path, settings, compo
 
 
 def _app(settings, components, source, sink, echo, clock=None):
-    components.wake.echo = echo
     return App(settings, source=source, speaker=sink, echo=echo, components=components, clock=clock,
                start_alerts=False)
 
@@ -78,8 +77,8 @@ def test_its_own_voice_saying_the_wake_word_does_not_wake_it(tmp_path, settings,
     app = _app(settings, components, source, sink, echo)
     states: list[State] = []
     app.engine.conversation.add_listener(lambda prev, cur: states.append(cur))
-    app.engine.announce(Reply("Hey Jarvis, hey Jarvis. Did you know people call me by that name? Hey Jarvis!",
-                              "test", expect_answer=False))
+    app.engine.announce(Reply("Hey Jarvis, hey Jarvis. Did you know people call me by that name? Hey Jarvis! "
+                              "Please don't stop talking to me. Stop by any time.", "test", expect_answer=False))
     try:
         app.run()
     finally:
@@ -88,6 +87,7 @@ def test_its_own_voice_saying_the_wake_word_does_not_wake_it(tmp_path, settings,
     assert app.engine.turns and not app.engine.turns[0].interrupted  # played to the end
     assert State.LISTENING not in states  # never woke, never barged in
     assert components.wake.suppressed >= 1  # the detector heard itself and refused
+    assert components.stop.suppressed >= 1  # and so did the stop-phrase spotter
 
 
 def test_barge_in_stops_playback_and_listens(tmp_path, settings, components, tts):
@@ -201,3 +201,22 @@ def test_chat_answers_typed_lines(tmp_path):
                                                                          "noon.", "midnight."))
                for line in lines), proc.stdout
     assert len(lines) >= 3  # the disclosure, the time, and an LLM reply to the cake
+
+
+def test_saying_stop_while_it_speaks_stops_it_without_the_wake_word(tmp_path, settings, components, tts):
+    echo = EchoPath(coupling=0.2)
+    source = WavFileSource.from_array(silence(2.5), realtime=True, echo=echo, tail_s=0)
+    source.extend(np.concatenate([speak_16k(tts, "Stop talking."), silence(5.0)]))
+    sink = WavFileSink(tmp_path / "out", realtime=True, echo=echo)
+    app = _app(settings, components, source, sink, echo)
+    long_reply = ("Autumn is a lovely season. The leaves turn red and gold. The air smells of wood smoke. "
+                  "The days grow shorter and the evenings cosier. It is a good time for soup and stories.")
+    app.engine.announce(Reply(long_reply, "test", expect_answer=False))
+    try:
+        app.run()
+    finally:
+        app.close()
+    history = [(p.value, t.value, n.value) for p, t, n in app.engine.conversation.history]
+    assert ("speaking", "done", "idle") in history  # stopped, and not listening: she asked for quiet
+    assert app.engine.turns[0].interrupted
+    assert len(read_wav(sink.files[0])) / 16000 < 6.0
