@@ -52,7 +52,7 @@ class VadSettings:
     complete_silence_ms: int = 450  # end the turn after this much silence when the words are complete
     default_silence_ms: int = 1600  # ... when unsure (longer than most word-finding pauses)
     incomplete_silence_ms: int = 2200  # ... when she stopped mid-phrase ("and", "my", rising pitch)
-    speculate_after_ms: int = 100  # start a speculative reply after this much silence
+    speculate_after_ms: int = 50  # start a speculative reply after this much silence
     max_utterance_s: float = 20.0
     no_speech_timeout_s: float = 5.0  # back to idle if nobody speaks after the wake word
 

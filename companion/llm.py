@@ -23,7 +23,7 @@ ROLE_MARKERS = re.compile(r"(\b(User|Companion|Assistant|Human|AI|System)\s*:|<s
                           r"<\|[a-z_]+\|>|###|\[/?INST\]|\(?\s*Notes\b|\[Notes)", re.IGNORECASE)
 SENTENCE_END = re.compile(r"([.!?…]+[\"')\]]*)\s+")
 FIRST_CLAUSE_END = re.compile(r"([,;:—])\s+")
-FIRST_CLAUSE_MIN_WORDS = 5  # a first clause this long is handed to TTS before its sentence ends
+FIRST_CLAUSE_MIN_WORDS = 4  # a first clause this long is handed to TTS before its sentence ends
 MAX_SENTENCE_WORDS = 40
 
 PERSONA = """You are {name}, a voice companion for an older adult, running on a small box in her home. \
