@@ -9,7 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from .audio import AudioSource, EchoPath, Speaker, WavFileSink, WavFileSource
+from .audio import AudioSource, DoubleTalk, EchoPath, Speaker, WavFileSink, WavFileSource
 from .devices import MicrophoneSource, ResilientSource, SoundDeviceSpeaker
 from .clock import Clock, SystemClock
 from .config import Settings, data_dir
@@ -31,16 +31,18 @@ log = logging.getLogger(__name__)
 
 def load_components(settings: Settings, echo: EchoPath, *, warm_up: bool = True) -> Components:
     """Load every model the loop needs; errors name the missing model and the fix."""
-    wake = WakeWordDetector(settings.wake, echo)
+    double_talk = DoubleTalk(echo, settings.wake.echo_ratio)
+    wake = WakeWordDetector(settings.wake, double_talk)
     vad = load_vad(settings.vad)
     recognizer = load_recognizer(settings.stt)
     tts = PiperTTS.load(find_voice(settings.tts))
-    stop = StopPhraseSpotter(echo, settings.wake.echo_ratio)
+    stop = StopPhraseSpotter(double_talk)
     llm = ReplyGenerator.load(settings.llm, settings.conversation.assistant_name)
     if warm_up:
         seconds = llm.warm_up()
         log.info("persona prefix evaluated in %.2f s (cached for every turn)", seconds)
-    return Components(wake=wake, vad=vad, recognizer=recognizer, llm=llm, tts=tts, stop=stop)
+    return Components(wake=wake, vad=vad, recognizer=recognizer, llm=llm, tts=tts, double_talk=double_talk,
+                      stop=stop)
 
 
 def open_store(settings: Settings) -> Store:
@@ -67,9 +69,7 @@ class App:
         self._own_store = store is None
         self.store = store if store is not None else open_store(settings)
         self.components = components or load_components(settings, echo)
-        self.components.wake.echo = echo  # detectors must compare against this run's speaker
-        if self.components.stop is not None:
-            self.components.stop.echo = echo
+        self.components.double_talk.echo = echo  # detectors compare against this run's speaker
         self.style = VoiceStyle(settings.tts, self.store)
         tz = ZoneInfo(settings.routines.timezone) if settings.routines.timezone else None
         self.alerts = AlertService.from_settings(settings, data_dir(settings), self.clock)

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from .audio import BLOCK_S, AudioSource, EchoPath, Speaker
+from .audio import BLOCK_S, AudioSource, DoubleTalk, EchoPath, Speaker
 from .clock import Clock, SystemClock
 from .config import Settings
 from .conversation import Conversation, Trigger
@@ -42,6 +42,7 @@ class Components:
     recognizer: SpeechRecognizer
     llm: ReplyGenerator
     tts: PiperTTS
+    double_talk: DoubleTalk  # her voice or our echo? one check, shared by the wake word and the stop spotter
     stop: StopPhraseSpotter | None = None  # "stop" / "be quiet" while speaking, without the wake word
 
 
@@ -210,6 +211,7 @@ class Engine:
         state = self.conversation.state
         if state is State.MUTED:
             return  # privacy: a muted microphone is not listened to at all
+        self.c.double_talk.observe(block)
         speaking = state in (State.SPEAKING, State.THINKING)
         if speaking and self.c.stop is not None and self.c.stop.process(block):
             log.info("stopped by voice")

@@ -14,7 +14,7 @@ import tempfile
 
 import numpy as np
 
-from .audio import SAMPLE_RATE, DoubleTalk, EchoPath
+from .audio import SAMPLE_RATE, DoubleTalk
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ STOP_PHRASES = {
 class StopPhraseSpotter:
     """Feed microphone blocks while speaking; `process` returns the stop phrase she said, or None."""
 
-    def __init__(self, echo: EchoPath | None = None, echo_ratio: float = 0.6) -> None:
+    def __init__(self, double_talk: DoubleTalk) -> None:
         from pocketsphinx import Config, Decoder
 
         # PocketSphinx reads keyword lists from a file only; it is read once, here.
@@ -43,17 +43,9 @@ class StopPhraseSpotter:
             self._decoder = Decoder(Config(samprate=SAMPLE_RATE, kws=path, loglevel="FATAL"))
         finally:
             os.unlink(path)
-        self._double_talk = DoubleTalk(echo, echo_ratio)
+        self.double_talk = double_talk  # shared with the wake word; the loop feeds it every block
         self._in_utt = False
         self.suppressed = 0  # phrases rejected as our own echo
-
-    @property
-    def echo(self) -> EchoPath | None:
-        return self._double_talk.echo
-
-    @echo.setter
-    def echo(self, value: EchoPath | None) -> None:
-        self._double_talk.echo = value
 
     def reset(self) -> None:
         """Forget what was heard (called when a reply starts)."""
@@ -66,14 +58,13 @@ class StopPhraseSpotter:
         """The stop phrase heard in this block (her voice, not our echo), or None."""
         if not self._in_utt:
             self.reset()
-        self._double_talk.observe(block)
         self._decoder.process_raw(block.astype(np.int16).tobytes(), False, False)
         hyp = self._decoder.hyp()
         if hyp is None:
             return None
         phrase = hyp.hypstr.strip().split("  ")[0].strip()
         self.reset()
-        if not self._double_talk.her_voice():
+        if not self.double_talk.her_voice():
             self.suppressed += 1
             log.debug("stop phrase %r rejected as our own echo", phrase)
             return None

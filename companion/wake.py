@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .audio import DoubleTalk, EchoPath
+from .audio import DoubleTalk
 from .config import WakeSettings
 from .errors import ModelMissingError
 
@@ -36,7 +36,7 @@ class WakeWordDetector:
     After a detection, further ones are ignored for `refractory_s`.
     """
 
-    def __init__(self, settings: WakeSettings, echo: EchoPath | None = None) -> None:
+    def __init__(self, settings: WakeSettings, double_talk: DoubleTalk | None = None) -> None:
         try:
             from pymicro_wakeword import MicroWakeWord, MicroWakeWordFeatures, Model
         except ImportError as exc:  # pragma: no cover - dependency missing
@@ -52,12 +52,12 @@ class WakeWordDetector:
         self.speaking = False
         self.last_probability = 0.0
         self.suppressed = 0  # detections rejected as our own voice (for tests and logs)
-        self._double_talk = DoubleTalk(echo, settings.echo_ratio)
+        # shared with the stop-phrase spotter; the loop feeds it every microphone block
+        self.double_talk = double_talk or DoubleTalk(None, settings.echo_ratio)
 
     def process(self, block: np.ndarray) -> Detection | None:
         """Feed one block of 16 kHz int16 audio; returns a Detection or None."""
         found: Detection | None = None
-        self._double_talk.observe(block)
         for features in self._features.process_streaming(block.tobytes()):
             prob = self._model.process_streaming_prob(features)
             self._stream_s += STEP_S
@@ -78,19 +78,11 @@ class WakeWordDetector:
             return prob > self.settings.threshold
         if prob <= self.settings.speaking_threshold:
             return False
-        if not self._double_talk.her_voice():
+        if not self.double_talk.her_voice():
             self.suppressed += 1
             log.debug("wake word while speaking rejected as our own echo")
             return False
         return True
-
-    @property
-    def echo(self) -> EchoPath | None:
-        return self._double_talk.echo
-
-    @echo.setter
-    def echo(self, value: EchoPath | None) -> None:
-        self._double_talk.echo = value
 
     def reset(self) -> None:
         """Forget the audio history (after a detection the next phrase starts fresh)."""

@@ -40,7 +40,7 @@ def components(models):
     """Session models with a fresh wake word detector (its refractory state is per test)."""
     from companion.wake import WakeWordDetector
 
-    return dataclasses.replace(models, wake=WakeWordDetector(models.wake.settings))
+    return dataclasses.replace(models, wake=WakeWordDetector(models.wake.settings, models.double_talk))
 
 
 @pytest.fixture(scope="session")

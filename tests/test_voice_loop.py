@@ -90,26 +90,33 @@ def test_its_own_voice_saying_the_wake_word_does_not_wake_it(tmp_path, settings,
     assert components.stop.suppressed >= 1  # and so did the stop-phrase spotter
 
 
-def test_barge_in_stops_playback_and_listens(tmp_path, settings, components, tts):
+LONG_REPLY = ("Autumn is a lovely season. The leaves turn red and gold. The air smells of wood smoke. "
+              "The days grow shorter and the evenings cosier. It is a good time for soup and stories.")
+
+
+def _talk_over_a_long_reply(tmp_path, settings, components, tts, words: str, after_s: float):
+    """She says `words` while the ~10 s LONG_REPLY plays (its echo leaks into the mic at 0.2)."""
     echo = EchoPath(coupling=0.2)
     source = WavFileSource.from_array(silence(2.5), realtime=True, echo=echo, tail_s=0)
-    # she says the wake word while the companion is still talking (its reply is ~10 s long)
-    source.extend(np.concatenate([speak_16k(tts, "Hey Jarvis"), silence(6.0)]))
+    source.extend(np.concatenate([speak_16k(tts, words), silence(after_s)]))
     sink = WavFileSink(tmp_path / "out", realtime=True, echo=echo)
     app = _app(settings, components, source, sink, echo)
-    long_reply = ("Autumn is a lovely season. The leaves turn red and gold. The air smells of wood smoke. "
-                  "The days grow shorter and the evenings cosier. It is a good time for soup and stories.")
-    app.engine.announce(Reply(long_reply, "test", expect_answer=False))
-    t0 = time.monotonic()
+    app.engine.announce(Reply(LONG_REPLY, "test", expect_answer=False))
     try:
         app.run()
     finally:
         app.close()
     history = [(p.value, t.value, n.value) for p, t, n in app.engine.conversation.history]
+    return app, sink, history
+
+
+def test_barge_in_stops_playback_and_listens(tmp_path, settings, components, tts):
+    t0 = time.monotonic()
+    app, sink, history = _talk_over_a_long_reply(tmp_path, settings, components, tts, "Hey Jarvis", 6.0)
     assert ("speaking", "barge_in", "listening") in history
     turn = app.engine.turns[0]
     assert turn.interrupted
-    assert turn.reply != long_reply  # only the sentences she heard are kept
+    assert turn.reply != LONG_REPLY  # only the sentences she heard are kept
     played_s = len(read_wav(sink.files[0])) / 16000
     assert played_s < 6.0, played_s  # stopped at the wake word, not after the ~10 s reply
     assert time.monotonic() - t0 < 20
@@ -204,19 +211,7 @@ def test_chat_answers_typed_lines(tmp_path):
 
 
 def test_saying_stop_while_it_speaks_stops_it_without_the_wake_word(tmp_path, settings, components, tts):
-    echo = EchoPath(coupling=0.2)
-    source = WavFileSource.from_array(silence(2.5), realtime=True, echo=echo, tail_s=0)
-    source.extend(np.concatenate([speak_16k(tts, "Stop talking."), silence(5.0)]))
-    sink = WavFileSink(tmp_path / "out", realtime=True, echo=echo)
-    app = _app(settings, components, source, sink, echo)
-    long_reply = ("Autumn is a lovely season. The leaves turn red and gold. The air smells of wood smoke. "
-                  "The days grow shorter and the evenings cosier. It is a good time for soup and stories.")
-    app.engine.announce(Reply(long_reply, "test", expect_answer=False))
-    try:
-        app.run()
-    finally:
-        app.close()
-    history = [(p.value, t.value, n.value) for p, t, n in app.engine.conversation.history]
+    app, sink, history = _talk_over_a_long_reply(tmp_path, settings, components, tts, "Stop talking.", 5.0)
     assert ("speaking", "done", "idle") in history  # stopped, and not listening: she asked for quiet
     assert app.engine.turns[0].interrupted
     assert len(read_wav(sink.files[0])) / 16000 < 6.0
