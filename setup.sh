@@ -11,7 +11,7 @@ PYTHON=${COMPANION_PYTHON:-python3}
 SYSTEM_PREFIX=/opt/companion
 SYSTEM_DATA=/var/lib/companion
 SYSTEM_USER=companion
-UNITS=(companion.service companion-summary.service companion-summary.timer)
+UNITS=(companion.service companion-failed.service companion-summary.service companion-summary.timer)
 PROBE_URL=${COMPANION_PROBE_URL:-https://huggingface.co}
 
 # ------------------------------------------------------------------ models (pinned)
@@ -59,12 +59,16 @@ Installs Companion into .venv (system packages, Python packages, models).
   --llm NAME          model to download: qwen2.5-1.5b (default), llama3.2-1b, none
   --voice NAME        Piper voice to download: lessac (default), none
   --trust-unverified  allow a model given by COMPANION_LLM_URL without COMPANION_LLM_SHA256
+  --rebuild-llm       compile llama.cpp again even if a wheel with the same flags is cached
+                      (what `companion doctor` says to run if llama.cpp crashed)
   -h, --help          this help
 
 Environment: COMPANION_MODELS (model folder), COMPANION_VENV (venv path),
 COMPANION_PYTHON (python used to create the venv), COMPANION_LLM_URL and
 COMPANION_LLM_SHA256 (your own GGUF), COMPANION_MODEL_MIRROR (a local web folder
-with the model files), CMAKE_ARGS (llama.cpp build flags).
+with the model files), CMAKE_ARGS (llama.cpp build flags instead of the chosen ones;
+a change rebuilds the wheel once). Python packages are pinned in requirements/
+(refresh: scripts/lock.sh).
 EOF
 }
 
@@ -73,7 +77,7 @@ note() { printf '    %s\n' "$*"; }
 warn() { printf 'WARNING: %s\n' "$*" >&2; }
 die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
 
-DEV=0 PI=auto SYSTEM=0 UNINSTALL=0 PURGE=0 OFFLINE=0 TRUST=0 LLM=qwen2.5-1.5b VOICE=lessac
+DEV=0 PI=auto SYSTEM=0 UNINSTALL=0 PURGE=0 OFFLINE=0 TRUST=0 REBUILD_LLM=0 LLM=qwen2.5-1.5b VOICE=lessac
 while [ $# -gt 0 ]; do
     case "$1" in
         --dev) DEV=1 ;;
@@ -84,6 +88,7 @@ while [ $# -gt 0 ]; do
         --purge) PURGE=1 ;;
         --offline) OFFLINE=1 ;;
         --trust-unverified) TRUST=1 ;;
+        --rebuild-llm) REBUILD_LLM=1 ;;
         --llm) [ $# -ge 2 ] || die "--llm needs a name"; LLM=$2; shift ;;
         --voice) [ $# -ge 2 ] || die "--voice needs a name"; VOICE=$2; shift ;;
         -h|--help) usage; exit 0 ;;
@@ -200,23 +205,92 @@ check_python() {
         || die "$("$PYTHON" -V 2>&1) is too old: Companion needs Python 3.11 or newer (Raspberry Pi OS Bookworm has it)"
 }
 
-# pip install with a stamp, so an unchanged checkout re-runs in a second.
-# pip's cache is left on: it keeps the llama-cpp-python wheel, which takes minutes to build.
-pip_install() {
-    local venv=$1 spec=$2 editable=$3 stamp stamp_file
-    stamp_file=$venv/.companion-setup-stamp
-    stamp="$(sha256sum < "$REPO_DIR/pyproject.toml" | cut -d' ' -f1) $spec $editable ${CMAKE_ARGS:-}"
-    if [ -f "$stamp_file" ] && [ "$(cat "$stamp_file")" = "$stamp" ] \
-        && "$venv/bin/python" -c 'import companion' >/dev/null 2>&1; then
-        say "Python packages: already installed in $venv (pyproject.toml unchanged)"
+# ------------------------------------------------------------------ pinned packages
+#
+# requirements/*.txt pin every Python package, direct and transitive, with hashes
+# (refresh them with scripts/lock.sh). llama-cpp-python is built from source: its
+# wheel is cached by scripts/build_wheel.py under a key made of its pin, the build
+# flags, Python, machine and compiler, so a wheel built with other flags is never
+# reused (pip's own cache keys a built wheel by name and version only).
+
+lock_files() {
+    printf '%s\n' "$REPO_DIR/requirements/runtime.txt"
+    if [ "$DEV" = 1 ]; then printf '%s\n' "$REPO_DIR/requirements/dev.txt"; fi
+    if [ "$PI" = 1 ]; then printf '%s\n' "$REPO_DIR/requirements/pi.txt"; fi
+}
+
+# The pinned line (with its hashes) of one package in a lock file.
+pinned_requirement() {
+    awk -v name="$1" '
+        index($0, name "==") == 1 { on = 1 }
+        on { line = line " " $0; if ($0 !~ /\\$/) { on = 0; done = 1 } }
+        done { gsub(/\\/, "", line); gsub(/[ \t]+/, " ", line); sub(/^ /, "", line); print line; exit }
+    ' "$2"
+}
+
+# llama.cpp build flags. On x86-64 the build is portable and never includes the AMX kernels,
+# which crash on Intel CPUs that have AMX (llama.cpp issue 20824): GGML_NATIVE=ON would
+# compile them in on such a build machine.
+llama_flags() {
+    if [ -n "${CMAKE_ARGS:-}" ]; then printf '%s' "$CMAKE_ARGS"; return; fi
+    if [ "$PI" = 1 ]; then
+        # tuned to the Pi's own CPU (NEON/dotprod on the Pi 5), OpenBLAS for prompt processing
+        printf '%s' "-DGGML_NATIVE=ON -DGGML_BLAS=ON -DGGML_BLAS_VENDOR=OpenBLAS"
         return
     fi
-    say "Installing Python packages into $venv (first time: several minutes, llama.cpp compiles)"
-    if [ "$editable" = 1 ]; then
-        "$venv/bin/python" -m pip install -e "$spec"
+    case "$(uname -m)" in
+        x86_64|amd64)
+            local off="-DGGML_NATIVE=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF"
+            if grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo 2>/dev/null; then
+                printf '%s' "$off -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON"
+            else
+                printf '%s' "$off -DGGML_AVX=OFF -DGGML_AVX2=OFF -DGGML_FMA=OFF -DGGML_F16C=OFF"
+            fi ;;
+        *) printf '%s' "-DGGML_NATIVE=ON" ;;
+    esac
+}
+
+wheel_cache() {
+    local venv=$1 dir
+    if dir=$("$venv/bin/python" -m pip cache dir 2>/dev/null) && [ -n "$dir" ]; then
+        printf '%s/companion-wheels' "$dir"
     else
-        "$venv/bin/python" -m pip install --upgrade "$spec"
+        printf '%s/companion/wheels' "${XDG_CACHE_HOME:-$HOME/.cache}"
     fi
+}
+
+# Install the pinned packages, the llama.cpp wheel for these flags, then Companion itself.
+# A stamp makes an unchanged checkout re-run in a second.
+pip_install() {
+    local venv=$1 extras=$2 editable=$3 flags requirement wheel stamp stamp_file lock
+    local -a locks
+    mapfile -t locks < <(lock_files)
+    flags=$(llama_flags)
+    requirement=$(pinned_requirement llama-cpp-python "$REPO_DIR/requirements/runtime.txt")
+    [ -n "$requirement" ] || die "requirements/runtime.txt has no llama-cpp-python pin: run scripts/lock.sh"
+    stamp_file=$venv/.companion-setup-stamp
+    stamp="$(cat "$REPO_DIR/pyproject.toml" "${locks[@]}" | sha256sum | cut -d' ' -f1) $extras $editable $flags"
+    if [ "$REBUILD_LLM" = 0 ] && [ -f "$stamp_file" ] && [ "$(cat "$stamp_file")" = "$stamp" ] \
+        && "$venv/bin/python" -c 'import companion, llama_cpp' >/dev/null 2>&1; then
+        say "Python packages: already installed in $venv (pins and llama.cpp flags unchanged)"
+        return
+    fi
+    say "Installing Python packages into $venv (pinned in requirements/; llama.cpp compiles the first time: ~5 minutes)"
+    note "llama.cpp build flags: $flags"
+    local rebuild=()
+    if [ "$REBUILD_LLM" = 1 ]; then rebuild=(--rebuild); fi
+    wheel=$("$venv/bin/python" "$REPO_DIR/scripts/build_wheel.py" --requirement "$requirement" \
+        --flags "$flags" --cache "$(wheel_cache "$venv")" "${rebuild[@]}" | tail -n1)
+    "$venv/bin/python" -m pip install --no-deps --force-reinstall "$wheel"
+    local reqs=()
+    for lock in "${locks[@]}"; do reqs+=(-r "$lock"); done
+    "$venv/bin/python" -m pip install --require-hashes --no-deps "${reqs[@]}"
+    if [ "$editable" = 1 ]; then
+        "$venv/bin/python" -m pip install --no-deps -e "$REPO_DIR"
+    else
+        "$venv/bin/python" -m pip install --no-deps --force-reinstall "$REPO_DIR"
+    fi
+    "$venv/bin/python" -m pip check || warn "pip check found inconsistent packages (see above): run scripts/lock.sh"
     printf '%s\n' "$stamp" > "$stamp_file"
 }
 
@@ -384,21 +458,19 @@ check_python
 install_system_packages
 
 if [ "$PI" = 1 ]; then
-    # llama.cpp tuned for this CPU (NEON/dotprod on the Pi 5) with OpenBLAS for prompt processing.
-    export CMAKE_ARGS=${CMAKE_ARGS:-"-DGGML_NATIVE=ON -DGGML_BLAS=ON -DGGML_BLAS_VENDOR=OpenBLAS"}
     # When lgpio must be built from source, PYPI=1 makes its setup.py link the C library
     # it bundles, instead of needing a liblgpio-dev package.
     export PYPI=1
-    say "Raspberry Pi build: extras [pi], CMAKE_ARGS=$CMAKE_ARGS"
+    say "Raspberry Pi build: extras [pi], llama.cpp tuned to this CPU with OpenBLAS"
 fi
 
 if [ "$SYSTEM" = 1 ]; then
     make_venv "$SYSTEM_PREFIX"
-    pip_install "$SYSTEM_PREFIX" "$REPO_DIR$(extras)" 0
+    pip_install "$SYSTEM_PREFIX" "$(extras)" 0
     VENV_PY=$SYSTEM_PREFIX/bin/python
 else
     make_venv "$VENV"
-    pip_install "$VENV" "$REPO_DIR$(extras)" 1
+    pip_install "$VENV" "$(extras)" 1
     VENV_PY=$VENV/bin/python
 fi
 

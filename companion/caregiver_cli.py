@@ -29,6 +29,11 @@ def add_commands(subparsers: Any) -> None:
     sub.add_parser("list", help="alerts still waiting to be delivered, and the last audit entries").set_defaults(func=cmd_alerts_list)
     sub.add_parser("retry", help="try every queued alert now, ignoring the back-off").set_defaults(func=cmd_alerts_retry)
 
+    f = subparsers.add_parser("report-failure", help="(run by systemd) say in the journal and to the family that "
+                                                     "the companion service has stopped")
+    f.add_argument("--unit", default="companion.service", help="the unit that failed")
+    f.set_defaults(func=cmd_report_failure)
+
 
 def write_summary(settings: Settings, period: str, out: Path | None, clock: Clock,
                   send: bool = False) -> tuple[Path, Path, str | None, str]:
@@ -95,3 +100,32 @@ def cmd_alerts_retry(args: argparse.Namespace, settings: Settings) -> int:
     counts = alerts.deliver_pending(datetime.now().astimezone(), force=True)
     print(f"sent {counts['sent']}, failed {counts['failed']}, still waiting {counts['waiting']}")
     return 0 if counts["failed"] == 0 else 1
+
+
+def failure_line(unit: str, environ: dict[str, str]) -> str:
+    """One journal line, in words, from what systemd tells an OnFailure= unit about the failed one."""
+    result = environ.get("MONITOR_SERVICE_RESULT", "")
+    code, status = environ.get("MONITOR_EXIT_CODE", ""), environ.get("MONITOR_EXIT_STATUS", "")
+    how = {"exit-code": f"it exited with status {status}", "signal": f"it was killed by signal SIG{status}",
+           "core-dump": f"it crashed (SIG{status}, a native library failed)", "watchdog": "it stopped responding",
+           "start-limit-hit": "it failed to start too often"}.get(result, f"{result or 'failed'} {code} {status}".strip())
+    return (f"{unit} has stopped and will not restart by itself: {how}. The companion is NOT listening. "
+            f"Run `sudo -u companion /opt/companion/bin/companion doctor` to see why, fix it, then "
+            f"`sudo systemctl reset-failed {unit} && sudo systemctl start {unit}`.")
+
+
+def cmd_report_failure(args: argparse.Namespace, settings: Settings) -> int:
+    """OnFailure= of companion.service: a clear journal line, and an alert to the family if a channel is set."""
+    import os
+    import sys
+
+    line = failure_line(args.unit, dict(os.environ))
+    print(line, file=sys.stderr, flush=True)
+    try:
+        alerts = AlertService.from_settings(settings, data_dir(settings), SystemClock())
+        alerts.report_failure(args.unit, line)
+        alerts.deliver_pending(datetime.now().astimezone())
+    except Exception as exc:  # the journal line above is the one thing that must happen
+        print(f"could not alert the family: {exc}", file=sys.stderr)
+        return 1
+    return 0

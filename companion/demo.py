@@ -81,4 +81,10 @@ def demo(settings: Settings, output_dir: Path, *, fast: bool = False) -> int:
               f"{ms(t.llm_first_token_ms)}, first sentence {ms(t.first_sentence_ms)}, tts {ms(t.tts_first_audio_ms)}, "
               f"first audio after she stopped {ms(t.first_audio_after_speech_end_ms)}\n")
     print(f"Replies written to {output_dir}/ ({len(files)} WAV files) with turns.jsonl")
-    return 0 if turns else 1
+    answered = [t for t in turns if t.transcript.strip() and t.reply.strip()]
+    if len(answered) < len(inputs):
+        print(f"PROBLEM: only {len(answered)} of {len(inputs)} scripted turns were heard and answered; "
+              "run `companion doctor`")
+        return 1
+    print(f"All {len(inputs)} scripted turns were heard and answered.")
+    return 0

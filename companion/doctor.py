@@ -139,10 +139,27 @@ def _optional_status(settings: Settings, store) -> list[tuple[str, str]]:
     return out
 
 
+def check_native(settings: Settings) -> list[tuple[str, str]]:
+    """Run the LLM, the voice and the recogniser for a moment, each in a child process.
+
+    A crash inside a native library (llama.cpp built for another CPU, a broken
+    onnxruntime) kills only the child, and is reported in words with the fix.
+    """
+    from .probe import STAGES, run_probe
+
+    labels = {"llm": "LLM run", "tts": "voice run", "stt": "recogniser run"}
+    out: list[tuple[str, str]] = []
+    for name in STAGES:
+        result = run_probe(name, settings.source or None)
+        status = OK if result.ok else PROBLEM
+        out.append((status, _line(status, labels[name], result.detail, result.fix)))
+    return out
+
+
 def doctor(settings: Settings) -> int:
     """Print every check; exit 0 when the companion can run (fallbacks are fine), 1 otherwise."""
     print(f"Config: {settings.source or 'none found, using defaults'}")
-    results = check_audio(settings) + check_models(settings) + check_state(settings)
+    results = check_audio(settings) + check_models(settings) + check_native(settings) + check_state(settings)
     for _, line in results:
         print(line)
     problems = [r for r in results if r[0] == PROBLEM]

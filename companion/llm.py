@@ -157,6 +157,11 @@ class ReplyGenerator:
                 self._llama.create_completion(self.prefix(), max_tokens=1)
         return time.monotonic() - t0
 
+    def probe(self) -> int:
+        """Evaluate the persona prefix as start-up does (`companion doctor`); returns the tokens evaluated."""
+        self.warm_up()
+        return int(getattr(self._llama, "n_tokens", 0))
+
     # ---------------------------------------------------------------- generation
 
     def _tokens(self, text: str, context: str, history: list[tuple[str, str]]) -> Iterator[str]:

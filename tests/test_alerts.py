@@ -233,3 +233,29 @@ def test_inactivity_watch(tmp_path):
         assert alerts.pending()[0]["alert"]["detail"]["last_interaction"] == "Monday 11:59"
         clock.set(datetime(2024, 5, 6, 21, 0, tzinfo=timezone.utc))  # 22:00: night, not counted
         assert watch.check() is None
+
+
+def test_report_failure_command_writes_a_journal_line_and_alerts_the_family(tmp_path):
+    """What companion-failed.service runs when the service hit its start limit."""
+    import os
+    import subprocess
+    import sys
+
+    hook = Hook(free_port())
+    try:
+        config = tmp_path / "config.toml"
+        config.write_text(f'[memory]\ndata_dir = "{tmp_path / "data"}"\n\n[caregiver]\n'
+                          f'webhook_url = "http://127.0.0.1:{hook.server.server_port}/alerts"\n')
+        env = {**os.environ, "MONITOR_SERVICE_RESULT": "core-dump", "MONITOR_EXIT_CODE": "dumped",
+               "MONITOR_EXIT_STATUS": "SEGV"}
+        done = subprocess.run([sys.executable, "-m", "companion", "--config", str(config), "report-failure"],
+                              capture_output=True, text=True, env=env, timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert ("companion.service has stopped and will not restart by itself: it crashed (SIGSEGV, a native "
+                "library failed). The companion is NOT listening.") in done.stderr
+        assert "companion doctor" in done.stderr
+        assert len(hook.requests) == 1
+        body = json.loads(hook.requests[0][1])
+        assert "trouble" in json.dumps(body) and "NOT listening" in json.dumps(body)
+    finally:
+        hook.close()

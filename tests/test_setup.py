@@ -35,15 +35,19 @@ def test_systemd_units_verify():
     need("systemd-analyze")
     result = subprocess.run([str(REPO / "scripts" / "verify_units.sh")], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "3 units OK" in result.stdout
+    assert "4 units OK" in result.stdout
 
 
 def test_units_keep_the_promises():
     service = (REPO / "systemd" / "companion.service").read_text()
-    for line in ("Type=notify", "WatchdogSec=", "Restart=always", "User=companion",
+    for line in ("Type=notify", "WatchdogSec=", "Restart=always", "User=companion", "StartLimitBurst=5",
+                 "StartLimitIntervalSec=10min", "OnFailure=companion-failed.service",
                  "SupplementaryGroups=audio gpio", "After=sound.target", "NoNewPrivileges=yes",
                  "ProtectSystem=strict", "StateDirectory=companion", "PrivateTmp=yes", "ProtectHome=yes"):
         assert line in service, line
+    assert "StartLimitIntervalSec=0" not in service  # never a tight restart loop for ever
+    failed = (REPO / "systemd" / "companion-failed.service").read_text()
+    assert "ExecStart=/opt/companion/bin/companion report-failure --unit companion.service" in failed
     summary = (REPO / "systemd" / "companion-summary.service").read_text()
     assert "ExecStart=/opt/companion/bin/companion summary --period day" in summary
     timer = (REPO / "systemd" / "companion-summary.timer").read_text()
