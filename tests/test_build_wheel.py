@@ -98,15 +98,33 @@ def test_setup_picks_the_pinned_llama_line_with_hashes():
     assert line.startswith("llama-cpp-python==") and "--hash=sha256:" in line and "\\" not in line
 
 
-def test_x86_flags_never_include_amx_and_are_not_native():
-    func = subprocess.run(["sed", "-n", "/^llama_flags()/,/^}/p", str(REPO / "setup.sh")],
+def _flags(pi: int, cpuinfo: Path | None = None) -> str:
+    func = subprocess.run(["sed", "-n", "/^cpu_has()/p;/^llama_flags()/,/^}/p", str(REPO / "setup.sh")],
                           capture_output=True, text=True, check=True).stdout
-    out = subprocess.run(["bash", "-c", func + "\nPI=0; unset CMAKE_ARGS; llama_flags"], capture_output=True,
-                         text=True, check=True).stdout
+    env = {"PATH": "/usr/bin:/bin", **({"COMPANION_CPUINFO": str(cpuinfo)} if cpuinfo else {})}
+    return subprocess.run(["bash", "-c", func + f"\nPI={pi}; unset CMAKE_ARGS; llama_flags"], capture_output=True,
+                          text=True, check=True, env=env).stdout
+
+
+def test_x86_flags_follow_the_cpu_and_never_include_amx(tmp_path):
     import platform
 
-    if platform.machine() in ("x86_64", "AMD64"):
-        assert "-DGGML_NATIVE=OFF" in out and "-DGGML_AMX_INT8=OFF" in out and "AMX_INT8=ON" not in out
-    pi = subprocess.run(["bash", "-c", func + "\nPI=1; unset CMAKE_ARGS; llama_flags"], capture_output=True,
-                        text=True, check=True).stdout
-    assert "-DGGML_NATIVE=ON" in pi and "OpenBLAS" in pi
+    if platform.machine() not in ("x86_64", "AMD64"):
+        return
+    sapphire = tmp_path / "sapphire"  # an Intel CPU with AMX and AVX-512
+    sapphire.write_text("flags\t\t: fpu sse4_2 avx avx2 fma f16c bmi2 avx512f avx512cd avx512vl avx512dq avx512bw "
+                        "avx512_vnni avx512_bf16 amx_tile amx_int8 amx_bf16\n")
+    flags = _flags(0, sapphire)
+    assert "-DGGML_NATIVE=OFF" in flags and "-DGGML_AMX_INT8=OFF" in flags and "AMX_INT8=ON" not in flags
+    assert "-DGGML_AVX512=ON" in flags and "-DGGML_AVX512_VNNI=ON" in flags and "VBMI" not in flags
+    haswell = tmp_path / "haswell"  # AVX2 but no AVX-512: the AVX-512 kernels must not be built in
+    haswell.write_text("flags\t\t: fpu sse4_2 avx avx2 fma f16c bmi2\n")
+    flags = _flags(0, haswell)
+    assert "-DGGML_AVX2=ON" in flags and "AVX512" not in flags and "-DGGML_NATIVE=OFF" in flags
+    old = tmp_path / "old"
+    old.write_text("flags\t\t: fpu sse4_2\n")
+    assert "-DGGML_AVX2=OFF" in _flags(0, old)
+
+
+def test_the_pi_keeps_its_native_build():
+    assert _flags(1) == "-DGGML_NATIVE=ON -DGGML_BLAS=ON -DGGML_BLAS_VENDOR=OpenBLAS"
