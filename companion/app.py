@@ -9,22 +9,23 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from .audio import AudioSource, DoubleTalk, EchoPath, Speaker, WavFileSink, WavFileSource
-from .devices import MicrophoneSource, ResilientSource, SoundDeviceSpeaker
-from .clock import Clock, SystemClock
-from .config import Settings, data_dir
-from .dialogue import TurnLog
-from .engine import Components, Engine
-from .intents import InstantIntents
-from zoneinfo import ZoneInfo
-from .llm import ReplyGenerator
-from .skills import Skill
-from .store import Store
-from .stopword import StopPhraseSpotter
-from .stt import load_recognizer
-from .tts import PiperTTS, VoiceStyle, find_voice
-from .vad import load_vad
-from .wake import WakeWordDetector
+from companion.audio.devices import MicrophoneSource, ResilientSource, SoundDeviceSpeaker
+from companion.audio.echo import DoubleTalk, EchoPath
+from companion.audio.frames import AudioSource, Speaker
+from companion.audio.wav import WavFileSink, WavFileSource
+from companion.clock import Clock, SystemClock
+from companion.config import Settings, data_dir
+from companion.ears.stopword import StopPhraseSpotter
+from companion.ears.stt import load_recognizer
+from companion.ears.vad import load_vad
+from companion.ears.wake import WakeWordDetector
+from companion.loop.dialogue import TurnLog
+from companion.loop.engine import Components, Engine
+from companion.loop.intents import InstantIntents
+from companion.loop.skills import Skill
+from companion.store.store import Store
+from companion.voice.llm import ReplyGenerator
+from companion.voice.tts import PiperTTS, VoiceStyle, find_voice
 
 log = logging.getLogger(__name__)
 
@@ -56,13 +57,13 @@ class App:
     def __init__(self, settings: Settings, *, source: AudioSource, speaker: Speaker, echo: EchoPath,
                  components: Components | None = None, clock: Clock | None = None, store: Store | None = None,
                  on_turn: Callable[[TurnLog], None] | None = None, start_alerts: bool = True) -> None:
-        from .alerts import AlertService
-        from .emotion_skill import EmotionSkill
-        from .honesty import HonestySkill, check_reply
-        from .inactivity import InactivityWatch
-        from .memory import MemorySkill
-        from .routines import RoutineScheduler
-        from .safety import SafetySkill
+        from companion.caregiver.alerts import AlertService
+        from companion.caregiver.inactivity import InactivityWatch
+        from companion.emotion.skill import EmotionSkill
+        from companion.memory.skill import MemorySkill
+        from companion.routines.scheduler import RoutineScheduler
+        from companion.safety.honesty import HonestySkill, check_reply
+        from companion.safety.skill import SafetySkill
 
         self.settings = settings
         self.clock = clock or SystemClock()
@@ -71,11 +72,10 @@ class App:
         self.components = components or load_components(settings, echo)
         self.components.double_talk.echo = echo  # detectors compare against this run's speaker
         self.style = VoiceStyle(settings.tts, self.store)
-        tz = ZoneInfo(settings.routines.timezone) if settings.routines.timezone else None
         self.alerts = AlertService.from_settings(settings, data_dir(settings), self.clock)
         self.safety = SafetySkill(settings, self.store, self.alerts, self.clock)
         self.honesty = HonestySkill.from_settings(settings, self.store, self.clock, self.alerts)
-        self.memory = MemorySkill(self.store, settings, self.clock, tz=tz)
+        self.memory = MemorySkill(self.store, settings.memory, self.clock, household=settings.household)
         self.emotion = EmotionSkill.from_settings(settings, self.store, self.clock)
         self.emotion.warm_up()
         self.routines = RoutineScheduler.from_settings(settings, self.store, self.clock,
@@ -153,7 +153,7 @@ def run_files(settings: Settings, inputs: Sequence[str | Path], output_dir: str 
 
 def run_live(settings: Settings, *, stop: threading.Event | None = None) -> None:
     """Microphone in, speaker out, buttons and LEDs, until interrupted; devices are reopened if they fail."""
-    from .watchdog import Notifier
+    from companion.watchdog import Notifier
 
     notifier = Notifier.from_env()
     echo = EchoPath(0.0)
@@ -175,8 +175,8 @@ def run_live(settings: Settings, *, stop: threading.Event | None = None) -> None
 
 def attach_panel(app: App, pin_factory: Any = None):
     """Buttons drive the same events as the voice; LEDs follow the state machine."""
-    from .events import State
-    from .gpio import Panel
+    from companion.loop.events import State
+    from companion.panel import Panel
 
     engine = app.engine
 

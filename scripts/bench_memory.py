@@ -16,11 +16,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from companion.clock import ManualClock  # noqa: E402
-from companion.memory_book import MemoryBook  # noqa: E402
-from companion.memory_io import candidates  # noqa: E402
-from companion.memory_model import EPISODES, FACTS, Memory, render  # noqa: E402
-from companion.memory_recall import build_context  # noqa: E402
-from companion.store import Store  # noqa: E402
+from companion.memory.book import MemoryBook  # noqa: E402
+from companion.memory.files import candidates  # noqa: E402
+from companion.memory.model import EPISODES, FACTS, Memory, render  # noqa: E402
+from companion.memory.recall import build_context  # noqa: E402
+from companion.store.store import Store  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "recall_set.json"
 NOW = datetime(2024, 6, 11, 9, 0, tzinfo=timezone.utc)

@@ -17,7 +17,7 @@ from companion import config  # noqa: E402
 
 def comments() -> dict[tuple[str, str], str]:
     """(class name, field) → the comment written after the field in config.py."""
-    src = (ROOT / "companion" / "config.py").read_text().splitlines()
+    src = (ROOT / "companion" / "config" / "sections.py").read_text().splitlines()
     out: dict[tuple[str, str], str] = {}
     for node in ast.walk(ast.parse("\n".join(src))):
         if isinstance(node, ast.ClassDef):
@@ -30,6 +30,14 @@ def comments() -> dict[tuple[str, str], str]:
 
 
 def toml_value(value: object) -> str:
+    from datetime import time
+
+    from companion.clock import QuietHours
+
+    if isinstance(value, time):
+        return json.dumps(f"{value:%H:%M}")
+    if isinstance(value, QuietHours):
+        return json.dumps(f"{value.start:%H:%M}-{value.end:%H:%M}")
     if isinstance(value, bool):
         return "true" if value else "false"
     if value is None:

@@ -10,8 +10,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from companion.safety_phrases import CATEGORIES, SafetyDetector  # noqa: E402
 from safety_redteam import HELD_OUT, REDTEAM  # noqa: E402
+
+from companion.safety.phrases import CATEGORIES, SafetyDetector  # noqa: E402
 
 
 def main() -> int:

@@ -3,7 +3,7 @@
 
 Usage:
     .venv/bin/python scripts/train_emotion.py [--data DIR] [--folds 6] [--augment 2]
-        [--opensmile] [--out companion/data/emotion_model.npz] [--cache FILE.npz]
+        [--opensmile] [--out companion/emotion/data/emotion_model.npz] [--cache FILE.npz]
 
 DIR (default ../shared/data/emotion-speech) holds one folder per corpus, each
 with audio and a labels.csv (file,speaker,emotion,...). The audio is only read,

@@ -7,8 +7,8 @@ import numpy as np
 
 def speech_fraction(samples: np.ndarray, rate: int) -> float:
     """Share of 10 ms frames WebRTC's VAD calls speech (after resampling to 16 kHz)."""
-    from companion.audio import resample
-    from companion.vad import WebRtcVad
+    from companion.audio.frames import resample
+    from companion.ears.vad import WebRtcVad
 
     audio = resample(samples, rate, 16000)
     vad = WebRtcVad(2)

@@ -29,7 +29,7 @@ def _isolated_dirs(tmp_path_factory, monkeypatch):
 def models():
     """wake word, VAD, PocketSphinx, gemma3-270m and the Piper voice: the offline defaults."""
     from companion.app import load_components
-    from companion.audio import EchoPath
+    from companion.audio.echo import EchoPath
     from companion.config import Settings
 
     return load_components(Settings(), EchoPath())
@@ -38,7 +38,7 @@ def models():
 @pytest.fixture()
 def components(models):
     """Session models with a fresh wake word detector (its refractory state is per test)."""
-    from companion.wake import WakeWordDetector
+    from companion.ears.wake import WakeWordDetector
 
     return dataclasses.replace(models, wake=WakeWordDetector(models.wake.settings, models.double_talk))
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from companion.clock import ManualClock
-from companion.memory import MemorySkill
-from companion.skills import Reply, TurnInput, TurnRecord
+from companion.loop.skills import Reply, TurnInput, TurnRecord
+from companion.memory.skill import MemorySkill
 
 START = datetime(2024, 6, 10, 9, 0, tzinfo=timezone.utc)  # a Monday
 

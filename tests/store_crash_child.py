@@ -12,7 +12,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from companion.store import Store  # noqa: E402
+from companion.store.store import Store  # noqa: E402
 
 
 def say(line: str) -> None:

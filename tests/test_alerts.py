@@ -11,12 +11,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from companion.alerts import AlertService
+from companion.caregiver.alerts import AlertService
+from companion.caregiver.inactivity import InactivityWatch
 from companion.clock import ManualClock, SystemClock
 from companion.config import Settings
 from companion.errors import ConfigError
-from companion.inactivity import InactivityWatch
-from companion.store import Store
+from companion.store.store import Store
 
 START = datetime(2024, 5, 6, 9, 0, tzinfo=timezone.utc)  # 10:00 in London
 

@@ -47,7 +47,7 @@ def test_negative_numbers_are_refused():
 
 
 def test_cli_reports_a_broken_config_clearly(tmp_path, capsys):
-    from companion.cli import main
+    from companion.cli.main import main
 
     p = tmp_path / "c.toml"
     p.write_text("[llm]\nmax_reply_tokens = 'many'\n")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from companion.conversation import Conversation, Trigger
-from companion.events import Source, State
+from companion.loop.conversation import Conversation, Trigger
+from companion.loop.events import Source, State
 
 
 def test_a_whole_turn_with_follow_up_and_mute():

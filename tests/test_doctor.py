@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from companion.probe import run_probe
+from companion.cli.probe import run_probe
 
 CRASH = [sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGSEGV)"]
 

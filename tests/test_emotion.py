@@ -12,15 +12,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from companion import prosody
+from companion.audio import prosody
+from companion.cli.emotion import add_commands, run_eval
 from companion.clock import ManualClock
 from companion.config import Settings
-from companion.emotion import EmotionEstimate, fuse, stated_feeling
-from companion.emotion_cli import add_commands, run_eval
-from companion.emotion_model import CATEGORIES4, CATEGORIES8, EmotionModel, VoicePrediction
-from companion.emotion_skill import CONSENT_QUESTION, EmotionSkill, consent_answer, mood_command
-from companion.skills import TurnInput
-from companion.store import Store
+from companion.emotion.fusion import EmotionEstimate, fuse, stated_feeling
+from companion.emotion.model import CATEGORIES4, CATEGORIES8, EmotionModel, VoicePrediction
+from companion.emotion.skill import CONSENT_QUESTION, EmotionSkill, consent_answer, mood_command
+from companion.loop.skills import TurnInput
+from companion.store.store import Store
 
 RAVDESS = Path(__file__).resolve().parents[2] / "shared" / "data" / "emotion-speech" / "ravdess"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
@@ -194,7 +194,7 @@ def test_anger_is_not_mirrored():
 
 
 def test_estimate_reaches_the_tts_style_and_prompt(tmp_path):
-    from companion.tts import VoiceStyle  # the lead's TTS reads voice_style() from the turn's emotion
+    from companion.voice.tts import VoiceStyle  # the lead's TTS reads voice_style() from the turn's emotion
 
     with Store.open(tmp_path) as store:
         skill = EmotionSkill(store, settings(mode="on"), ManualClock(T0))

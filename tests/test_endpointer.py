@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from companion.audio import BLOCK_SAMPLES
+from companion.audio.frames import BLOCK_SAMPLES
 from companion.config import VadSettings
-from companion.demo import silence, speak_16k
-from companion.stt import PocketSphinxRecognizer
-from companion.vad import Completeness, Endpointer, EndpointEvent, WebRtcVad, final_pitch_slope, text_completeness
+from companion.ears.stt import PocketSphinxRecognizer
+from companion.ears.vad import Completeness, Endpointer, EndpointEvent, WebRtcVad, final_pitch_slope, text_completeness
+from companion.voice.spoken import silence, speak_16k
 
 
 @pytest.mark.parametrize("text,expected", [

@@ -8,8 +8,8 @@ import time
 
 from gpiozero.pins.mock import MockFactory, MockPWMPin
 
+from companion.cli.hardware import run_hardware_test
 from companion.config import GpioSettings
-from companion.hardware_test import run_hardware_test
 
 PINS = {"TALK": 17, "HELP": 27, "MUTE": 22}
 

@@ -8,10 +8,10 @@ import pytest
 
 from companion.clock import ManualClock
 from companion.config import Settings
-from companion.honesty import DisclosurePolicy, HonestySkill, check_reply, sharing_statement
-from companion.reply_guard import DOCTOR_LINE, violations
-from companion.skills import TurnInput, TurnRecord
-from companion.store import Store
+from companion.loop.skills import TurnInput, TurnRecord
+from companion.safety.honesty import DisclosurePolicy, HonestySkill, check_reply, sharing_statement
+from companion.store.store import Store
+from companion.voice.guard import DOCTOR_LINE, violations
 
 START = datetime(2024, 5, 6, 8, 0, tzinfo=timezone.utc)  # 09:00 in London
 SETTINGS = Settings().replace(routines={"timezone": "Europe/London"}, caregiver={"contacts": ["Susan"]},

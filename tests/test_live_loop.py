@@ -10,11 +10,12 @@ import pytest
 from gpiozero.pins.mock import MockFactory, MockPWMPin
 
 from companion.app import App, attach_panel
-from companion.audio import EchoPath, WavFileSink, WavFileSource
-from companion.devices import ResilientSource
-from companion.demo import silence, utterance
+from companion.audio.devices import ResilientSource
+from companion.audio.echo import EchoPath
+from companion.audio.wav import WavFileSink, WavFileSource
 from companion.errors import AudioDeviceError
-from companion.events import State
+from companion.loop.events import State
+from companion.voice.spoken import silence, utterance
 
 TALK, HELP, MUTE = 17, 27, 22
 
@@ -154,9 +155,9 @@ def test_the_loop_resumes_when_the_microphone_comes_back(tmp_path, settings, com
 
 def test_one_bad_turn_never_kills_the_loop(tmp_path, settings, components, tts):
     """A stage that blows up mid-reply: the loop apologises briefly and answers the next turn."""
-    from companion.engine import Engine
-    from companion.intents import InstantIntents
-    from companion.tts import VoiceStyle
+    from companion.loop.engine import Engine
+    from companion.loop.intents import InstantIntents
+    from companion.voice.tts import VoiceStyle
 
     clips = [utterance(tts, ["Tell me about the sea."]), utterance(tts, ["What time is it?"])]
     calls = {"n": 0}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from companion.llm import SAFE_LINE, Generation, SentenceGuard, ROLE_MARKERS
+from companion.voice.llm import ROLE_MARKERS, SAFE_LINE, Generation, SentenceGuard
 
 
 def test_the_persona_prefix_stays_in_the_kv_cache_between_turns(models):

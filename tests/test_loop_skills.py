@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 
 from companion.app import App, run_files
-from companion.audio import EchoPath, WavFileSink, WavFileSource, write_wav
-from companion.demo import utterance
-from companion.dialogue import TurnLog
+from companion.audio.echo import EchoPath
+from companion.audio.wav import WavFileSink, WavFileSource, write_wav
+from companion.loop.dialogue import TurnLog
+from companion.voice.spoken import utterance
 
 
 def _app(settings, components, tmp_path, clock):
@@ -92,14 +93,14 @@ def test_a_due_medication_is_announced_by_the_loop_with_a_chime(tmp_path, settin
     said = [t for t in app.engine.turns if t.intent == "routine"]
     assert said and "blood-pressure tablet" in said[0].reply and said[0].reply.rstrip().endswith("?")
     chime = components.tts.chime().samples
-    from companion.audio import read_wav
+    from companion.audio.wav import read_wav
 
     spoken = read_wav(sink.files[0])
-    from companion.audio import resample
+    from companion.audio.frames import resample
 
     head = resample(chime, components.tts.rate, 16000)
     assert np.allclose(spoken[:len(head) // 2], head[:len(head) // 2], atol=400)  # it starts with the chime
-    from companion.store import Store
+    from companion.store.store import Store
 
     with Store.open(tmp_path / "data") as store:
         assert any(r["event"] == "announced" for r in store.all("routine_log"))
@@ -115,7 +116,7 @@ def test_an_emergency_phrase_gets_the_scripted_answer_and_an_alert_not_the_llm(t
     assert turns[0].intent and turns[0].intent.startswith("safety:"), turns[0]
     assert "911" in turns[0].reply.replace(" ", "") or "9 1 1" in turns[0].reply
     assert components.llm._llama.n_tokens == tokens_before  # never left to the LLM
-    from companion.store import Store
+    from companion.store.store import Store
 
     with Store.open(tmp_path / "data") as store:
         assert store.all("help"), "the help request is recorded"

@@ -9,14 +9,14 @@ import sys
 import textwrap
 from pathlib import Path
 
+from memory_helpers import START, say, turn
+
 from companion.clock import ManualClock
 from companion.config import MemorySettings
-from companion.memory import MemorySkill
-from companion.memory_extract import llm_extractor
-from companion.store import DB_FILENAME, Store
-from companion.skills import TurnRecord
-
-from memory_helpers import START, say, turn
+from companion.loop.skills import TurnRecord
+from companion.memory.extract import llm_extractor
+from companion.memory.skill import MemorySkill
+from companion.store.store import DB_FILENAME, Store
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,8 +43,8 @@ SESSION = textwrap.dedent("""
     sys.path[:0] = [{root!r}, {tests!r}]
     from companion.clock import ManualClock
     from companion.config import MemorySettings
-    from companion.memory import MemorySkill
-    from companion.store import Store
+    from companion.memory.skill import MemorySkill
+    from companion.store.store import Store
     from memory_helpers import say, turn
     clock = ManualClock(datetime.fromisoformat(sys.argv[2]))
     store = Store.open(sys.argv[1])
@@ -221,8 +221,8 @@ def test_another_process_forgetting_is_seen_by_the_running_skill(tmp_path: Path)
     out = subprocess.run([sys.executable, "-c", textwrap.dedent(f"""
         import sys; sys.path.insert(0, {str(ROOT)!r})
         from companion.clock import SystemClock
-        from companion.memory_book import MemoryBook
-        from companion.store import Store
+        from companion.memory.book import MemoryBook
+        from companion.store.store import Store
         book = MemoryBook(Store.open({str(tmp_path)!r}), SystemClock())
         book.remove(book.about("max"))
     """)], capture_output=True, text=True, timeout=60)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from companion.cli.memory import add_commands
 from companion.config import Settings
-from companion.memory_cli import add_commands
-from companion.store import DB_FILENAME
+from companion.store.store import DB_FILENAME
 
 ROOT = Path(__file__).resolve().parents[1]
 

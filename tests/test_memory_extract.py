@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from companion.memory_extract import extract
+from companion.memory.extract import extract
 
 TODAY = date(2024, 6, 10)  # a Monday
 

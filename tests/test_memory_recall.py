@@ -7,11 +7,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from companion.clock import ManualClock
-from companion.memory_book import MemoryBook
-from companion.memory_io import candidates
-from companion.memory_model import Memory, render
-from companion.memory_recall import RecallIndex, build_context
-from companion.store import Store
+from companion.memory.book import MemoryBook
+from companion.memory.files import candidates
+from companion.memory.model import Memory, render
+from companion.memory.recall import RecallIndex, build_context
+from companion.store.store import Store
 
 DATA = Path(__file__).resolve().parent / "data" / "recall_set.json"
 NOW = datetime(2024, 6, 11, 9, 0, tzinfo=timezone.utc)

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from scipy.signal import resample_poly
 
-from companion import prosody
+from companion.audio import prosody
+from companion.ears.words import Word
 from companion.errors import AudioFormatError
-from companion.skills import Word
 
 RAVDESS = Path(__file__).resolve().parents[2] / "shared" / "data" / "emotion-speech" / "ravdess"
 NEUTRAL_CLIP = "03-01-01-01-01-01-01.flac"  # Actor 1 (male), neutral, "Kids are talking by the door"

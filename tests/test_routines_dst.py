@@ -6,9 +6,9 @@ from collections import defaultdict
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 
-from companion.routines_file import Routine
-
 from test_routines_scheduler import NO_QUIET, Harness, at
+
+from companion.routines.file import Routine
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "routines.toml"
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from companion.routines_cli import main
-from companion.routines_file import KINDS, RoutinesFileError, load_routines, parse_routines
+from companion.cli.main import main
+from companion.routines.file import KINDS, RoutinesFileError, load_routines, parse_routines
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "routines.toml"
@@ -142,8 +142,9 @@ def test_check_command_lists_every_mistake(capsys, tmp_path):
 def test_check_command_reports_a_bad_time_zone(capsys, tmp_path):
     config = tmp_path / "config.toml"
     config.write_text('[routines]\ntimezone = "London"\n')
-    assert main(["--config", str(config), "routines", "check", str(EXAMPLE)]) == 1
-    assert "Europe/London" in capsys.readouterr().out
+    assert main(["--config", str(config), "routines", "check", str(EXAMPLE)]) == 2  # refused at the door
+    assert 'config.toml:2: [routines] timezone: \'London\' is not a known time zone (did you mean "Europe/London"?)' \
+        in capsys.readouterr().err
 
 
 def test_upcoming_command_lists_local_times_across_the_clock_change(capsys, tmp_path):

@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from companion.clock import ManualClock
-from companion.routines import RoutineScheduler
-from companion.skills import Reply, TurnInput, TurnRecord
-from companion.store import Store
+from companion.clock import Household, ManualClock
+from companion.loop.skills import Reply, TurnInput, TurnRecord
+from companion.routines.scheduler import RoutineScheduler
+from companion.store.store import Store
 
 LONDON = ZoneInfo("Europe/London")
 NO_QUIET = '[quiet_hours]\nenabled = false\n'
@@ -28,7 +28,7 @@ class Harness:
         self.store = Store.open(tmp_path / "data")
         self.escalations: list[dict] = []
         self.tz = tz
-        self.sched = RoutineScheduler(self.path, self.store, self.clock, tz, reload_check_s=1.0,
+        self.sched = RoutineScheduler(self.path, self.store, self.clock, Household(tz), reload_check_s=1.0,
                                       on_escalation=self.escalations.append, **kwargs)
         self.said: list[tuple[datetime, Reply]] = []
 
@@ -207,7 +207,7 @@ def test_message_for_the_next_conversation_is_said_once_even_after_restart(harne
     (_, reply), = h.run(1)
     assert reply.text == "Before I forget. Susan left you a message: I will call on Sunday."
     assert not reply.expect_answer
-    h.sched = RoutineScheduler(h.path, h.store, h.clock, LONDON)  # restart on the same store
+    h.sched = RoutineScheduler(h.path, h.store, h.clock, Household(LONDON))  # restart on the same store
     h.say("Hello again")
     assert h.run(60) == []
     assert len(h.log("message_delivered")) == 1
@@ -218,7 +218,7 @@ def test_restart_catches_up_a_recent_medication_but_not_a_handled_one(harness):
     (when, _), = h.run(1)  # the Pi was rebooting at 08:00; still relevant at 08:30
     assert when.time() == time(8, 30)
     h.say("yes I took it")
-    h.sched = RoutineScheduler(h.path, h.store, h.clock, LONDON)
+    h.sched = RoutineScheduler(h.path, h.store, h.clock, Household(LONDON))
     assert h.run(30) == []
 
 
@@ -249,7 +249,7 @@ def test_missing_or_unconfigured_file_never_crashes(harness, tmp_path):
     h.path.unlink()
     h.run(2)
     assert "does not exist" in h.sched.status()
-    nothing = RoutineScheduler(None, h.store, h.clock, LONDON)
+    nothing = RoutineScheduler(None, h.store, h.clock, Household(LONDON))
     assert nothing.poll(idle=True, muted=False) is None
     assert "no routines file" in nothing.status()
 
@@ -265,8 +265,11 @@ def test_escalation_hook_errors_are_contained(harness):
     assert len(h.log("escalated")) == 1
 
 
-def test_from_settings_uses_the_config_and_survives_a_bad_time_zone(tmp_path):
+def test_from_settings_uses_the_config_and_a_bad_time_zone_is_refused_at_the_door(tmp_path):
+    import pytest
+
     from companion.config import Settings
+    from companion.errors import ConfigError
 
     path = tmp_path / "routines.toml"
     path.write_text(PILL)  # no [quiet_hours] in the file: the main config's apply
@@ -275,15 +278,15 @@ def test_from_settings_uses_the_config_and_survives_a_bad_time_zone(tmp_path):
     clock = ManualClock(at(2027, 5, 3, 7, 59))
     with Store.open(tmp_path / "data") as store:
         sched = RoutineScheduler.from_settings(settings, store, clock)
-        assert sched.tz == LONDON and "1 medication" in sched.status()
+        assert sched.household.zone == LONDON and "1 medication" in sched.status()
         replies = []
         for _ in range(70):
             replies.append(sched.poll(idle=True, muted=False))
             clock.advance(60)
         got = [r for r in replies if r is not None]
         assert len(got) == 1 and replies.index(got[0]) == 61  # held by the config's quiet hours until 09:00
-        bad = RoutineScheduler.from_settings(settings.replace(routines={"timezone": "London"}), store, clock)
-        assert "timezone 'London' is not a known time zone" in bad.status()
+        with pytest.raises(ConfigError, match="'London' is not a known time zone"):
+            settings.replace(routines={"timezone": "London"})  # never reaches the scheduler
 
 
 def test_a_bare_yes_long_after_the_question_is_not_taken_as_an_acknowledgement(harness):

@@ -5,15 +5,16 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
+from safety_redteam import HELD_OUT, REDTEAM
 
-from companion.alerts import AlertService
+from companion.caregiver.alerts import AlertService
 from companion.clock import ManualClock
 from companion.config import Settings
-from companion.safety import SafetySkill
-from companion.safety_phrases import CATEGORIES, SafetyDetector, normalize
-from companion.skills import TurnInput
-from companion.store import Store
-from safety_redteam import HELD_OUT, REDTEAM
+from companion.language import normalize
+from companion.loop.skills import TurnInput
+from companion.safety.phrases import CATEGORIES, SafetyDetector
+from companion.safety.skill import SafetySkill
+from companion.store.store import Store
 
 START = datetime(2024, 5, 6, 10, 0, tzinfo=timezone.utc)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from companion.errors import StoreError
-from companion.store import DB_FILENAME, SCHEMA_VERSION, Store
+from companion.store.store import DB_FILENAME, SCHEMA_VERSION, Store
 
 HERE = Path(__file__).resolve().parent
 
@@ -76,7 +76,7 @@ def test_damaged_file_is_set_aside_and_backup_used(tmp_path: Path, caplog, damag
         store.insert("facts", {"text": "Max is her cat"})
     path = tmp_path / DB_FILENAME
     path.write_bytes(damage(path.read_bytes()))
-    with caplog.at_level(logging.WARNING, logger="companion.store_file"):
+    with caplog.at_level(logging.WARNING, logger="companion.store.file"):
         with Store.open(tmp_path) as store:
             texts = [d["text"] for d in store.all("facts")]
     assert texts == ["Susan is her daughter"]  # the backup: everything but the last write
@@ -93,7 +93,7 @@ def test_both_damaged_starts_empty_and_keeps_the_files(tmp_path: Path, caplog) -
         store.insert("facts", {"text": "b"})
     (tmp_path / DB_FILENAME).write_text("{trunc")
     (tmp_path / (DB_FILENAME + ".bak")).write_text("also bad")
-    with caplog.at_level(logging.ERROR, logger="companion.store_file"):
+    with caplog.at_level(logging.ERROR, logger="companion.store.file"):
         with Store.open(tmp_path) as store:
             assert store.all("facts") == []
     assert any("empty store" in r.getMessage() for r in caplog.records if r.levelno == logging.ERROR)

@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from companion.audio import BLOCK_SAMPLES
+from companion.audio.frames import BLOCK_SAMPLES
 from companion.config import SttSettings
-from companion.demo import silence, speak_16k
+from companion.ears.stt import PocketSphinxRecognizer, VoskRecognizer, load_recognizer
 from companion.errors import ModelMissingError
-from companion.stt import PocketSphinxRecognizer, VoskRecognizer, load_recognizer
+from companion.voice.spoken import silence, speak_16k
 
 
 @pytest.fixture(scope="module")

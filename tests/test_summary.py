@@ -7,13 +7,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from companion.alerts import AlertService
-from companion.caregiver_cli import write_summary
+from companion.caregiver.alerts import AlertService
+from companion.caregiver.summary import build_summary, render_text
+from companion.caregiver.summary_html import render_html
+from companion.cli.caregiver import write_summary
 from companion.clock import ManualClock
 from companion.config import Settings
-from companion.store import Store
-from companion.summary import build_summary, render_text
-from companion.summary_html import render_html
+from companion.store.store import Store
 
 LONDON = ZoneInfo("Europe/London")
 MONDAY = datetime(2024, 5, 6, tzinfo=LONDON)

@@ -10,15 +10,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from audio_helpers import speech_fraction
 
 from companion.app import App, run_files
-from companion.audio import EchoPath, WavFileSink, WavFileSource, read_wav, write_wav
-from companion.demo import silence, speak_16k, utterance
-from companion.events import State
-from companion.intents import say_time
-from companion.skills import Reply
-
-from audio_helpers import speech_fraction
+from companion.audio.echo import EchoPath
+from companion.audio.wav import WavFileSink, WavFileSource, read_wav, write_wav
+from companion.loop.events import State
+from companion.loop.intents import say_time
+from companion.loop.skills import Reply
+from companion.voice.spoken import silence, speak_16k, utterance
 
 
 def _wav(tmp_path: Path, name: str, audio: np.ndarray) -> Path:
@@ -127,7 +127,7 @@ def test_wrong_format_wav_is_converted_or_rejected_clearly(tmp_path, tts):
 
     stereo = tmp_path / "stereo44k.wav"
     audio = speak_16k(tts, "Hello there.")
-    from companion.audio import resample
+    from companion.audio.frames import resample
 
     hi = resample(audio, 16000, 44100)
     with wave.open(str(stereo), "wb") as w:
@@ -164,8 +164,8 @@ def test_voice_speed_and_volume_changes_persist(tmp_path, settings, components, 
     wav = _wav(tmp_path, "s.wav", utterance(tts, ["Please speak more slowly."]))
     turns, _ = run_files(settings, [wav], tmp_path / "out", realtime=False, components=components)
     assert turns[0].intent == "slower"
-    from companion.store import Store
-    from companion.tts import VoiceStyle
+    from companion.store.store import Store
+    from companion.voice.tts import VoiceStyle
 
     with Store.open(tmp_path / "data") as store:
         style = VoiceStyle(settings.tts, store)
@@ -175,8 +175,8 @@ def test_voice_speed_and_volume_changes_persist(tmp_path, settings, components, 
 def test_a_missing_model_names_the_file_and_the_fix(tmp_path, tts):
     from companion.config import LlmSettings, TtsSettings
     from companion.errors import ModelMissingError
-    from companion.llm import find_model
-    from companion.tts import find_voice
+    from companion.voice.llm import find_model
+    from companion.voice.tts import find_voice
 
     with pytest.raises(ModelMissingError, match=r"nothing\.gguf not found \(\[llm\] model_path\); run \./setup\.sh"):
         find_model(LlmSettings(model_path=str(tmp_path / "nothing.gguf")))
@@ -184,7 +184,7 @@ def test_a_missing_model_names_the_file_and_the_fix(tmp_path, tts):
         find_voice(TtsSettings(voice=str(tmp_path / "alba.onnx")))
     broken = tmp_path / "half.gguf"
     broken.write_bytes(b"GGUF" + b"\0" * 64)  # a download cut short
-    from companion.llm import ReplyGenerator
+    from companion.voice.llm import ReplyGenerator
 
     with pytest.raises(ModelMissingError, match=r"cannot load LLM .*half\.gguf.*complete GGUF"):
         ReplyGenerator.load(LlmSettings(model_path=str(broken)))

@@ -1,0 +1,1 @@
+"""Audio frames and WAV I/O, echo and double-talk, sound devices, prosody."""

@@ -1,0 +1,1 @@
+"""Caregivers: alerts and their channels, inactivity watch, wellbeing summaries."""

@@ -1,0 +1,59 @@
+"""`companion chat`: type instead of speaking; replies are printed (and optionally spoken)."""
+
+from __future__ import annotations
+
+import sys
+
+from companion.audio.devices import SoundDeviceSpeaker
+from companion.audio.echo import EchoPath
+from companion.audio.wav import WavFileSource
+from companion.config import Settings
+
+
+def chat(settings: Settings, *, speak: bool = False, stdin=None, stdout=None) -> int:
+    """Read lines, answer each through the skills and the LLM, until EOF or 'bye'."""
+    from companion.app import App
+
+    stdin = stdin or sys.stdin
+    stdout = stdout or sys.stdout
+    echo = EchoPath()
+    speaker = SoundDeviceSpeaker(settings.audio.output_device, echo) if speak else None
+    import numpy as np
+
+    app = App(settings, source=WavFileSource.from_array(np.zeros(0, np.int16), realtime=False),
+              speaker=speaker or _NullSpeaker(), echo=echo)
+    tts = app.components.tts
+    print("Type to talk; an empty line or Ctrl-D ends.", file=stdout, flush=True)
+    try:
+        for line in stdin:
+            text = line.strip()
+            if not text:
+                break
+            for sentence in app.engine.reply_to_text(text):
+                print(f"{settings.conversation.assistant_name}: {sentence}", file=stdout, flush=True)
+                if speaker is not None:
+                    ls, vol = app.style.for_turn(None)
+                    for chunk in tts.synthesize(sentence, length_scale=ls, volume=vol):
+                        speaker.begin(chunk.rate)
+                        speaker.write(chunk.samples)
+                    speaker.end()
+    finally:
+        app.close()
+    return 0
+
+
+class _NullSpeaker:
+    """Chat without --speak plays nothing."""
+
+    def begin(self, rate: int) -> None: ...
+    def write(self, samples) -> None: ...
+    def abort(self) -> None: ...
+    def end(self) -> None: ...
+    def close(self) -> None: ...
+
+
+def add_commands(subparsers) -> None:
+    """Register `companion chat`."""
+    c = subparsers.add_parser("chat", help="type instead of speaking")
+    c.add_argument("--speak", action="store_true", help="also speak the replies through the speaker")
+    c.set_defaults(func=lambda args, settings: chat(settings, speak=args.speak))

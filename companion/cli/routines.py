@@ -1,0 +1,95 @@
+"""`companion routines check [FILE]` and `companion routines upcoming [--hours N]`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from companion.routines.file import RoutinesFileError, load_routines
+from companion.routines.schedule import household_for, upcoming
+
+
+def add_commands(subparsers: Any) -> None:
+    """Add the `routines` command (with `check` and `upcoming`) to the main CLI."""
+    p = subparsers.add_parser("routines", help="check the family's routines file and see what is coming")
+    sub = p.add_subparsers(dest="routines_command", required=True)
+    c = sub.add_parser("check", help="check a routines file and list every problem")
+    c.add_argument("file", nargs="?", help="routines file (default: [routines] file in the config)")
+    c.set_defaults(func=check_command)
+    u = sub.add_parser("upcoming", help="list what the companion will say, and when")
+    u.add_argument("--hours", type=float, default=24.0, help="how far ahead to look (default 24)")
+    u.add_argument("--file", help="routines file (default: [routines] file in the config)")
+    u.add_argument("--from", dest="start", metavar="YYYY-MM-DDTHH:MM",
+                   help="start at this local time instead of now")
+    u.set_defaults(func=upcoming_command)
+
+
+def _path(args: argparse.Namespace, settings: Any, attr: str) -> Path | None:
+    given = getattr(args, attr, None)
+    if given:
+        return Path(given)
+    return Path(settings.routines.file).expanduser() if settings.routines.file else None
+
+
+def check_command(args: argparse.Namespace, settings: Any) -> int:
+    """Validate the file; print every problem (exit 1) or a short summary (exit 0)."""
+    path = _path(args, settings, "file")
+    if path is None:
+        print("No routines file given. Name one (companion routines check FILE) or set "
+              "[routines] file in the config.", file=sys.stderr)
+        return 2
+    household = settings.household
+    today = household.today(datetime.now(timezone.utc))
+    try:
+        rf = load_routines(path, today=today)
+    except RoutinesFileError as exc:
+        print(f"{path}: {len(exc.problems)} problem(s) to fix:")
+        for p in exc.problems:
+            print(f"  {p}")
+        return 1
+    counts: dict[str, int] = {}
+    for r in rf.routines:
+        counts[r.kind] = counts.get(r.kind, 0) + 1
+    kinds = ", ".join(f"{n} {k}" for k, n in counts.items()) or "nothing yet"
+    print(f"{path}: OK — {len(rf.routines)} routines ({kinds}).")
+    quiet = household_for(household, rf).quiet
+    print(f"  quiet hours: {quiet.describe() if quiet else 'none'}; time zone: {household.zone_name}")
+    for w in rf.warnings:
+        print(f"  {w}")
+    return 0
+
+
+def upcoming_command(args: argparse.Namespace, settings: Any) -> int:
+    """Print what will be said in the next N hours, in local time."""
+    path = _path(args, settings, "file")
+    if path is None:
+        print("No routines file: set [routines] file in the config or pass --file.", file=sys.stderr)
+        return 2
+    household = settings.household
+    try:
+        rf = load_routines(path)
+    except RoutinesFileError as exc:
+        print(f"{exc}\nRun: companion routines check {path}", file=sys.stderr)
+        return 1
+    if args.start:
+        try:
+            start = datetime.fromisoformat(args.start).replace(tzinfo=household.zone).astimezone(timezone.utc)
+        except ValueError:
+            print(f"--from '{args.start}': write it like 2026-10-25T07:00", file=sys.stderr)
+            return 2
+    else:
+        start = datetime.now(timezone.utc)
+    rows = upcoming(rf, household, start, args.hours)
+    print(f"Next {args.hours:g} hours from {household.local(start):%a %d %b %H:%M} ({household.zone_name}):")
+    for local, occ, note in rows:
+        extra = f"  ({note})" if note else ""
+        print(f"  {local:%a %d %b %H:%M}  {occ.routine.kind:<11}  {occ.routine.title}{extra}")
+    if not rows:
+        print("  nothing scheduled")
+    waiting = [r for r in rf.routines if r.kind == "message" and not r.times]
+    for r in waiting:
+        print(f"  next conversation  message      {r.title} (said once, unless already delivered)")
+    return 0

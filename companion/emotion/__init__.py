@@ -1,0 +1,1 @@
+"""Mood from the voice's prosody and the words, and her consent to it."""

@@ -1,0 +1,1 @@
+"""The conversation loop: state machine, skills seam, dialogue, instant intents, engine."""

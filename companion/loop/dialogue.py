@@ -1,0 +1,230 @@
+"""One turn's words: deterministic skill answers, mood, prompt context, framing lines, and what is remembered.
+
+No audio, threads or state machine here: the engine decides *when*; this
+decides *what* is said and records what was said.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+from companion.clock import Clock, Household
+from companion.loop.events import Source
+from companion.loop.skills import Reply, Skill, TurnInput, TurnRecord
+from companion.voice.llm import Generation, ReplyGenerator
+
+log = logging.getLogger(__name__)
+
+HISTORY_TURNS = 3  # exchanges the LLM sees
+TIMING_KEYS = ("endpoint_ms", "stt_ms", "llm_first_token_ms", "first_sentence_ms", "tts_first_audio_ms",
+               "first_audio_after_speech_end_ms")
+
+
+@dataclass
+class TurnLog:
+    """Everything measured about one turn (what `run --input` writes to turns.jsonl)."""
+
+    wake_detected: bool
+    transcript: str = ""
+    reply: str = ""
+    intent: str | None = None
+    source: str = "wake_word"
+    speculative_used: bool = False
+    interrupted: bool = False
+    emotion: dict[str, Any] | None = None
+    endpoint_ms: float | None = None
+    stt_ms: float | None = None
+    llm_first_token_ms: float | None = None
+    first_sentence_ms: float | None = None
+    tts_first_audio_ms: float | None = None
+    first_audio_after_speech_end_ms: float | None = None
+    speech_end_stream_s: float | None = None
+    error: str | None = None
+    timings_extra: dict[str, float] = field(default_factory=dict)
+
+
+def sentences(text: str) -> Iterator[str]:
+    """Split fixed text into sentences (for speaking one at a time)."""
+    for part in re.split(r"(?<=[.!?])\s+", text.strip()):
+        if part.strip():
+            yield part.strip()
+
+
+def norm(text: str) -> str:
+    """Lower-case words only, to compare transcripts."""
+    return " ".join(re.findall(r"[a-z0-9']+", text.lower()))
+
+
+def timings(tl: TurnLog) -> dict[str, float]:
+    """The measured stage timings of a turn, rounded."""
+    return {k: round(v, 1) for k in TIMING_KEYS if (v := getattr(tl, k)) is not None}
+
+
+class Dialogue:
+    """Skills, mood, prompt and memory of the conversation so far."""
+
+    def __init__(self, llm: ReplyGenerator, skills: list[Skill], clock: Clock, household: Household, *,
+                 emotion: Any | None = None, sentence_filter: Callable[[str], str] | None = None,
+                 openers: list[Callable[[TurnInput], str | None]] | None = None,
+                 closers: list[Callable[[TurnInput], str | None]] | None = None,
+                 on_turn: Callable[[TurnLog], None] | None = None) -> None:
+        self.llm = llm
+        self.skills = skills  # shared list: the app adds skills after building the engine
+        self.clock = clock
+        self.household = household
+        self.emotion = emotion
+        self.sentence_filter = sentence_filter
+        self.openers = openers if openers is not None else []  # said before the reply (AI disclosure)
+        self.closers = closers if closers is not None else []  # said after it, so she can answer (consent)
+        self.on_turn = on_turn
+        self.history: list[tuple[str, str]] = []
+        self.last_reply = ""
+        self.turns: list[TurnLog] = []
+        self._framing: tuple[int, str, str] | None = None  # once per utterance: these have side effects
+
+    def local_now(self):
+        """Now, in her time zone."""
+        return self.household.local(self.clock.now())
+
+    def estimate_emotion(self, turn: TurnInput, tl: TurnLog, *, record: bool) -> None:
+        """Mood from voice and words (if she agreed); raw audio is dropped right after."""
+        if self.emotion is not None:
+            try:
+                turn.emotion = self.emotion.estimate(turn, record=record)
+            except Exception:
+                log.exception("emotion estimate failed; replying without it")
+        turn.discard_audio()  # raw audio is never kept beyond feature extraction
+        if turn.emotion is not None and hasattr(turn.emotion, "to_dict"):
+            tl.emotion = turn.emotion.to_dict()
+
+    def claimed(self, text: str) -> bool:
+        """Will a skill answer this text? (pure: lets the loop skip a useless speculative LLM run)"""
+        return any(getattr(skill, "claims", lambda _: False)(text) for skill in self.skills)
+
+    def skill_reply(self, turn: TurnInput) -> Reply | None:
+        """The first skill that answers deterministically (safety comes first in the list)."""
+        for skill in self.skills:
+            try:
+                reply = skill.handle(turn)
+            except Exception:
+                log.exception("skill %s failed on %r", getattr(skill, "name", skill), turn.text)
+                continue
+            if reply is not None:
+                return reply
+        return None
+
+    def framing(self, turn: TurnInput, utterance: int) -> tuple[str, str]:
+        """What is said before the reply (AI disclosure) and after it (a question she can answer).
+
+        Computed once per utterance, because saying them is recorded (a
+        discarded speculative reply must not use up the day's disclosure).
+        """
+        if turn.source is Source.FOLLOW_UP:
+            return "", ""
+        if self._framing is not None and self._framing[0] == utterance:
+            return self._framing[1], self._framing[2]
+        parts = []
+        for group in (self.openers, self.closers):
+            lines = []
+            for fn in group:
+                try:
+                    text = fn(turn)
+                except Exception:
+                    log.exception("opening/closing line failed")
+                    continue
+                if text:
+                    lines.append(text)
+            parts.append(" ".join(lines))
+        self._framing = (utterance, parts[0], parts[1])
+        return parts[0], parts[1]
+
+    def framed(self, reply: Reply, turn: TurnInput, utterance: int) -> str:
+        """A skill's answer with the opening and closing lines around it."""
+        opening, closing = self.framing(turn, utterance)
+        return " ".join(x for x in (opening, reply.text, closing) if x)
+
+    def context(self, turn: TurnInput) -> str:
+        """Everything the LLM should know this turn, after the cached persona: time, memories, mood."""
+        t = turn.local_time
+        part = "morning" if 5 <= t.hour < 12 else "afternoon" if t.hour < 18 else "evening" if t.hour < 22 else "night"
+        lines = [f"It is {t:%A} {part}, {t:%H:%M}."]
+        for skill in self.skills:
+            try:
+                extra = skill.context(turn)
+            except Exception:
+                log.exception("skill %s context failed", getattr(skill, "name", skill))
+                extra = ""
+            if extra:
+                lines.append(extra.strip())
+        hint = getattr(turn.emotion, "prompt_hint", None)
+        if callable(hint):
+            lines.append(hint())
+        return " ".join(lines)
+
+    def llm_source(self, turn: TurnInput, tl: TurnLog, utterance: int,
+                   gen: Generation) -> Callable[[threading.Event], Iterator[str]]:
+        """The sentences of an LLM reply (framed), as a generator factory for a ReplyJob."""
+        opening, closing = self.framing(turn, utterance)
+        context = self.context(turn)
+        history = self.history[-HISTORY_TURNS:]
+
+        def source(cancel: threading.Event) -> Iterator[str]:
+            yield from sentences(opening)
+            yield from self.llm.stream(turn.text, context=context, history=history, cancel=cancel, gen=gen)
+            tl.llm_first_token_ms = gen.first_token_ms
+            tl.first_sentence_ms = gen.first_sentence_ms
+            if not cancel.is_set():
+                yield from sentences(closing)
+
+        return source
+
+    def finish(self, tl: TurnLog, turn: TurnInput | None, reply_text: str) -> None:
+        """Record a finished (or interrupted) turn: history, skills' after_turn, the turn log."""
+        tl.reply = reply_text
+        if tl in self.turns:
+            return
+        self.turns.append(tl)
+        if reply_text and tl.intent != "repeat":
+            self.last_reply = reply_text
+        if turn is not None and tl.transcript and reply_text and tl.intent is None:
+            self.history.append((tl.transcript, reply_text))
+            del self.history[:-2 * HISTORY_TURNS]
+        if turn is not None:
+            record = TurnRecord(text=turn.text, reply=reply_text, intent=tl.intent, at=turn.at, emotion=turn.emotion,
+                                words=tuple(turn.words), timings_ms=timings(tl), interrupted=tl.interrupted)
+            for skill in self.skills:
+                try:
+                    skill.after_turn(record)
+                except Exception:
+                    log.exception("skill %s after_turn failed", getattr(skill, "name", skill))
+        if self.on_turn:
+            try:
+                self.on_turn(tl)
+            except Exception:
+                log.exception("turn logger failed")
+
+    def reply_to_text(self, text: str, utterance: int) -> Iterator[str]:
+        """A typed turn through the same skills and LLM (`companion chat`); yields reply sentences."""
+        turn = TurnInput(text=text, at=self.clock.now(), local_time=self.local_now(), source=Source.TEXT)
+        tl = TurnLog(wake_detected=False, source=Source.TEXT.value, transcript=text)
+        self.estimate_emotion(turn, tl, record=True)
+        reply = self.skill_reply(turn)
+        if reply is not None:
+            tl.intent = reply.intent
+            parts = sentences(self.framed(reply, turn, utterance))
+        else:
+            parts = self.llm_source(turn, tl, utterance, Generation())(threading.Event())
+        said: list[str] = []
+        try:
+            for sentence in parts:
+                sentence = self.sentence_filter(sentence) if self.sentence_filter else sentence
+                if sentence:
+                    said.append(sentence)
+                    yield sentence
+        finally:
+            parts.close()  # releases the LLM at once, even if the caller stops early
+        self.finish(tl, turn, " ".join(said))

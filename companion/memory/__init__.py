@@ -1,0 +1,1 @@
+"""What it remembers about her: facts, people, episodes, recall, import/export."""

@@ -1,0 +1,1 @@
+"""Family-set routines: the routines file, its schedule, speech and log."""

@@ -1,0 +1,1 @@
+"""Emergencies and honesty: deterministic safety phrases, scripts, AI disclosure."""

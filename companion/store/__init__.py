@@ -1,0 +1,1 @@
+"""The on-device store: TinyDB with atomic writes, typed rows of the shared tables."""

@@ -1,0 +1,145 @@
+"""The package's shape, checked with ast: a small top level, no import cycles, imports that only point down."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "companion"
+MAX_TOP_LEVEL = 20  # area packages plus the wiring modules (app, config, clock, errors, language, watchdog, panel)
+
+# Lower numbers are lower layers: a module may import its own layer's package or anything below.
+LAYERS = {
+    "errors": 0, "clock": 0, "language": 0,
+    "config": 1,
+    "audio": 2, "store": 2,
+    "ears": 3, "voice": 3, "understand": 3,
+    "loop": 4,
+    "memory": 5, "routines": 5, "emotion": 5, "safety": 5, "caregiver": 5,
+    "panel": 6, "watchdog": 6,
+    "app": 7,
+    "cli": 8,
+    "__main__": 9,
+}
+
+
+def modules() -> dict[str, Path]:
+    """Dotted name → file, for every module of the package."""
+    out = {}
+    for path in PACKAGE.rglob("*.py"):
+        rel = path.relative_to(PACKAGE.parent).with_suffix("")
+        parts = list(rel.parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        out[".".join(parts)] = path
+    return out
+
+
+def _type_checking_only(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> bool:
+    while node in parents:
+        node = parents[node]
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            return True
+    return False
+
+
+def imports(name: str, path: Path, known: set[str]) -> set[str]:
+    """Modules of the package that `name` imports (lazy imports too; TYPE_CHECKING-only ones not)."""
+    tree = ast.parse(path.read_text())
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        if _type_checking_only(node, parents):
+            continue
+        if isinstance(node, ast.Import):
+            targets = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
+            targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in known else base for a in node.names]
+        else:
+            continue
+        out.update(t for t in targets if t in known and t != name)
+    return out
+
+
+def graph() -> dict[str, set[str]]:
+    mods = modules()
+    known = set(mods)
+    return {name: imports(name, path, known) for name, path in mods.items()}
+
+
+def area(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else parts[0]
+
+
+def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
+    """Every strongly connected group of more than one node (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on.add(v)
+        for w in edges.get(v, ()):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                group.append(w)
+                if w == v:
+                    break
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for v in sorted(edges):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_the_top_level_is_packages_and_wiring_modules():
+    entries = [p for p in PACKAGE.iterdir() if p.name not in ("__init__.py", "__main__.py", "py.typed", "__pycache__")
+               and not p.name.startswith(".")]
+    assert len(entries) <= MAX_TOP_LEVEL, sorted(p.name for p in entries)
+    unknown = [p.name for p in entries if p.stem not in LAYERS and p.name != "data"]
+    assert not unknown, f"give these a layer in tests/test_layout.py (or move them into an area): {unknown}"
+
+
+def test_no_import_cycles_between_modules():
+    assert cycles(graph()) == []
+
+
+def test_no_import_cycles_between_packages():
+    edges: dict[str, set[str]] = {}
+    for src, targets in graph().items():
+        edges.setdefault(area(src), set()).update(area(t) for t in targets if area(t) != area(src))
+    assert cycles(edges) == []
+
+
+def test_every_import_points_down():
+    upward = []
+    for src, targets in graph().items():
+        for t in targets:
+            if area(t) != area(src) and LAYERS[area(t)] > LAYERS[area(src)]:
+                upward.append(f"{src} → {t}")
+    assert not upward, "imports that point up a layer: " + ", ".join(sorted(upward))
+
+
+def test_the_checker_sees_cycles_and_upward_arrows():
+    """The checks above can fail: a made-up graph with a cycle is caught."""
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert "companion.loop.engine" in graph()["companion.app"]
