@@ -59,7 +59,8 @@ class App:
                  on_turn: Callable[[TurnLog], None] | None = None, start_alerts: bool = True) -> None:
         from companion.caregiver.alerts import AlertService
         from companion.caregiver.inactivity import InactivityWatch
-        from companion.emotion.skill import EmotionSkill
+        from companion.emotion.consent import MoodConsentSkill
+        from companion.emotion.sensor import MoodSensor
         from companion.memory.skill import MemorySkill
         from companion.routines.scheduler import RoutineScheduler
         from companion.safety.honesty import HonestySkill, check_reply
@@ -76,25 +77,25 @@ class App:
         self.safety = SafetySkill(settings, self.store, self.alerts, self.clock)
         self.honesty = HonestySkill.from_settings(settings, self.store, self.clock, self.alerts)
         self.memory = MemorySkill(self.store, settings.memory, self.clock, household=settings.household)
-        self.emotion = EmotionSkill.from_settings(settings, self.store, self.clock)
-        self.emotion.warm_up()
+        self.mood = MoodSensor.from_settings(settings.emotion, self.store, self.clock)  # a stage, not a skill
+        self.mood.warm_up()
+        self.mood_consent = MoodConsentSkill(self.mood.consent)
         self.routines = RoutineScheduler.from_settings(settings, self.store, self.clock,
                                                        on_escalation=self.alerts.medication_escalation)
         self.skills: list[Skill] = []
         self.engine = Engine(settings, self.components, source=source, speaker=speaker, echo=echo, style=self.style,
                              skills=self.skills, clock=self.clock, on_turn=on_turn,
-                             sentence_filter=check_reply, emotion=self.emotion,
-                             openers=[lambda turn: self.honesty.policy.opening_line(turn.at)],
-                             closers=[self.emotion.opening_line])
+                             sentence_filter=check_reply, mood=self.mood)
         intents = InstantIntents(self.style, last_reply=lambda: self.engine.last_reply)
-        # Order matters: safety always first; memory before routines so its pending yes/no wins.
-        self.skills.extend([self.safety, self.honesty, self.emotion, self.memory, self.routines, intents])
+        # Safety hears every turn first; her answer to a question goes to the skill that asked it
+        # (the dialogue's answer slot), whatever the order here.
+        self.skills.extend([self.safety, self.honesty, self.mood_consent, self.memory, self.routines, intents])
         if start_alerts:
             self.alerts.start(checks=[InactivityWatch(settings, self.store, self.alerts, self.clock).check])
 
     def mood_sensing(self) -> bool:
         """Is mood sensing on (for the LED)?"""
-        return self.emotion.active()
+        return self.mood.active()
 
     def run(self) -> None:
         """Run the loop until the source ends or stop() is called."""
@@ -184,12 +185,12 @@ def attach_panel(app: App, pin_factory: Any = None):
         if app.routines.pending_ack():
             reply = app.routines.acknowledge_button()
             if reply is not None:
-                engine.announce(reply)
+                engine.announce(reply, asked_by=app.routines.name)
                 return
         engine.talk()
 
     def help_requested() -> None:
-        engine.urgent(app.safety.help_button())
+        engine.urgent(app.safety.help_button(), asked_by=app.safety.name)
 
     def help_cancelled() -> None:
         reply = app.safety.cancel_help()

@@ -18,7 +18,10 @@ from companion.clock import ManualClock
 from companion.config import Settings
 from companion.emotion.fusion import EmotionEstimate, fuse, stated_feeling
 from companion.emotion.model import CATEGORIES4, CATEGORIES8, EmotionModel, VoicePrediction
-from companion.emotion.skill import CONSENT_QUESTION, EmotionSkill, consent_answer, mood_command
+from companion.clock import Household
+from companion.emotion.consent import CONSENT_QUESTION, MoodConsent, MoodConsentSkill, consent_answer, mood_command
+from companion.emotion.sensor import MoodSensor
+from companion.loop.dialogue import Dialogue
 from companion.loop.skills import TurnInput
 from companion.store.store import Store
 
@@ -51,8 +54,33 @@ def settings(**emotion) -> Settings:
     return dataclasses.replace(s, emotion=dataclasses.replace(s.emotion, **emotion))
 
 
-def turn(text: str, audio: np.ndarray | None = None) -> TurnInput:
-    return TurnInput(text=text, at=T0, local_time=T0, audio=audio)
+def turn(text: str, audio: np.ndarray | None = None, at: datetime = T0) -> TurnInput:
+    return TurnInput(text=text, at=at, local_time=at, audio=audio)
+
+
+def sensor(store, cfg: Settings, clock, model=None) -> MoodSensor:
+    """The mood stage as the app builds it: her consent over the store, the voice model."""
+    return MoodSensor(MoodConsent(store, cfg.emotion, clock), model)
+
+
+class Conversation:
+    """The mood stage and the consent skill, her turns routed by the real dialogue (no LLM turns here)."""
+
+    def __init__(self, store, cfg: Settings, clock) -> None:
+        self.clock = clock
+        self.sensor = sensor(store, cfg, clock)
+        self.skill = MoodConsentSkill(self.sensor.consent)
+        self.dialogue = Dialogue(None, [self.skill], clock, Household())  # type: ignore[arg-type]
+        self.utterance = 0
+
+    def closing(self) -> str:
+        """What is said after the reply to a new conversation's first turn (the consent question, or '')."""
+        self.utterance += 1
+        return self.dialogue.framing(turn("hello", at=self.clock.now()), self.utterance)[1]
+
+    def say(self, text: str):
+        """Her turn through the dialogue: the skill's Reply, or None."""
+        return self.dialogue.skill_reply(turn(text, at=self.clock.now()))
 
 
 # ---------------------------------------------------------------- the model on real clips
@@ -84,7 +112,7 @@ def test_baseline_builds_persists_across_restarts_and_is_used(tmp_path, model):
     clips = [read(clip_name(2, e, s, r)) for e in (NEUTRAL, 2) for s in (1, 2) for r in (1, 2)][:6]
     cfg = settings(mode="on", baseline_min_utterances=5)
     with Store.open(tmp_path) as store:
-        skill = EmotionSkill(store, cfg, ManualClock(T0), model=model)
+        skill = sensor(store, cfg, ManualClock(T0), model=model)
         modes = []
         for audio in clips[:5]:
             t = turn("well I went to the shops this morning", audio)
@@ -93,7 +121,7 @@ def test_baseline_builds_persists_across_restarts_and_is_used(tmp_path, model):
             modes.append(est.voice_mode)
         assert modes == ["cold"] * 5  # not enough of her yet: the speaker-independent model
     with Store.open(tmp_path) as store:  # a restart: a new store and a new skill
-        skill = EmotionSkill(store, cfg, ManualClock(T0), model=model)
+        skill = sensor(store, cfg, ManualClock(T0), model=model)
         assert "5 utterances, in use" in skill.status()
         est = skill.estimate(turn("and then I had a cup of tea", clips[5]))
         assert est.voice_mode == "baseline"
@@ -105,7 +133,7 @@ def test_her_calm_everyday_voice_as_baseline_is_not_heard_as_emotional(tmp_path,
     # another calm utterance must stay calm/neutral and low-arousal, and an angry one still angry
     history = [read(clip_name(13, e, s, r)) for e in (NEUTRAL, 2) for s in (1, 2) for r in (1, 2)]
     with Store.open(tmp_path) as store:
-        skill = EmotionSkill(store, settings(mode="on", baseline_min_utterances=6), ManualClock(T0), model=model)
+        skill = sensor(store, settings(mode="on", baseline_min_utterances=6), ManualClock(T0), model=model)
         for audio in history[:7]:
             skill.estimate(turn("", audio))
         calm = skill.estimate(turn("", history[7]))
@@ -117,7 +145,7 @@ def test_her_calm_everyday_voice_as_baseline_is_not_heard_as_emotional(tmp_path,
 
 def test_speculative_estimates_are_not_logged_or_learned(tmp_path, model):
     with Store.open(tmp_path) as store:
-        skill = EmotionSkill(store, settings(mode="on"), ManualClock(T0), model=model)
+        skill = sensor(store, settings(mode="on"), ManualClock(T0), model=model)
         assert skill.estimate(turn("I went out", read(clip_name(4, NEUTRAL)))).source == "voice+words"
         assert skill.estimate(turn("I went out", read(clip_name(4, NEUTRAL))), record=False) is not None
         assert len(store.all("mood")) == 1
@@ -161,7 +189,7 @@ def test_a_clear_voice_keeps_its_category_but_words_still_move_valence():
 
 def test_words_alone_when_there_is_no_audio(tmp_path):
     with Store.open(tmp_path) as store:
-        skill = EmotionSkill(store, settings(mode="on"), ManualClock(T0))
+        skill = sensor(store, settings(mode="on"), ManualClock(T0))
         est = skill.estimate(turn("I'm worried about the operation"))
         assert est.source == "words" and est.category == "fearful"
         rec = store.all("mood")[0]
@@ -197,7 +225,7 @@ def test_estimate_reaches_the_tts_style_and_prompt(tmp_path):
     from companion.voice.tts import VoiceStyle  # the lead's TTS reads voice_style() from the turn's emotion
 
     with Store.open(tmp_path) as store:
-        skill = EmotionSkill(store, settings(mode="on"), ManualClock(T0))
+        skill = sensor(store, settings(mode="on"), ManualClock(T0))
         t = turn("I feel so lonely today")
         skill.estimate(t)
         assert isinstance(t.emotion, EmotionEstimate)
@@ -231,49 +259,49 @@ def test_first_conversation_asks_then_her_answer_and_opt_out_persist(tmp_path):
     clock = ManualClock(T0)
     audio = read(clip_name(6, HAPPY))
     with Store.open(tmp_path) as store:
-        skill = EmotionSkill(store, settings(mode="ask"), clock)
-        assert skill.estimate(turn("hello", audio.copy())) is None  # nothing sensed before she agrees
-        assert skill.first_conversation_prompt() == CONSENT_QUESTION
-        reply = skill.handle(turn("yes, that's all right"))
+        talk = Conversation(store, settings(mode="ask"), clock)
+        assert talk.sensor.estimate(turn("hello", audio.copy())) is None  # nothing sensed before she agrees
+        assert talk.closing() == CONSENT_QUESTION
+        reply = talk.say("yes, that's all right")
         assert reply is not None and reply.intent == "emotion_consent_answer"
-        assert skill.first_conversation_prompt() is None  # answered: never asked again
-        assert skill.estimate(turn("hello", audio.copy())) is not None
-        off = skill.handle(turn("Could you stop listening to my mood please"))
+        assert talk.closing() == ""  # answered: never asked again
+        assert talk.sensor.estimate(turn("hello", audio.copy())) is not None
+        off = talk.say("Could you stop listening to my mood please")
         assert off is not None and off.intent == "emotion_consent_off"
         t = turn("hello", audio.copy())
-        assert skill.estimate(t) is None and t.audio is None
+        assert talk.sensor.estimate(t) is None and t.audio is None
     with Store.open(tmp_path) as store:
-        skill = EmotionSkill(store, settings(mode="ask"), clock)
-        assert skill.estimate(turn("hello again", audio.copy())) is None  # her no survives a restart
-        assert skill.status().startswith("off") and "no (voice" in skill.status()
-        assert skill.handle(turn("you can read my mood again")).intent == "emotion_consent_on"
-        assert skill.estimate(turn("hello again", audio.copy())) is not None
+        talk = Conversation(store, settings(mode="ask"), clock)
+        assert talk.sensor.estimate(turn("hello again", audio.copy())) is None  # her no survives a restart
+        assert talk.sensor.status().startswith("off") and "no (voice" in talk.sensor.status()
+        assert talk.say("you can read my mood again").intent == "emotion_consent_on"
+        assert talk.sensor.estimate(turn("hello again", audio.copy())) is not None
         assert len(store.all("mood")) == 2
 
 
 def test_unanswered_question_does_not_hijack_the_conversation(tmp_path):
     with Store.open(tmp_path) as store:
         clock = ManualClock(T0)
-        skill = EmotionSkill(store, settings(mode="ask", consent_asks_max=2), clock)
-        assert skill.first_conversation_prompt() == CONSENT_QUESTION
-        assert skill.handle(turn("what's on the radio tonight")) is None
-        assert skill.handle(turn("yes")) is None  # a later "yes" answers something else
-        assert skill.consent() is None
+        talk = Conversation(store, settings(mode="ask", consent_asks_max=2), clock)
+        assert talk.closing() == CONSENT_QUESTION
+        assert talk.say("what's on the radio tonight") is None
+        assert talk.say("yes") is None  # a later "yes" answers something else
+        assert talk.sensor.consent.answer() is None
         clock.advance(hours=2)
-        assert skill.first_conversation_prompt() is None  # not again the same day
+        assert talk.closing() == ""  # not again the same day
         clock.advance(hours=22)
-        assert skill.first_conversation_prompt() == CONSENT_QUESTION
+        assert talk.closing() == CONSENT_QUESTION
         clock.advance(days=2)
-        assert skill.first_conversation_prompt() is None  # asked twice: we stop asking
+        assert talk.closing() == ""  # asked twice: we stop asking
 
 
 def test_mode_off_and_mode_on(tmp_path):
     with Store.open(tmp_path) as store:
-        off = EmotionSkill(store, settings(mode="off"), ManualClock(T0))
-        assert off.first_conversation_prompt() is None and off.estimate(turn("I'm so sad")) is None
-        assert "switched off" in off.handle(turn("you can read my mood again")).text
-        on = EmotionSkill(store, settings(mode="on"), ManualClock(T0))
-        assert on.first_conversation_prompt() is None and on.estimate(turn("I'm so sad")) is not None
+        off = Conversation(store, settings(mode="off"), ManualClock(T0))
+        assert off.closing() == "" and off.sensor.estimate(turn("I'm so sad")) is None
+        assert "switched off" in off.say("you can read my mood again").text
+        on = Conversation(store, settings(mode="on"), ManualClock(T0))
+        assert on.closing() == "" and on.sensor.estimate(turn("I'm so sad")) is not None
 
 
 # ---------------------------------------------------------------- the eval command

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from companion.clock import Household, ManualClock
+from companion.loop.dialogue import Dialogue
 from companion.loop.skills import Reply, TurnInput, TurnRecord
 from companion.routines.scheduler import RoutineScheduler
 from companion.store.store import Store
@@ -35,11 +36,19 @@ class Harness:
     def local(self) -> datetime:
         return self.clock.now().astimezone(self.tz)
 
+    @property
+    def dialogue(self) -> Dialogue:
+        """The real dialogue around the current scheduler (rebuilt when a test restarts it); no LLM turns."""
+        if getattr(self, "_dialogue_for", None) is not self.sched:
+            self._dialogue = Dialogue(None, [self.sched], self.clock, Household(self.tz))  # type: ignore[arg-type]
+            self._dialogue_for = self.sched
+        return self._dialogue
+
     def run(self, minutes: int, idle: bool = True, muted: bool = False, answer=None) -> list[tuple[datetime, Reply]]:
         """Poll once a minute; `answer(reply)` plays her response to each announcement."""
         got = []
         for _ in range(minutes):
-            reply = self.sched.poll(idle=idle, muted=muted)
+            reply = self.dialogue.poll(idle=idle, muted=muted)
             if reply is not None:
                 got.append((self.local(), reply))
                 if answer is not None:
@@ -49,9 +58,9 @@ class Harness:
         return got
 
     def say(self, text: str) -> Reply | None:
-        """She says something: handle() first, then after_turn() as the loop would."""
+        """She says something: the dialogue routes it (her answer to our question first), then after_turn()."""
         now = self.clock.now()
-        reply = self.sched.handle(TurnInput(text=text, at=now, local_time=now.astimezone(self.tz)))
+        reply = self.dialogue.skill_reply(TurnInput(text=text, at=now, local_time=now.astimezone(self.tz)))
         self.sched.after_turn(TurnRecord(text=text, reply=reply.text if reply else "(llm)",
                                          intent=reply.intent if reply else None, at=now))
         return reply

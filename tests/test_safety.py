@@ -11,6 +11,7 @@ from companion.caregiver.alerts import AlertService
 from companion.clock import ManualClock
 from companion.config import Settings
 from companion.language import normalize
+from companion.loop.dialogue import Dialogue
 from companion.loop.skills import TurnInput
 from companion.safety.phrases import CATEGORIES, SafetyDetector
 from companion.safety.skill import SafetySkill
@@ -30,7 +31,13 @@ def world(tmp_path):
     store = Store.open(tmp_path / "data")
     alerts = AlertService.from_settings(settings, tmp_path / "data", clock)
     skill = SafetySkill(settings, store, alerts, clock)
-    yield skill, store, alerts, clock
+    dialogue = Dialogue(None, [skill], clock, settings.household)  # type: ignore[arg-type]  # no LLM turns here
+
+    def say(text: str):
+        """Her turn through the real dialogue: safety hears it first, her answer goes to the open question."""
+        return dialogue.skill_reply(turn(text, clock))
+
+    yield skill, store, alerts, clock, say
     alerts.close()
     store.close()
 
@@ -69,8 +76,8 @@ def test_configured_emergency_number_is_a_help_phrase():
     ("stranger", "there's a stranger at the door"), ("scam", "a man on the phone wants my bank details"),
 ])
 def test_each_category_speaks_its_script_and_alerts(world, category, text):
-    skill, store, alerts, clock = world
-    reply = skill.handle(turn(text, clock))
+    skill, store, alerts, clock, say = world
+    reply = say(text)
     assert reply is not None and reply.intent == f"safety:{category}"
     assert "9 9 9" in reply.text  # the configured emergency number, read digit by digit
     assert "I've let Susan know." in reply.text
@@ -93,8 +100,8 @@ def test_each_category_speaks_its_script_and_alerts(world, category, text):
 
 @pytest.mark.parametrize("text", [t for t, e, _ in REDTEAM if e is None])
 def test_negations_and_idioms_pass_to_the_conversation(world, text):
-    skill, store, alerts, clock = world
-    assert skill.handle(turn(text, clock)) is None
+    skill, store, alerts, clock, say = world
+    assert say(text) is None
     assert store.all("help") == [] and alerts.pending() == []
 
 
@@ -117,45 +124,45 @@ def test_without_remote_channels_it_does_not_claim_someone_was_told(tmp_path):
 
 
 def test_fall_confirmation_not_hurt(world):
-    skill, store, alerts, clock = world
-    first = skill.handle(turn("I fell", clock))
+    skill, store, alerts, clock, say = world
+    first = say("I fell")
     assert "Are you hurt?" in first.text
     clock.advance(20)
-    reply = skill.handle(turn("no I'm not hurt", clock))
+    reply = say("no I'm not hurt")
     assert reply.intent == "safety:all_right" and "Susan" in reply.text
     kinds = sorted(e["alert"]["kind"] for e in alerts.pending() if e["channel"] == "outbox")
     assert kinds == ["safety:fall", "safety:update"]
     assert store.all("help")[0]["cancelled"] is False  # she did fall; only "help" can be a false alarm
     clock.advance(20)
-    assert skill.handle(turn("what's for lunch", clock)) is None  # the question is closed
+    assert say("what's for lunch") is None  # the question is closed
 
 
 def test_fall_confirmation_hurt_escalates(world):
-    skill, store, alerts, clock = world
-    skill.handle(turn("i've had a fall", clock))
-    reply = skill.handle(turn("yes my hip hurts", clock))
+    skill, store, alerts, clock, say = world
+    say("i've had a fall")
+    reply = say("yes my hip hurts")
     assert reply.intent == "safety:not_all_right" and "9 9 9" in reply.text
     updates = [e["alert"] for e in alerts.pending() if e["channel"] == "outbox" and e["alert"]["kind"] == "safety:update"]
     assert len(updates) == 1 and "NOT" in updates[0]["summary"]
 
 
 def test_help_false_alarm_is_cancelled(world):
-    skill, store, alerts, clock = world
-    skill.handle(turn("help", clock))
-    reply = skill.handle(turn("yes I'm fine it was a false alarm", clock))
+    skill, store, alerts, clock, say = world
+    say("help")
+    reply = say("yes I'm fine it was a false alarm")
     assert reply.intent == "safety:all_right"
     assert store.all("help")[0]["cancelled"] is True
 
 
 def test_answer_after_the_window_is_ordinary_talk(world):
-    skill, store, alerts, clock = world
-    skill.handle(turn("I fell", clock))
+    skill, store, alerts, clock, say = world
+    say("I fell")
     clock.advance(600)
-    assert skill.handle(turn("no", clock)) is None
+    assert say("no") is None
 
 
 def test_help_button_alerts_and_speaks(world):
-    skill, store, alerts, clock = world
+    skill, store, alerts, clock, say = world
     reply = skill.help_button()
     assert reply.intent == "safety:help" and "I've let Susan know." in reply.text
     assert store.all("help")[0]["source"] == "button"
@@ -165,8 +172,8 @@ def test_help_button_alerts_and_speaks(world):
 
 
 def test_context_after_suicidal_talk_mentions_crisis_line(world):
-    skill, store, alerts, clock = world
-    skill.handle(turn("i want to end it all", clock))
+    skill, store, alerts, clock, say = world
+    say("i want to end it all")
     clock.advance(60)
     assert "116 123" in skill.context(turn("I don't know", clock))
     clock.advance(3600)

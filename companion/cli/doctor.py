@@ -113,9 +113,9 @@ def _optional_status(settings: Settings, store) -> list[tuple[str, str]]:
     from companion.clock import SystemClock
 
     try:
-        from companion.emotion.skill import EmotionSkill
+        from companion.emotion.sensor import MoodSensor
 
-        out.append((OK, _line(OK, "mood sensing", EmotionSkill(store, settings, SystemClock()).status())))
+        out.append((OK, _line(OK, "mood sensing", MoodSensor.from_settings(settings.emotion, store, SystemClock()).status())))
     except ImportError:
         pass
     try:

@@ -74,9 +74,9 @@ def run_status(args: argparse.Namespace, settings: Any) -> int:
     """Print the mood-sensing status line that `companion doctor` shows."""
     from companion.clock import SystemClock
     from companion.config import data_dir
-    from companion.emotion.skill import EmotionSkill
+    from companion.emotion.sensor import MoodSensor
     from companion.store.store import Store
 
     with Store.open(data_dir(settings)) as store:
-        print("mood sensing", EmotionSkill(store, settings, SystemClock()).status())
+        print("mood sensing", MoodSensor.from_settings(settings.emotion, store, SystemClock()).status())
     return 0

@@ -10,11 +10,12 @@ import logging
 import re
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Callable, Iterator
 
 from companion.clock import Clock, Household
 from companion.loop.events import Source
-from companion.loop.skills import Reply, Skill, TurnInput, TurnRecord
+from companion.loop.skills import Question, Reply, Skill, TurnInput, TurnRecord
 from companion.voice.llm import Generation, ReplyGenerator
 
 log = logging.getLogger(__name__)
@@ -68,19 +69,16 @@ class Dialogue:
     """Skills, mood, prompt and memory of the conversation so far."""
 
     def __init__(self, llm: ReplyGenerator, skills: list[Skill], clock: Clock, household: Household, *,
-                 emotion: Any | None = None, sentence_filter: Callable[[str], str] | None = None,
-                 openers: list[Callable[[TurnInput], str | None]] | None = None,
-                 closers: list[Callable[[TurnInput], str | None]] | None = None,
+                 mood: Any | None = None, sentence_filter: Callable[[str], str] | None = None,
                  on_turn: Callable[[TurnLog], None] | None = None) -> None:
         self.llm = llm
         self.skills = skills  # shared list: the app adds skills after building the engine
         self.clock = clock
         self.household = household
-        self.emotion = emotion
+        self.mood = mood  # the mood sensor stage (emotion.sensor.MoodSensor), or None
         self.sentence_filter = sentence_filter
-        self.openers = openers if openers is not None else []  # said before the reply (AI disclosure)
-        self.closers = closers if closers is not None else []  # said after it, so she can answer (consent)
         self.on_turn = on_turn
+        self.question: Question | None = None  # the one question waiting for her answer
         self.history: list[tuple[str, str]] = []
         self.last_reply = ""
         self.turns: list[TurnLog] = []
@@ -92,9 +90,9 @@ class Dialogue:
 
     def estimate_emotion(self, turn: TurnInput, tl: TurnLog, *, record: bool) -> None:
         """Mood from voice and words (if she agreed); raw audio is dropped right after."""
-        if self.emotion is not None:
+        if self.mood is not None:
             try:
-                turn.emotion = self.emotion.estimate(turn, record=record)
+                turn.emotion = self.mood.estimate(turn, record=record)
             except Exception:
                 log.exception("emotion estimate failed; replying without it")
         turn.discard_audio()  # raw audio is never kept beyond feature extraction
@@ -103,48 +101,90 @@ class Dialogue:
 
     def claimed(self, text: str) -> bool:
         """Will a skill answer this text? (pure: lets the loop skip a useless speculative LLM run)"""
-        return any(getattr(skill, "claims", lambda _: False)(text) for skill in self.skills)
+        return any(_safely(skill, "claims", False, text) for skill in self.skills)
 
     def skill_reply(self, turn: TurnInput) -> Reply | None:
-        """The first skill that answers deterministically (safety comes first in the list)."""
+        """The deterministic answer to this turn, if any skill has one.
+
+        Order: skills that hear every turn first (safety: an emergency outranks
+        any question), then the skill whose question is open (her answer goes to
+        whoever asked, not to whichever skill is listed first), then the rest.
+        The question is used up by this turn either way.
+        """
+        question, self.question = self.question, None
+        if question is not None and not question.open_at(turn.at):
+            question = None
+        first = [s for s in self.skills if getattr(s, "first", False)]
+        for skill in first:
+            if (reply := self._reply_from(skill, "handle", turn)) is not None:
+                return reply
+        if question is not None:
+            owner = next((s for s in self.skills if s.name == question.skill), None)
+            if owner is not None and (reply := self._reply_from(owner, "answer", turn, question)) is not None:
+                return reply
         for skill in self.skills:
-            try:
-                reply = skill.handle(turn)
-            except Exception:
-                log.exception("skill %s failed on %r", getattr(skill, "name", skill), turn.text)
-                continue
-            if reply is not None:
+            if skill not in first and (reply := self._reply_from(skill, "handle", turn)) is not None:
                 return reply
         return None
 
-    def framing(self, turn: TurnInput, utterance: int) -> tuple[str, str]:
+    def _reply_from(self, skill: Skill, method: str, turn: TurnInput, *args: Any) -> Reply | None:
+        reply = _safely(skill, method, None, turn, *args)
+        if reply is not None and reply.asks is not None:
+            self.ask(skill.name, reply, turn.at)
+        return reply
+
+    def ask(self, skill_name: str, reply: Reply, at: datetime) -> None:
+        """Hold `reply`'s question for her next turn, unless an urgent (safety) question is still open."""
+        if reply.asks is None:
+            return
+        held = self.question
+        if held is not None and held.ask.urgent and held.skill != skill_name and held.open_at(at):
+            return  # nothing may sit between a safety question and her answer
+        self.question = Question(skill_name, reply.asks, at)
+
+    def urgent_question_open(self) -> bool:
+        """Is a safety question waiting for her answer?"""
+        q = self.question
+        return q is not None and q.ask.urgent and q.open_at(self.clock.now())
+
+    def poll(self, *, idle: bool, muted: bool) -> Reply | None:
+        """Something a skill wants to say first (a routine that is due); never while a safety question is open."""
+        if self.urgent_question_open():
+            return None
+        for skill in self.skills:
+            reply = _safely(skill, "poll", None, idle=idle, muted=muted)
+            if reply is not None:
+                self.ask(skill.name, reply, self.clock.now())
+                return reply
+        return None
+
+    def framing(self, turn: TurnInput, utterance: int, reply: Reply | None = None) -> tuple[str, str]:
         """What is said before the reply (AI disclosure) and after it (a question she can answer).
 
         Computed once per utterance, because saying them is recorded (a
-        discarded speculative reply must not use up the day's disclosure).
+        discarded speculative reply must not use up the day's disclosure). A
+        closing question is added only when the reply itself asks nothing and no
+        safety question is open: one question at a time.
         """
         if turn.source is Source.FOLLOW_UP:
             return "", ""
         if self._framing is not None and self._framing[0] == utterance:
             return self._framing[1], self._framing[2]
-        parts = []
-        for group in (self.openers, self.closers):
-            lines = []
-            for fn in group:
-                try:
-                    text = fn(turn)
-                except Exception:
-                    log.exception("opening/closing line failed")
-                    continue
-                if text:
-                    lines.append(text)
-            parts.append(" ".join(lines))
-        self._framing = (utterance, parts[0], parts[1])
-        return parts[0], parts[1]
+        opening = " ".join(x for s in self.skills if (x := _safely(s, "opening_line", None, turn)))
+        closing = ""
+        if (reply is None or reply.asks is None) and not self.urgent_question_open():
+            for skill in self.skills:
+                line = _safely(skill, "closing_line", None, turn)
+                if line is not None:
+                    closing = line.text
+                    self.ask(skill.name, line, turn.at)
+                    break
+        self._framing = (utterance, opening, closing)
+        return opening, closing
 
     def framed(self, reply: Reply, turn: TurnInput, utterance: int) -> str:
         """A skill's answer with the opening and closing lines around it."""
-        opening, closing = self.framing(turn, utterance)
+        opening, closing = self.framing(turn, utterance, reply)
         return " ".join(x for x in (opening, reply.text, closing) if x)
 
     def context(self, turn: TurnInput) -> str:
@@ -153,11 +193,7 @@ class Dialogue:
         part = "morning" if 5 <= t.hour < 12 else "afternoon" if t.hour < 18 else "evening" if t.hour < 22 else "night"
         lines = [f"It is {t:%A} {part}, {t:%H:%M}."]
         for skill in self.skills:
-            try:
-                extra = skill.context(turn)
-            except Exception:
-                log.exception("skill %s context failed", getattr(skill, "name", skill))
-                extra = ""
+            extra = _safely(skill, "context", "", turn)
             if extra:
                 lines.append(extra.strip())
         hint = getattr(turn.emotion, "prompt_hint", None)
@@ -197,10 +233,7 @@ class Dialogue:
             record = TurnRecord(text=turn.text, reply=reply_text, intent=tl.intent, at=turn.at, emotion=turn.emotion,
                                 words=tuple(turn.words), timings_ms=timings(tl), interrupted=tl.interrupted)
             for skill in self.skills:
-                try:
-                    skill.after_turn(record)
-                except Exception:
-                    log.exception("skill %s after_turn failed", getattr(skill, "name", skill))
+                _safely(skill, "after_turn", None, record)
         if self.on_turn:
             try:
                 self.on_turn(tl)
@@ -228,3 +261,12 @@ class Dialogue:
         finally:
             parts.close()  # releases the LLM at once, even if the caller stops early
         self.finish(tl, turn, " ".join(said))
+
+
+def _safely(skill: Skill, method: str, default: Any, *args: Any, **kwargs: Any) -> Any:
+    """Call one skill capability; a failing skill is logged and skipped, never stops the turn."""
+    try:
+        return getattr(skill, method)(*args, **kwargs)
+    except Exception:
+        log.exception("skill %s %s failed", getattr(skill, "name", skill), method)
+        return default

@@ -52,9 +52,7 @@ class Engine:
     def __init__(self, settings: Settings, components: Components, *, source: AudioSource, speaker: Speaker,
                  echo: EchoPath, style: VoiceStyle, skills: list[Skill] | None = None, clock: Clock | None = None,
                  on_turn: Callable[[TurnLog], None] | None = None,
-                 emotion: Any | None = None, sentence_filter: Callable[[str], str] | None = None,
-                 openers: list[Callable[[TurnInput], str | None]] | None = None,
-                 closers: list[Callable[[TurnInput], str | None]] | None = None) -> None:
+                 mood: Any | None = None, sentence_filter: Callable[[str], str] | None = None) -> None:
         self.settings = settings
         self.c = components
         self.source = source
@@ -64,8 +62,8 @@ class Engine:
         self.skills: list[Skill] = skills if skills is not None else []  # shared: the app adds skills later
         self.clock = clock or SystemClock()
         self.sentence_filter = sentence_filter
-        self.dialogue = Dialogue(components.llm, self.skills, self.clock, settings.household, emotion=emotion,
-                                 sentence_filter=sentence_filter, openers=openers, closers=closers, on_turn=on_turn)
+        self.dialogue = Dialogue(components.llm, self.skills, self.clock, settings.household, mood=mood,
+                                 sentence_filter=sentence_filter, on_turn=on_turn)
         self._utt_id = 0
         self.conversation = Conversation()
         self.conversation.add_listener(self._on_state)
@@ -118,10 +116,16 @@ class Engine:
         """Microphone off/on (mute button or voice)."""
         self.post(lambda: self._mute(muted))
 
-    def announce(self, reply: Reply) -> None:
-        """Speak first (routines, alert confirmations): waits for the loop thread."""
-        self.post(lambda: self._speak_reply(reply, TurnLog(wake_detected=False, source=Source.ROUTINE.value),
-                                            None, Trigger.ANNOUNCE))
+    def announce(self, reply: Reply, asked_by: str = "") -> None:
+        """Speak first (routines, alert confirmations): waits for the loop thread.
+
+        `asked_by` names the skill whose question the reply ends with, so her answer goes to it.
+        """
+        def go() -> None:
+            self.dialogue.ask(asked_by, reply, self.clock.now())
+            self._speak_reply(reply, TurnLog(wake_detected=False, source=Source.ROUTINE.value), None,
+                              Trigger.ANNOUNCE)
+        self.post(go)
 
     def awaiting_user(self) -> bool:
         """True when nothing is in flight: idle, or a follow-up window in which she hasn't spoken yet."""
@@ -133,10 +137,11 @@ class Engine:
         return (state is State.LISTENING and self.conversation.listening_source is Source.FOLLOW_UP
                 and self.endpointer.state.speech_start_s is None)
 
-    def urgent(self, reply: Reply) -> None:
+    def urgent(self, reply: Reply, asked_by: str = "") -> None:
         """Speak now whatever is happening (help button): interrupts a reply; works while muted."""
         def go() -> None:
             self._interrupt()
+            self.dialogue.ask(asked_by, reply, self.clock.now())
             tl = TurnLog(wake_detected=False, source=Source.BUTTON.value, intent=reply.intent)
             if self.conversation.state is State.MUTED:
                 # the microphone stays off: speak without leaving MUTED
@@ -193,18 +198,10 @@ class Engine:
 
     def _poll_skills(self) -> None:
         state = self.conversation.state
-        for skill in self.skills:
-            poll = getattr(skill, "poll", None)
-            if poll is None:
-                continue
-            try:
-                reply = poll(idle=state is State.IDLE, muted=state is State.MUTED)
-            except Exception:
-                log.exception("skill %s poll failed", getattr(skill, "name", skill))
-                continue
-            if reply is not None and self.conversation.state is State.IDLE:
-                self._speak_reply(reply, TurnLog(wake_detected=False, source=Source.ROUTINE.value), None,
-                                  Trigger.ANNOUNCE)
+        reply = self.dialogue.poll(idle=state is State.IDLE, muted=state is State.MUTED)
+        if reply is not None and self.conversation.state is State.IDLE:
+            self._speak_reply(reply, TurnLog(wake_detected=False, source=Source.ROUTINE.value), None,
+                              Trigger.ANNOUNCE)
 
     def _hear(self, block: np.ndarray) -> None:
         state = self.conversation.state

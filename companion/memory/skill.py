@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 from companion.clock import Clock, Household
 from companion.config import MemorySettings
-from companion.loop.skills import BaseSkill, Reply, TurnInput, TurnRecord
+from companion.loop.skills import Ask, BaseSkill, Question, Reply, TurnInput, TurnRecord
 from companion.memory.book import TURNS, Change, MemoryBook
 from companion.memory.extract import Candidate, extract, has_secret
 from companion.memory.model import CLOSENESS, FACTS, Memory, render
@@ -104,12 +104,6 @@ class MemorySkill(BaseSkill):
         low = re.sub(r"\s+", " ", text.lower().replace("’", "'"))
         if not low:
             return None
-        if self.pending and self.clock.monotonic() - self.pending.asked_at <= self.settings.confirm_window_s:
-            answer = yes_or_no(low)
-            pending, self.pending = self.pending, None
-            if answer is not None:
-                return self._answer(pending, answer)
-        self.pending = None
         if has_secret(low):
             return Reply("Please keep that private. I don't keep PINs, passwords or card numbers, "
                          "and I will never ask you for them.", intent="memory.secret_refused")
@@ -132,6 +126,14 @@ class MemorySkill(BaseSkill):
             return self._ask(Pending("remember", self.clock.monotonic(), candidates=sensitive),
                              f"Shall I remember that {clauses}?")
         return None
+
+    def answer(self, turn: TurnInput, question: Question) -> Reply | None:
+        """Her yes or no to "Shall I remember/forget ...?"; anything else drops the question."""
+        pending, self.pending = self.pending, None
+        if pending is None:
+            return None
+        answer = yes_or_no(re.sub(r"\s+", " ", turn.text.strip().lower().replace("’", "'")))
+        return self._answer(pending, answer) if answer is not None else self.handle(turn)
 
     def context(self, turn: TurnInput) -> str:
         """Her name, closest family and the memories relevant to what she just said, within the token budget."""
@@ -221,7 +223,7 @@ class MemorySkill(BaseSkill):
     def _ask(self, pending: Pending, question: str) -> Reply:
         self.pending = pending
         return Reply(question, intent="memory.confirm" if pending.action == "remember" else "memory.forget_ask",
-                     expect_answer=True)
+                     asks=Ask(pending.action, window_s=self.settings.confirm_window_s))
 
     def _ask_forget_last(self) -> Reply:
         changes = [ch for ch in self.last_changes if self.book.get(ch.memory.key)]

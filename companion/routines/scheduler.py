@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from companion.clock import Clock, Household, SystemClock
-from companion.loop.skills import Reply, TurnInput, TurnRecord
+from companion.loop.skills import Ask, BaseSkill, Question, Reply, TurnInput, TurnRecord
 from companion.routines.file import Routine, RoutinesFile, RoutinesFileError, load_routines
 from companion.routines.log import RoutineLog
 from companion.routines.schedule import Occurrence, household_for, occurrences, upcoming
@@ -65,7 +65,7 @@ class _Item:
         return self.occ.routine
 
 
-class RoutineScheduler:
+class RoutineScheduler(BaseSkill):
     """Schedules the family's routines and implements the Skill protocol for their answers."""
 
     name = "routines"
@@ -86,7 +86,6 @@ class RoutineScheduler:
         self._last_check = float("-inf")
         self._items: dict[tuple[str, str, str], _Item] = {}
         self._turns = 0  # finished conversation turns seen (for "next conversation" messages)
-        self._asked_at: datetime | None = None  # when our last words were a medication question
         self._checkin: tuple[Routine, datetime] | None = None
         self._last_error: tuple[str, float] = ("", float("-inf"))
         now = clock.now()
@@ -176,11 +175,25 @@ class RoutineScheduler:
         if not self.pending_ack():
             return None
         answer, strong = classify_answer(turn.text)
-        just_asked = self._asked_at is not None and turn.at - self._asked_at <= QUESTION_WINDOW
-        if answer == "yes" and (strong or just_asked):
+        if answer == "yes" and strong:
             return self._acknowledge("voice", turn.text)
-        if answer == "no" and just_asked:
-            self._asked_at = None
+        return None
+
+    @_locked
+    def answer(self, turn: TurnInput, question: Question) -> Reply | None:
+        """Her answer to our last announcement: a bare yes/no to the medication question, or the check-in answer."""
+        if question.ask.topic == "checkin":
+            if self._checkin is not None and turn.text.strip():
+                routine, _ = self._checkin
+                emotion = getattr(turn.emotion, "category", None)
+                self.journal.record("checkin_answer", routine, turn.text.strip(), emotion=emotion)
+            return None  # the conversation answers her (context() says what she is answering)
+        if not self.pending_ack():
+            return None
+        answer, _ = classify_answer(turn.text)
+        if answer == "yes":
+            return self._acknowledge("voice", turn.text)
+        if answer == "no":
             items = [i for i in self._items.values() if i.asked and i.routine.kind == "medication"]
             left = any(i.asked <= i.routine.repeat_times for i in items)
             minutes = min(int(i.routine.repeat_every.total_seconds() // 60) for i in items)
@@ -202,19 +215,11 @@ class RoutineScheduler:
 
     @_locked
     def after_turn(self, record: TurnRecord) -> None:
-        """Counts conversation turns and records the answer to a check-in question."""
+        """Counts conversation turns; the check-in question is over after her next turn."""
         if record.intent == "routine":
             return  # our own announcement, not her turn
         self._turns += 1
-        self._asked_at = None
-        if self._checkin is not None:
-            routine, asked_at = self._checkin
-            self._checkin = None
-            if record.at - asked_at <= ANSWER_WINDOW and record.text.strip():
-                emotion = getattr(record.emotion, "category", None)
-                if emotion is None and isinstance(record.emotion, dict):
-                    emotion = record.emotion.get("category")
-                self.journal.record("checkin_answer", routine, record.text.strip(), emotion=emotion)
+        self._checkin = None
 
     # ---------------------------------------------------------------- file
 
@@ -354,10 +359,11 @@ class RoutineScheduler:
             else:
                 self._done(i, now)
                 self._checkin = (i.routine, now)
-        self._asked_at = now if meds else None
         spoken = others + asked
         log.info("routine announcement: %s", text)
-        return Reply(text, intent="routine", expect_answer=bool(question), speak_first="chime",
+        ask = (Ask("medication", QUESTION_WINDOW.total_seconds()) if meds
+               else Ask("checkin", ANSWER_WINDOW.total_seconds()) if question else None)
+        return Reply(text, intent="routine", speak_first="chime", asks=ask,
                      data={"routine_ids": [i.routine.id for i in spoken],
                            "kinds": [i.routine.kind for i in spoken],
                            "stages": [i.occ.stage for i in spoken]})
@@ -378,7 +384,6 @@ class RoutineScheduler:
         for i in items:
             self._items.pop(i.key, None)
             self.journal.record("acknowledged", i.routine, f"by {via}" + (f": {words}" if words else ""), due=i.occ)
-        self._asked_at = None
         names = " and ".join(i.routine.text("name") for i in items)
         return Reply(f"Thank you. I've made a note that you took your {names}.", intent="routine_ack")
 

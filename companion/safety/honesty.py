@@ -167,6 +167,10 @@ class HonestySkill(BaseSkill):
                               f"Would you like to ring {who} today?", intent="honesty:nudge", expect_answer=True)
         return None
 
+    def opening_line(self, turn: TurnInput) -> str | None:
+        """The AI disclosure, when one is due (setup, first conversation of the day, after long talk)."""
+        return self.policy.opening_line(turn.at)
+
     def context(self, turn: TurnInput) -> str:
         """Once a day, when she seems lonely or talks only to the companion, ask the LLM to suggest a real person."""
         if not self._nudge_due(turn.at, include_current=False):

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from companion.clock import Clock
 from companion.config import Settings
 from companion.language import normalize
-from companion.loop.skills import BaseSkill, Reply, TurnInput
+from companion.loop.skills import Ask, BaseSkill, Question, Reply, TurnInput
 from companion.safety.phrases import Detection, SafetyDetector
 from companion.store.journal import ALERT_TITLES
 from companion.store.store import Store
@@ -73,6 +73,7 @@ class SafetySkill(BaseSkill):
     """Runs first on every transcript: scripted reply, a row in `help`, and an urgent caregiver alert."""
 
     name = "safety"
+    first = True  # hears every turn before any open question is answered: an emergency outranks them all
 
     def __init__(self, settings: Settings, store: Store, alerts: "AlertService", clock: Clock) -> None:
         self.settings = settings
@@ -94,6 +95,10 @@ class SafetySkill(BaseSkill):
         detection = self.detector.detect(turn.text)
         if detection is not None:
             return self._respond(detection, source="voice", at=turn.at)
+        return None
+
+    def answer(self, turn: TurnInput, question: Question) -> Reply | None:
+        """Her answer to our check ("Are you hurt?"): stand down, or escalate."""
         return self._answer_confirmation(turn)
 
     def context(self, turn: TurnInput) -> str:
@@ -141,8 +146,9 @@ class SafetySkill(BaseSkill):
         question, _ = _CONFIRM[category]
         self._pending = _Pending(category, alert_id, help_id, at)
         self._last_event = (category, at)
-        return Reply(text=f"{text} {question}", intent=f"safety:{category}", expect_answer=True,
-                     data={"alert_id": alert_id, "category": category, "help_id": help_id})
+        return Reply(text=f"{text} {question}", intent=f"safety:{category}",
+                     data={"alert_id": alert_id, "category": category, "help_id": help_id},
+                     asks=Ask(category, window_s=self.settings.safety.confirm_window_s, urgent=True))
 
     def _script(self, category: str) -> str:
         s = self.settings
