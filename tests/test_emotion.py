@@ -14,12 +14,11 @@ import pytest
 
 from companion.audio import prosody
 from companion.cli.emotion import add_commands, run_eval
-from companion.clock import ManualClock
+from companion.clock import Household, ManualClock
 from companion.config import Settings
+from companion.emotion.consent import CONSENT_QUESTION, MoodConsent, MoodConsentSkill, consent_answer, mood_command
 from companion.emotion.fusion import EmotionEstimate, fuse, stated_feeling
 from companion.emotion.model import CATEGORIES4, CATEGORIES8, EmotionModel, VoicePrediction
-from companion.clock import Household
-from companion.emotion.consent import CONSENT_QUESTION, MoodConsent, MoodConsentSkill, consent_answer, mood_command
 from companion.emotion.sensor import MoodSensor
 from companion.loop.dialogue import Dialogue
 from companion.loop.skills import TurnInput

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from companion.cli.main import main
-from companion.routines.file import KINDS, RoutinesFileError, load_routines, parse_routines
+from companion.routines.file import ROUTINE_KINDS, RoutinesFileError, load_routines, parse_routines
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "routines.toml"
@@ -24,7 +24,7 @@ def problems_of(text: str) -> list:
 
 def test_example_file_is_valid_and_covers_every_kind():
     rf = load_routines(EXAMPLE)
-    assert {r.kind for r in rf.routines} == set(KINDS)
+    assert {r.kind for r in rf.routines} == set(ROUTINE_KINDS)
     assert rf.quiet is not None and rf.quiet.start == time(22, 0) and rf.quiet.end == time(7, 30)
     pill = next(r for r in rf.routines if r.text("name") == "blood-pressure tablet")
     assert pill.times == (time(8, 0), time(20, 0)) and pill.days == frozenset(range(7))

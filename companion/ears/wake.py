@@ -17,7 +17,7 @@ STEP_S = 0.01  # one microWakeWord feature frame (10 ms)
 
 
 @dataclass(frozen=True)
-class Detection:
+class WakeDetection:
     """One wake word detection."""
 
     name: str
@@ -55,9 +55,9 @@ class WakeWordDetector:
         # shared with the stop-phrase spotter; the loop feeds it every microphone block
         self.double_talk = double_talk or DoubleTalk(None, settings.echo_ratio)
 
-    def process(self, block: np.ndarray) -> Detection | None:
-        """Feed one block of 16 kHz int16 audio; returns a Detection or None."""
-        found: Detection | None = None
+    def process(self, block: np.ndarray) -> WakeDetection | None:
+        """Feed one block of 16 kHz int16 audio; returns a WakeDetection or None."""
+        found: WakeDetection | None = None
         for features in self._features.process_streaming(block.tobytes()):
             prob = self._model.process_streaming_prob(features)
             self._stream_s += STEP_S
@@ -65,7 +65,7 @@ class WakeWordDetector:
                 continue
             self.last_probability = prob
             if found is None and self._accept(prob):
-                found = Detection(self.name, prob, self._stream_s)
+                found = WakeDetection(self.name, prob, self._stream_s)
         if found:
             self._last_detection_s = found.stream_s
             log.info("wake word %r (p=%.2f%s)", found.name, found.probability, ", barge-in" if self.speaking else "")

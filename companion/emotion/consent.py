@@ -16,6 +16,7 @@ from typing import Any
 
 from companion.clock import Clock
 from companion.config import EmotionSettings
+from companion.language import normalize, yes_no
 from companion.loop.skills import Ask, BaseSkill, Question, Reply, TurnInput
 
 log = logging.getLogger(__name__)
@@ -43,16 +44,9 @@ _VERB = re.compile(
 _OFF = re.compile(r"\b(?:stop|quit|cease|no longer|no more|never|turn off|switch off|leave)\b|\b(?:don't|do not|not to)\b(?! mind)(?! stop)")
 _ON = re.compile(r"\b(?:again|can|may|start|turn on|switch on|resume|go ahead|allowed|please|ok|okay|fine|all right|alright|don't mind|do not mind)\b")
 _QUESTION = re.compile(r"^(?:are|do|does|is|what|how|have)\b")
-_YES = re.compile(
-    r"^(?:yes|yeah|yep|yup|sure|ok|okay|alright|all right|fine|of course|certainly|please|go ahead|that's fine|"
-    r"that's all right|that's ok|that's okay|i don't mind|no problem|no worries|why not|please do|i suppose so|i agree)\b"
-)
-_NO = re.compile(r"^(?:no|nope|nah|not really|i'd rather not|rather not|i don't want|please don't|don't|do not|no thank)\b")
-
-
 def mood_command(text: str) -> str | None:
     """'off', 'on' or 'status' when she talks about the mood sensing itself, else None."""
-    t = _norm(text)
+    t = normalize(text)
     if not (_MOOD.search(t) and _VERB.search(t)) and "mood sensing" not in t:
         return None
     if _OFF.search(t):
@@ -64,16 +58,7 @@ def mood_command(text: str) -> str | None:
 
 def consent_answer(text: str) -> bool | None:
     """Her yes (True) or no (False) to the consent question, or None if she said something else."""
-    t = _norm(text)
-    if _YES.search(t):
-        return True
-    if _NO.search(t):
-        return False
-    return None
-
-
-def _norm(text: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"[^\w' ]+", " ", text.lower().replace("’", "'"))).strip()
+    return yes_no(text, yes=("fine",))
 
 
 class MoodConsent:

@@ -7,13 +7,13 @@ decides *what* is said and records what was said.
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Iterator
 
 from companion.clock import Clock, Household
+from companion.language import sentences
 from companion.loop.events import Source
 from companion.loop.skills import Question, Reply, Skill, TurnInput, TurnRecord
 from companion.voice.llm import Generation, ReplyGenerator
@@ -46,18 +46,6 @@ class TurnLog:
     speech_end_stream_s: float | None = None
     error: str | None = None
     timings_extra: dict[str, float] = field(default_factory=dict)
-
-
-def sentences(text: str) -> Iterator[str]:
-    """Split fixed text into sentences (for speaking one at a time)."""
-    for part in re.split(r"(?<=[.!?])\s+", text.strip()):
-        if part.strip():
-            yield part.strip()
-
-
-def norm(text: str) -> str:
-    """Lower-case words only, to compare transcripts."""
-    return " ".join(re.findall(r"[a-z0-9']+", text.lower()))
 
 
 def timings(tl: TurnLog) -> dict[str, float]:

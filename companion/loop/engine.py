@@ -18,8 +18,9 @@ from companion.ears.stopword import StopPhraseSpotter
 from companion.ears.stt import SpeechRecognizer
 from companion.ears.vad import Endpointer, EndpointEvent
 from companion.ears.wake import WakeWordDetector
+from companion.language import normalize, sentences
 from companion.loop.conversation import Conversation, Trigger
-from companion.loop.dialogue import Dialogue, TurnLog, norm, sentences
+from companion.loop.dialogue import Dialogue, TurnLog
 from companion.loop.events import Source, State
 from companion.loop.skills import Reply, Skill, TurnInput
 from companion.voice.llm import Generation, ReplyGenerator
@@ -302,7 +303,7 @@ class Engine:
         tl = TurnLog(wake_detected=bool(self._current_log and self._current_log.wake_detected),
                      source=turn.source.value)
         self.dialogue.estimate_emotion(turn, tl, record=False)
-        self._spec = (norm(partial), self._start_llm(turn, tl, hold=True), tl, turn)
+        self._spec = (normalize(partial), self._start_llm(turn, tl, hold=True), tl, turn)
 
     def _cancel_speculation(self) -> None:
         if self._spec is not None:
@@ -340,7 +341,7 @@ class Engine:
                 spec[1].stop()
             self._answer(turn, tl, reply)
             return
-        if spec is not None and spec[0] == norm(result.text) and not spec[1].cancel.is_set():
+        if spec is not None and spec[0] == normalize(result.text) and not spec[1].cancel.is_set():
             _, job, spec_log, _ = spec
             for key in ("endpoint_ms", "stt_ms", "transcript", "speech_end_stream_s", "wake_detected", "source",
                         "timings_extra", "emotion"):

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from companion.memory.text import say_date, say_month_day, to_second_person
+from companion.language import say_date
+from companion.memory.text import say_month_day, to_second_person
 
 FACTS, EPISODES = "facts", "episodes"
 

@@ -6,11 +6,8 @@ import re
 from typing import Any
 
 from companion.config import Settings
+from companion.memory.model import RELATIONS  # relation words, for when she says "my daughter" rather than a name
 from companion.store.store import Store
-
-# Family and friends by relation, for when she says "my daughter" rather than a name.
-RELATIONS = ("daughter", "son", "grandson", "granddaughter", "grandchildren", "grandkids", "sister", "brother",
-             "husband", "wife", "niece", "nephew", "friend", "neighbour", "neighbor", "cousin")
 
 _NAME_KEYS = ("person", "name", "who", "about", "subject", "object")
 _NAMED = re.compile(r"\b(?:daughter|son|grandson|granddaughter|sister|brother|friend|husband|wife|niece|nephew|"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
+from companion.language import yes_no
+
 UNITS = {w: i for i, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
     "sixteen seventeen eighteen nineteen".split())}
@@ -27,11 +29,8 @@ WHEN_RE = (r"(?P<when>today|tonight|tomorrow|this (?:morning|afternoon|evening)|
            r"(?:on |next |this )?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
            rf"(?: (?:morning|afternoon|evening))?|on (?:{DAY_MONTH_RE.replace('?P<d1>', '').replace('?P<m1>', '').replace('?P<m2>', '').replace('?P<d2>', '')}))")
 
-YES = {"yes", "yeah", "yep", "yup", "sure", "ok", "okay", "please", "certainly", "absolutely", "definitely",
-       "correct", "right", "aye", "alright"}
-YES_PHRASES = ("go on", "go ahead", "do it", "please do", "of course", "that's right", "that's fine", "all right")
-NO = {"no", "nope", "nah", "don't", "dont", "not", "never", "cancel", "stop"}
-NO_PHRASES = ("no thanks", "no thank you", "never mind", "better not", "forget it", "leave it", "rather not")
+MEMORY_YES = ("remember it", "keep it", "yes remember")
+MEMORY_NO = ("cancel", "stop", "not", "do not")
 
 
 def parse_number(text: str) -> int | None:
@@ -100,12 +99,6 @@ def resolve_when(when: str, today: date) -> date | None:
     return None
 
 
-def say_date(d: date, weekday: bool = True) -> str:
-    """'Thursday 13 June' (or '13 June')."""
-    text = f"{d.day} {d.strftime('%B')}"
-    return f"{d.strftime('%A')} {text}" if weekday else text
-
-
 def say_month_day(mmdd: str) -> str:
     """'03-14' → '14 March'."""
     month, day = (int(x) for x in mmdd.split("-"))
@@ -113,20 +106,8 @@ def say_month_day(mmdd: str) -> str:
 
 
 def yes_or_no(text: str) -> bool | None:
-    """True for a yes, False for a no, None when the answer is neither."""
-    t = re.sub(r"[^a-z' ]", " ", text.lower().replace("’", "'")).strip()
-    if not t:
-        return None
-    if any(t.startswith(p) for p in NO_PHRASES):
-        return False
-    if any(t.startswith(p) for p in YES_PHRASES):
-        return True
-    words = t.split()
-    if words[0] in NO or (len(words) > 1 and words[0] in ("oh", "um", "er", "well") and words[1] in NO):
-        return False
-    if words[0] in YES or (len(words) > 1 and words[0] in ("oh", "um", "er", "well") and words[1] in YES):
-        return True
-    return None
+    """Her yes or no to "Shall I remember/forget ...?" (the shared parser, with memory's own words)."""
+    return yes_no(text, yes=MEMORY_YES, no=MEMORY_NO)
 
 
 _SECOND = {"i": "you", "me": "you", "my": "your", "mine": "yours", "myself": "yourself", "i'm": "you're",

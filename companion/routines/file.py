@@ -21,7 +21,7 @@ from companion.errors import ConfigError
 from companion.routines.lines import LineFinder, Problem, friendly_syntax_error
 from companion.routines.values import parse_time, read_date, read_days, read_notice, read_times, show, suggest_time
 
-KINDS = ("medication", "checkin", "reminder", "appointment", "message", "activity")
+ROUTINE_KINDS = ("medication", "checkin", "reminder", "appointment", "message", "activity")
 
 # Which fields each kind accepts; "times" is also accepted under the name "time".
 _COMMON = {"time", "times", "days", "date", "urgent", "id"}
@@ -61,7 +61,7 @@ class Routine:
     """One validated routine: what to say, and when."""
 
     id: str  # stable across restarts (messages are delivered once per id)
-    kind: str  # one of KINDS
+    kind: str  # one of ROUTINE_KINDS
     title: str  # short label for lists and the log
     line: int  # where it is defined, for messages
     times: tuple[time, ...] = ()  # local wall-clock times; empty = message "at the next conversation"
@@ -125,12 +125,12 @@ def parse_routines(text: str, source: str = "<routines>", today: date | None = N
             quiet_set = True
             quiet = _quiet_hours(value, lines, problems)
             continue
-        if name not in KINDS:
+        if name not in ROUTINE_KINDS:
             close = difflib.get_close_matches(name.lower().replace("-", "").replace("_", ""),
-                                              KINDS + ("quiet_hours",), n=1, cutoff=0.5)
+                                              ROUTINE_KINDS + ("quiet_hours",), n=1, cutoff=0.5)
             hint = f"did you mean [[{close[0]}]]? " if close else ""
             problems.append(Problem(lines.header(name), f"[[{name}]]", "is not a kind of routine",
-                                    f"{hint}use one of: " + ", ".join(f"[[{k}]]" for k in KINDS)))
+                                    f"{hint}use one of: " + ", ".join(f"[[{k}]]" for k in ROUTINE_KINDS)))
             continue
         if isinstance(value, dict):
             problems.append(Problem(lines.header(name), f"[{name}]", "has single brackets",

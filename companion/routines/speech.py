@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, time
+from datetime import datetime
 
+from companion.language import day_phrase, normalize, spoken_time, yes_no
 from companion.routines.file import Routine
 
-# Acknowledgements. Specific negations are checked first ("I haven't taken it"
-# contains "taken"), then clear yeses, then a bare "no".
-_NOT_YET = re.compile(r"\b(not yet|haven'?t|have not|didn'?t|did not|forgot|in a (minute|moment|bit)|later)\b")
+# Acknowledgements, on normalised text ("haven't" is "have not"). Specific negations are checked
+# first ("I haven't taken it" contains "taken"), then clear yeses, then the shared yes/no parser.
+_NOT_YET = re.compile(r"\b(not yet|have not|did not|forgot|in a (minute|moment|bit)|later)\b")
 _STRONG_YES = re.compile(r"\b(took|taken|had (it|them|my)|done that|swallowed)\b")
-_YES = re.compile(r"\b(yes|yeah|yep|yup|aye|done|did|i have|i've|already|of course|sure|ok|okay|finished)\b")
-_NO = re.compile(r"\b(no|nope|nah)\b")
+_DONE = re.compile(r"\b(done|did|i have|already|finished)\b")
 
 
 def classify_answer(text: str) -> tuple[str, bool]:
@@ -20,48 +20,17 @@ def classify_answer(text: str) -> tuple[str, bool]:
 
     strong = says "took/taken", so it counts even when it is not the reply to our question.
     """
-    t = re.sub(r"[^a-z' ]+", " ", text.lower().replace("’", "'"))
+    t = normalize(text)
     if _NOT_YET.search(t):
         return "no", False
     if _STRONG_YES.search(t):
         return "yes", True
-    if _YES.search(t):
+    answer = yes_no(t)
+    if answer is True or (answer is None and _DONE.search(t)):
         return "yes", False
-    if _NO.search(t):
+    if answer is False:
         return "no", False
     return "", False
-
-
-def spoken_time(t: time, period: bool = False) -> str:
-    """08:00 → "8 o'clock", 08:30 → "half past 8", 20:15 → "quarter past 8 in the evening"."""
-    h12 = t.hour % 12 or 12
-    nxt = (t.hour + 1) % 12 or 12
-    if t.minute == 0:
-        words = "midnight" if t.hour == 0 else "noon" if t.hour == 12 else f"{h12} o'clock"
-    elif t.minute == 30:
-        words = f"half past {h12}"
-    elif t.minute == 15:
-        words = f"quarter past {h12}"
-    elif t.minute == 45:
-        words = f"quarter to {nxt}"
-    else:
-        words = f"{h12}:{t.minute:02d}"
-    if period and words not in ("midnight", "noon"):
-        hour = t.hour + (1 if t.minute == 45 else 0)
-        words += " in the morning" if hour < 12 else " in the afternoon" if hour < 18 else " in the evening"
-    return words
-
-
-def day_phrase(event: datetime, now: datetime) -> str:
-    """'today' / 'tomorrow' / 'on Thursday' / 'on Thursday 3 December' (both local)."""
-    days = (event.date() - now.date()).days
-    if days == 0:
-        return "today"
-    if days == 1:
-        return "tomorrow"
-    if 1 < days < 7:
-        return f"on {event:%A}"
-    return f"on {event:%A} {event.day} {event:%B}"
 
 
 def _appointment(r: Routine) -> str:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from companion.clock import Clock
 from companion.config import Settings
-from companion.language import normalize
+from companion.language import normalize, yes_no
 from companion.loop.skills import Ask, BaseSkill, Question, Reply, TurnInput
 from companion.safety.phrases import Detection, SafetyDetector
 from companion.store.journal import ALERT_TITLES
@@ -55,8 +55,7 @@ _CONFIRM = {
 _FINE = re.compile(r"\b(?:i am (?:fine|ok|okay|alright|all right|not hurt|safe)|false alarm|(?:it was )?a mistake|"
                    r"never mind|nevermind|cancel|not hurt|no harm done|i am at home|all good)\b")
 _NOT_FINE = re.compile(r"\b(?:hurt|hurts|pain|bleeding|cannot|broken|not (?:fine|ok|okay|alright|all right|safe)|help)\b")
-_YES = re.compile(r"^(?:yes|yeah|yep|aye|i am|i think so|i do|it is|mm hmm|uh huh)\b")
-_NO = re.compile(r"^(?:no|nope|not really|i am not|no i am not|nah)\b")
+_YES_WORDS = ("i am", "i do", "it is")  # "are you hurt?" → "I am"; the shared parser knows the rest
 
 
 @dataclass
@@ -176,15 +175,16 @@ class SafetySkill(BaseSkill):
             return None
         norm = normalize(turn.text)
         fine = bool(_FINE.search(norm))
-        if not fine and _YES.search(norm):
+        said = yes_no(norm, yes=_YES_WORDS)
+        if not fine and said is True:
             fine = yes_means_ok
-        elif not fine and _NO.search(norm):
+        elif not fine and said is False:
             fine = not yes_means_ok
         if _NOT_FINE.search(norm) and not _FINE.search(norm):
             fine = False
         if fine:
             return self._all_right(pending, turn.at, cancelled=pending.category == "help")
-        if _YES.search(norm) or _NO.search(norm) or _NOT_FINE.search(norm):
+        if said is not None or _NOT_FINE.search(norm):
             return self._not_all_right(pending, turn.at)
         self._pending = None
         return None

@@ -14,6 +14,7 @@ from typing import Any, Iterator
 
 from companion.config import LlmSettings, models_dir
 from companion.errors import ModelMissingError
+from companion.language import CLAUSE_END, SENTENCE_END, normalize
 
 log = logging.getLogger(__name__)
 
@@ -21,8 +22,6 @@ LOCK_GRACE_S = 5.0  # beyond the reply time cap, how long a new reply waits for 
 SAFE_LINE = "I'm sorry, I lost my train of thought. Could you say that another way?"
 ROLE_MARKERS = re.compile(r"(\b(User|Companion|Assistant|Human|AI|System)\s*:|<start_of_turn>|<end_of_turn>|"
                           r"<\|[a-z_]+\|>|###|\[/?INST\]|\(?\s*Notes\b|\[Notes)", re.IGNORECASE)
-SENTENCE_END = re.compile(r"([.!?…]+[\"')\]]*)\s+")
-FIRST_CLAUSE_END = re.compile(r"([,;:—])\s+")
 FIRST_CLAUSE_MIN_WORDS = 4  # a first clause this long is handed to TTS before its sentence ends
 MAX_SENTENCE_WORDS = 40
 
@@ -211,7 +210,7 @@ class ReplyGenerator:
                     while True:
                         m = SENTENCE_END.search(buf)
                         if not m and not gen.sentences:
-                            m = FIRST_CLAUSE_END.search(buf)  # speak the first clause early
+                            m = CLAUSE_END.search(buf)  # speak the first clause early
                             if m and len(buf[:m.end(1)].split()) < FIRST_CLAUSE_MIN_WORDS:
                                 m = None
                         if not m:
@@ -272,16 +271,12 @@ def _trim_to_clause(text: str) -> str:
     return " ".join(words) + "." if len(words) >= 4 else ""
 
 
-def _norm(text: str) -> str:
-    return " ".join(re.findall(r"[a-z0-9']+", text.lower()))
-
-
 class SentenceGuard:
     """Rejects degenerate sentences: empty, repeated, echoing her, overlong, or half a word."""
 
     def __init__(self, user_text: str, recent_replies: list[str]) -> None:
-        self._user = _norm(user_text)
-        self._seen: set[str] = {_norm(s) for r in recent_replies for s in SENTENCE_END.split(r + " ") if _norm(s)}
+        self._user = normalize(user_text)
+        self._seen: set[str] = {normalize(s) for r in recent_replies for s in SENTENCE_END.split(r + " ") if normalize(s)}
         self.rejected = 0
 
     @property
@@ -291,7 +286,7 @@ class SentenceGuard:
     def accept(self, sentence: str) -> str:
         """The cleaned sentence, or '' if it must not be spoken."""
         s = " ".join(sentence.replace("*", "").replace("#", "").split()).strip(" -\"'")
-        n = _norm(s)
+        n = normalize(s)
         if not n or len(n) < 2:
             return ""
         if n in self._seen or any(len(n) > 12 and n in seen for seen in self._seen) or (self._user and len(n) > 8 and difflib.SequenceMatcher(None, n, self._user).ratio() > 0.85):
