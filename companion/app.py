@@ -24,6 +24,7 @@ from companion.loop.engine import Components, Engine
 from companion.loop.intents import InstantIntents
 from companion.loop.skills import Skill
 from companion.store.store import Store
+from companion.understand.reading import Understanding
 from companion.voice.llm import ReplyGenerator
 from companion.voice.tts import PiperTTS, VoiceStyle, find_voice
 
@@ -38,12 +39,13 @@ def load_components(settings: Settings, echo: EchoPath, *, warm_up: bool = True)
     recognizer = load_recognizer(settings.stt)
     tts = PiperTTS.load(find_voice(settings.tts))
     stop = StopPhraseSpotter(double_talk)
+    understanding = Understanding.load()
     llm = ReplyGenerator.load(settings.llm, settings.conversation.assistant_name)
     if warm_up:
         seconds = llm.warm_up()
         log.info("persona prefix evaluated in %.2f s (cached for every turn)", seconds)
     return Components(wake=wake, vad=vad, recognizer=recognizer, llm=llm, tts=tts, double_talk=double_talk,
-                      stop=stop)
+                      stop=stop, understanding=understanding)
 
 
 def open_store(settings: Settings) -> Store:
@@ -72,6 +74,9 @@ class App:
         self.store = store if store is not None else open_store(settings)
         self.components = components or load_components(settings, echo)
         self.components.double_talk.echo = echo  # detectors compare against this run's speaker
+        if self.components.understanding is None:
+            self.components.understanding = Understanding.load()
+        self.understanding = self.components.understanding
         self.style = VoiceStyle(settings.tts, self.store)
         self.alerts = AlertService.from_settings(settings, data_dir(settings), self.clock)
         self.safety = SafetySkill(settings, self.store, self.alerts, self.clock)

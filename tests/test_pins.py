@@ -11,7 +11,7 @@ from packaging.markers import default_environment
 from packaging.requirements import Requirement
 
 REPO = Path(__file__).resolve().parents[1]
-LOCKS = {name: REPO / "requirements" / f"{name}.txt" for name in ("runtime", "dev", "pi")}
+LOCKS = {name: REPO / "requirements" / f"{name}.txt" for name in ("runtime", "dev", "pi", "nodeps")}
 UNLOCKED_EXTRAS = {"research"}  # opensmile: a research comparison, never installed by setup.sh
 
 

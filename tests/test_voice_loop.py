@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -111,7 +110,6 @@ def _talk_over_a_long_reply(tmp_path, settings, components, tts, words: str, aft
 
 
 def test_barge_in_stops_playback_and_listens(tmp_path, settings, components, tts):
-    t0 = time.monotonic()
     app, sink, history = _talk_over_a_long_reply(tmp_path, settings, components, tts, "Hey Jarvis", 6.0)
     assert ("speaking", "barge_in", "listening") in history
     turn = app.engine.turns[0]
@@ -119,7 +117,6 @@ def test_barge_in_stops_playback_and_listens(tmp_path, settings, components, tts
     assert turn.reply != LONG_REPLY  # only the sentences she heard are kept
     played_s = len(read_wav(sink.files[0])) / 16000
     assert played_s < 6.0, played_s  # stopped at the wake word, not after the ~10 s reply
-    assert time.monotonic() - t0 < 20
 
 
 def test_wrong_format_wav_is_converted_or_rejected_clearly(tmp_path, tts):

@@ -23,6 +23,7 @@ from companion.loop.conversation import Conversation, Trigger
 from companion.loop.dialogue import Dialogue, TurnLog
 from companion.loop.events import Source, State
 from companion.loop.skills import Reply, Skill, TurnInput
+from companion.understand.reading import Understanding
 from companion.voice.llm import Generation, ReplyGenerator
 from companion.voice.replies import ReplyJob
 from companion.voice.tts import PiperTTS, VoiceStyle
@@ -45,6 +46,7 @@ class Components:
     tts: PiperTTS
     double_talk: DoubleTalk  # her voice or our echo? one check, shared by the wake word and the stop spotter
     stop: StopPhraseSpotter | None = None  # "stop" / "be quiet" while speaking, without the wake word
+    understanding: Understanding | None = None  # sentence encoder shared by safety, strategy, intents, recall
 
 
 class Engine:
