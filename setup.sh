@@ -163,7 +163,8 @@ apt_packages() {
     if ! "$PYTHON" -c 'import ensurepip, venv' >/dev/null 2>&1; then pkgs+=(python3-venv); fi
     # lgpio has no aarch64 wheel for Python 3.13 (Trixie): pip builds it with swig.
     if [ "$PI" = 1 ]; then pkgs+=(libopenblas-dev swig python3-dev); fi
-    if [ "$DEV" = 1 ]; then pkgs+=(shellcheck systemd); fi
+    # mosquitto: the tests start a real MQTT broker on 127.0.0.1
+    if [ "$DEV" = 1 ]; then pkgs+=(shellcheck systemd mosquitto); fi
     printf '%s\n' "${pkgs[@]}"
 }
 
