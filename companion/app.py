@@ -21,6 +21,7 @@ from companion.ears.vad import load_vad
 from companion.ears.wake import WakeWordDetector
 from companion.loop.dialogue import TurnLog
 from companion.loop.engine import Components, Engine
+from companion.loop.events import State
 from companion.loop.intents import InstantIntents
 from companion.loop.skills import Skill
 from companion.store.store import Store
@@ -56,9 +57,9 @@ class App:
 
     def __init__(self, settings: Settings, *, source: AudioSource, speaker: Speaker, echo: EchoPath,
                  components: Components | None = None, clock: Clock | None = None, store: Store | None = None,
-                 on_turn: Callable[[TurnLog], None] | None = None, start_alerts: bool = True) -> None:
-        from companion.caregiver.alerts import AlertService
-        from companion.caregiver.inactivity import InactivityWatch
+                 on_turn: Callable[[TurnLog], None] | None = None, start_alerts: bool = True,
+                 config_problem: str | None = None) -> None:
+        from companion.caregiver.wiring import Caregiving
         from companion.emotion.skill import EmotionSkill
         from companion.memory.skill import MemorySkill
         from companion.routines.scheduler import RoutineScheduler
@@ -72,25 +73,31 @@ class App:
         self.components = components or load_components(settings, echo)
         self.components.double_talk.echo = echo  # detectors compare against this run's speaker
         self.style = VoiceStyle(settings.tts, self.store)
-        self.alerts = AlertService.from_settings(settings, data_dir(settings), self.clock)
+        self.caregiving = Caregiving(settings, data_dir(settings), self.store, self.clock,
+                                     listening=lambda: self.engine.conversation.state is not State.MUTED)
+        self.alerts = self.caregiving.alerts
+        if config_problem:  # running on the last good config: the family is told it needs attention
+            self.alerts.report_failure("its configuration file", config_problem)
         self.safety = SafetySkill(settings, self.store, self.alerts, self.clock)
         self.honesty = HonestySkill.from_settings(settings, self.store, self.clock, self.alerts)
         self.memory = MemorySkill(self.store, settings.memory, self.clock, household=settings.household)
         self.emotion = EmotionSkill.from_settings(settings, self.store, self.clock)
         self.emotion.warm_up()
         self.routines = RoutineScheduler.from_settings(settings, self.store, self.clock,
-                                                       on_escalation=self.alerts.medication_escalation)
+                                                       on_escalation=self.alerts.medication_escalation,
+                                                       device_last_seen=self.caregiving.presence.previous_end)
         self.skills: list[Skill] = []
         self.engine = Engine(settings, self.components, source=source, speaker=speaker, echo=echo, style=self.style,
                              skills=self.skills, clock=self.clock, on_turn=on_turn,
                              sentence_filter=check_reply, emotion=self.emotion,
                              openers=[lambda turn: self.honesty.policy.opening_line(turn.at)],
-                             closers=[self.emotion.opening_line])
+                             closers=[self.emotion.opening_line, self.caregiving.consent.opening_line])
         intents = InstantIntents(self.style, last_reply=lambda: self.engine.last_reply)
         # Order matters: safety always first; memory before routines so its pending yes/no wins.
-        self.skills.extend([self.safety, self.honesty, self.emotion, self.memory, self.routines, intents])
+        self.skills.extend([self.safety, self.honesty, self.emotion, self.caregiving.consent,
+                            self.caregiving.inactivity, self.memory, self.routines, intents])
         if start_alerts:
-            self.alerts.start(checks=[InactivityWatch(settings, self.store, self.alerts, self.clock).check])
+            self.caregiving.start()
 
     def mood_sensing(self) -> bool:
         """Is mood sensing on (for the LED)?"""
@@ -103,7 +110,7 @@ class App:
     def close(self) -> None:
         """Stop the loop, alerts, devices and the store; safe to call twice."""
         self.engine.close()
-        self.alerts.close()
+        self.caregiving.close()
         if self._own_store:
             self.store.close()
 
@@ -129,7 +136,8 @@ class TurnsWriter:
 
 def run_files(settings: Settings, inputs: Sequence[str | Path], output_dir: str | Path, *, realtime: bool = True,
               components: Components | None = None, store: Store | None = None, clock: Clock | None = None,
-              gap_s: float = 1.0, turn_taking: bool = True) -> tuple[list[TurnLog], list[Path]]:
+              gap_s: float = 1.0, turn_taking: bool = True,
+              config_problem: str | None = None) -> tuple[list[TurnLog], list[Path]]:
     """Feed WAV files through the whole loop; write reply-NNN.wav and turns.jsonl to output_dir.
 
     With `turn_taking` each file starts only once the companion has finished
@@ -141,7 +149,7 @@ def run_files(settings: Settings, inputs: Sequence[str | Path], output_dir: str 
     sink = WavFileSink(out, realtime=realtime, echo=echo)
     writer = TurnsWriter(out / "turns.jsonl")
     app = App(settings, source=source, speaker=sink, echo=echo, components=components, store=store, clock=clock,
-              on_turn=writer)
+              on_turn=writer, config_problem=config_problem)
     if turn_taking:
         source.ready = app.engine.awaiting_user
     try:
@@ -151,7 +159,7 @@ def run_files(settings: Settings, inputs: Sequence[str | Path], output_dir: str 
     return app.engine.turns, sink.files
 
 
-def run_live(settings: Settings, *, stop: threading.Event | None = None) -> None:
+def run_live(settings: Settings, *, stop: threading.Event | None = None, config_problem: str | None = None) -> None:
     """Microphone in, speaker out, buttons and LEDs, until interrupted; devices are reopened if they fail."""
     from companion.watchdog import Notifier
 
@@ -159,7 +167,7 @@ def run_live(settings: Settings, *, stop: threading.Event | None = None) -> None
     echo = EchoPath(0.0)
     source = ResilientSource(lambda: MicrophoneSource(settings.audio.input_device))
     speaker = SoundDeviceSpeaker(settings.audio.output_device, echo)
-    app = App(settings, source=source, speaker=speaker, echo=echo)
+    app = App(settings, source=source, speaker=speaker, echo=echo, config_problem=config_problem)
     panel = attach_panel(app)
     app.engine.on_tick = notifier.kick
     notifier.ready("Listening")
