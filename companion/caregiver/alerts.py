@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from companion.caregiver.alert import GUIDANCE, Alert, Severity, alert_text, new_alert_id, short_code
-from companion.caregiver.channels import FAMILY, Channel, channels_from_settings
+from companion.caregiver.channels import FAMILY, Channel, channels_from_settings, with_last_good_channels
 from companion.caregiver.delivery import DISK_ALERT_KEY, ChannelQueue, Delivery, OpenAlert
 from companion.caregiver.spool import AuditLog, Spool
 from companion.caregiver.worker import Worker
@@ -84,6 +84,7 @@ class AlertService(Worker):
         c = settings.caregiver
         outbox = Path(c.outbox_dir).expanduser() if c.outbox_dir else Path(data_dir) / "outbox"
         channels, problems = channels_from_settings(c, outbox)
+        channels, problems = with_last_good_channels(c, outbox, Path(data_dir) / "alerts", channels, problems)
         where = c.home_name or f"device {c.device_name or socket.gethostname()}"
         return cls(c, channels, Path(data_dir) / "alerts", clock, settings.household,
                    who=settings.conversation.user_name, where=where, problems=problems, owner=owner)
@@ -370,3 +371,4 @@ def _names(names: list[str]) -> str:
     if len(names) == 1:
         return names[0]
     return ", ".join(names[:-1]) + " and " + names[-1]
+

@@ -268,5 +268,44 @@ def channels_from_settings(settings: CaregiverSettings, outbox: Path) -> tuple[d
     return channels, problems
 
 
+CHANNEL_KEYS = ("contacts", "contact_urls", "smtp_host", "smtp_port", "smtp_user", "smtp_password_file", "smtp_from",
+                "smtp_to", "smtp_starttls", "smtp_ssl", "webhook_url", "webhook_headers", "webhook_format")
+LAST_GOOD_CHANNELS = "channels-last-good.json"
+
+
+def with_last_good_channels(c: CaregiverSettings, outbox: Path, directory: Path, channels: dict[str, Channel],
+                             problems: list[str]) -> tuple[dict[str, Channel], list[str]]:
+    """A channel setting that cannot be used (a typo in webhook_url) falls back to the last one that worked.
+
+    The family is still told (the problems become a "needs attention" alert), but through the
+    channel they know, not only the local outbox. Without problems the current settings are saved
+    as the last good ones.
+    """
+    import dataclasses
+
+    path = directory / LAST_GOOD_CHANNELS
+    if not problems:
+        try:
+            directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+            write_file_atomically(path, json.dumps({k: getattr(c, k) for k in CHANNEL_KEYS}).encode(), mode=0o600)
+        except OSError as exc:
+            log.error("cannot save the working alert channels: %s", exc)
+        return channels, problems
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        good, _ = channels_from_settings(dataclasses.replace(c, **{k: saved[k] for k in CHANNEL_KEYS if k in saved}),
+                                         outbox)
+    except (OSError, ValueError, TypeError):
+        return channels, problems
+    restored = [name for name in good if name not in channels]
+    for name in restored:
+        channels[name] = good[name]
+    if restored:
+        problems = [p + f" — until it is fixed, the last working setting is used for {', '.join(restored)}"
+                    for p in problems]
+    return channels, problems
+
+
 __all__ = ["FAMILY", "AppriseChannel", "Channel", "ChannelError", "EmailChannel", "OutboxChannel",
-           "WebhookChannel", "alert_text", "atomic_write", "channels_from_settings", "email_message"]
+           "WebhookChannel", "alert_text", "atomic_write", "channels_from_settings", "email_message",
+           "with_last_good_channels"]
