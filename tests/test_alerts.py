@@ -220,7 +220,8 @@ def test_medication_severity_follows_escalate(tmp_path):
     base = {"routine_id": "heart", "title": "heart tablet", "due_local": "2024-05-06 08:00", "reason": "no answer"}
     urgent = alerts.get(alerts.medication_escalation({**base, "escalate": True, "due": "a"}))
     normal = alerts.get(alerts.medication_escalation({**base, "escalate": False, "due": "b"}))
-    off = alerts.get(alerts.medication_escalation({**base, "due": "c", "device_off": True}))
+    off = alerts.get(alerts.medication_escalation({**base, "due": "c", "device_off": True, "escalate": True}))
+    assert off.severity is Severity.WARNING  # not asked because the device was off: never URGENT
     assert urgent.severity is Severity.URGENT and normal.severity is Severity.WARNING
     assert "Mary has not confirmed taking her heart tablet (due 2024-05-06 08:00)" == normal.title
     assert "the companion was off" in off.title

@@ -9,7 +9,7 @@ import pytest
 
 from caregiver_servers import SteppingClock
 from companion.caregiver.alerts import AlertService
-from companion.caregiver.inactivity import QUESTION, InactivityWatch
+from companion.caregiver.inactivity import QUESTION, SAVE_COUNT_S, InactivityWatch
 from companion.caregiver.presence import ClockSync, Presence
 from companion.config import Settings
 from companion.loop.skills import TurnInput
@@ -99,7 +99,8 @@ def test_a_power_cut_or_being_switched_off_is_not_inactivity(world, tmp_path):
     restarted = InactivityWatch(settings, store, alerts, clock, clock_sync=ClockSync(sync_dir, use_kernel=False))
     asked, raised = run(restarted, clock, 3 * 60 - 5)  # 16:00-18:55: 1 h + 2 h 55 of listening
     assert asked == [] and raised == []
-    assert restarted.state.quiet_s == pytest.approx((59 + 174) * 60)  # a first check only starts the count
+    # listening minutes only (a first check only starts the count); a power cut may lose the last unsaved minutes
+    assert (59 + 174) * 60 - SAVE_COUNT_S <= restarted.state.quiet_s <= (59 + 174) * 60
 
 
 def test_muted_time_is_not_counted(world):

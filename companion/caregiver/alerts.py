@@ -160,7 +160,9 @@ class AlertService(Worker):
             text = f"{who} has not confirmed taking her {title} (due {when})"
         detail = {k: event[k] for k in ("routine_id", "due_local", "reason", "asked") if k in event}
         detail["explain"] = event.get("reason", "")
-        severity = Severity.URGENT if event.get("escalate") else Severity.WARNING
+        # URGENT only for a dose the family marked `escalate` that she was asked about and did not confirm;
+        # a dose the device could not ask about (it was off) is "needs attention" whatever the setting
+        severity = Severity.URGENT if event.get("escalate") and not event.get("device_off") else Severity.WARNING
         return self.raise_alert("missed_medication", text, detail, severity=severity,
                                 key=f"missed:{event.get('routine_id')}:{event.get('due')}")
 

@@ -30,6 +30,7 @@ from companion.loop.skills import BaseSkill, Reply, TurnInput, TurnRecord
 log = logging.getLogger(__name__)
 
 STATE_KEY = "caregiver.inactivity"
+SAVE_COUNT_S = 600.0  # a crash loses at most this much of the count: it never alerts early, only a little late
 MAX_STEP_S = 300.0  # a longer gap between checks (the thread stalled, a suspend) counts as this much at most
 _INTERACTIONS = {"acknowledged", "checkin_answer"}  # routine_log events that are her answering
 QUESTION = "I haven't heard from you today. Are you all right?"
@@ -69,6 +70,7 @@ class InactivityWatch(BaseSkill):
         self._mono: float | None = None
         self._asked_mono: float | None = None
         self._want_ask = False
+        self._saved_mono = float("-inf")
 
     # ---------------------------------------------------------------- persistence (small, own functions)
 
@@ -79,7 +81,12 @@ class InactivityWatch(BaseSkill):
         except Exception:
             return WatchState()
 
-    def _save(self) -> None:
+    def _save(self, count_only: bool = False) -> None:
+        """Persist; a mere count update is written at most every SAVE_COUNT_S (the store is rewritten whole)."""
+        mono = self.clock.monotonic()
+        if count_only and mono - self._saved_mono < SAVE_COUNT_S:
+            return
+        self._saved_mono = mono
         try:
             self.store.put(STATE_KEY, asdict(self.state))
         except Exception as exc:  # the watch must never stop the companion
@@ -120,7 +127,7 @@ class InactivityWatch(BaseSkill):
             return None
         if self.listening():
             self.state.quiet_s += step
-            self._save()
+            self._save(count_only=True)
         if self.state.quiet_s < self.s.inactivity_hours * 3600:
             return None
         if not self.state.asked_at:

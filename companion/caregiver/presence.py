@@ -26,7 +26,9 @@ log = logging.getLogger(__name__)
 
 KEEP = timedelta(days=60)
 STEP_S = 120.0  # wall and monotonic disagreeing by more than this between beats = the clock was stepped
-MAX_BEAT_S = 300.0  # a longer gap between beats (suspend, a stalled thread) is not counted as running
+MAX_BEAT_S = 300.0
+SAVE_EVERY_S = 600.0  # written at most this often (an SD card should not be rewritten every minute): the
+# record of a run that ended in a power cut is accurate to 10 minutes  # a longer gap between beats (suspend, a stalled thread) is not counted as running
 STA_UNSYNC = 0x0040  # adjtimex status bit: the kernel clock is not synchronised
 
 
@@ -96,6 +98,7 @@ class Presence:
         self.previous_end: datetime | None = self.segments[-1].end if self.segments else None
         self._current: Segment | None = None
         self._mono = 0.0
+        self._saved_mono = float("-inf")
 
     def _read(self) -> list[Segment]:
         try:
@@ -115,8 +118,9 @@ class Presence:
             log.error("cannot save the device's running record %s: %s", self.path, exc)
 
     def beat(self) -> None:
-        """Extend the current segment by the monotonic time since the last beat."""
+        """Extend the current segment by the monotonic time since the last beat (saved every 10 min)."""
         now, mono = self.clock.now(), self.clock.monotonic()
+        new_segment = self._current is None
         if self._current is None:
             self._current = Segment(now, now)
             self.segments.append(self._current)
@@ -124,6 +128,7 @@ class Presence:
             elapsed = mono - self._mono
             expected = self._current.end + timedelta(seconds=elapsed)
             if elapsed > MAX_BEAT_S:  # suspended or stalled: not known to have been running
+                new_segment = True
                 self._current = Segment(now, now)
                 self.segments.append(self._current)
             elif abs((now - expected).total_seconds()) > STEP_S:
@@ -138,7 +143,9 @@ class Presence:
                 if self.listening():
                     self._current.listening_s += elapsed
         self._mono = mono
-        self._write()
+        if new_segment or mono - self._saved_mono >= SAVE_EVERY_S:
+            self._saved_mono = mono
+            self._write()
 
     def downtime(self, start: datetime, end: datetime, min_gap: timedelta = timedelta(minutes=15)) -> list[tuple[datetime, datetime]]:
         """Gaps between running segments inside [start, end) longer than min_gap: when it was off."""
