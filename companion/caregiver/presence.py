@@ -147,6 +147,11 @@ class Presence:
             self._saved_mono = mono
             self._write()
 
+    def flush(self) -> None:
+        """Save now (a clean shutdown: the record ends exactly when the companion stopped)."""
+        if self._current is not None:
+            self._write()
+
     def downtime(self, start: datetime, end: datetime, min_gap: timedelta = timedelta(minutes=15)) -> list[tuple[datetime, datetime]]:
         """Gaps between running segments inside [start, end) longer than min_gap: when it was off."""
         gaps = []

@@ -72,6 +72,7 @@ class Caregiving:
     def close(self) -> None:
         """Stop everything; safe to call twice."""
         self.alerts.close()
+        self.presence.flush()
         if self.mqtt is not None:
             self.mqtt.close()
         if self.ack_listener is not None:
