@@ -140,6 +140,7 @@ class RoutinesSettings:
     """Family-set routines."""
 
     file: str = ""  # path to routines.toml; empty = none
+    calendar_file: str = ""  # an .ics file of appointments (exported or synced from the family's calendar); empty = none
     timezone: ZoneInfo | None = None  # IANA name like "Europe/London"; empty = system zone
     quiet_from: time = time(22)  # local time ("22:00" or "10pm"): no non-urgent speech from then...
     quiet_until: time = time(7)  # ...until then (the routines file may override); equal = no quiet hours

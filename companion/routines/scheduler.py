@@ -18,6 +18,7 @@ from typing import Any, Callable
 from companion.clock import Clock, Household, SystemClock
 from companion.loop.skills import Reply, TurnInput, TurnRecord
 from companion.routines.file import Routine, RoutinesFile, RoutinesFileError, load_routines
+from companion.routines.ics import CalendarSource
 from companion.routines.items import Item, locked
 from companion.routines.log import RoutineLog
 from companion.routines.schedule import Occurrence, household_for, occurrences, upcoming
@@ -44,7 +45,7 @@ class RoutineScheduler:
 
     def __init__(self, path: Path | None, store: Any, clock: Clock, household: Household | None = None,
                  reload_check_s: float = 2.0, on_escalation: Escalation | None = None,
-                 device_last_seen: datetime | None = None) -> None:
+                 device_last_seen: datetime | None = None, calendar: Path | None = None) -> None:
         self.path = path
         self.store = store
         self.clock = clock
@@ -67,6 +68,7 @@ class RoutineScheduler:
         # Doses due while the device was off are recorded as "not asked: device off" (see _collect).
         if device_last_seen is not None and now - OUTAGE_LOOKBACK <= device_last_seen < self._cursor:
             self._cursor = device_last_seen
+        self.calendar = CalendarSource(calendar)  # appointments from the family's .ics, if any
         self.journal = RoutineLog(store, clock)
         self._done_keys, self._delivered = self.journal.history()
         self._maybe_reload(force=True)
@@ -82,8 +84,9 @@ class RoutineScheduler:
         """
         rs = settings.routines
         path = Path(rs.file).expanduser() if rs.file else None
+        calendar = Path(rs.calendar_file).expanduser() if rs.calendar_file else None
         return cls(path, store, clock or SystemClock(), settings.household, rs.reload_check_s, on_escalation,
-                   device_last_seen)
+                   device_last_seen, calendar)
 
     # ---------------------------------------------------------------- the loop's calls
 
@@ -119,10 +122,10 @@ class RoutineScheduler:
     @locked
     def status(self) -> str:
         """One paragraph for `companion doctor`."""
-        if self.path is None:
-            return "routines: no routines file configured ([routines] file in the config)"
         lines = []
-        if self._file is not None:
+        if self.path is None:
+            lines.append("routines: no routines file configured ([routines] file in the config)")
+        elif self._file is not None:
             counts: dict[str, int] = {}
             for r in self._file.routines:
                 counts[r.kind] = counts.get(r.kind, 0) + 1
@@ -134,6 +137,10 @@ class RoutineScheduler:
         if self._problem:
             keep = "still using the last good version" if self._file else "no routines are active"
             lines.append(f"the file has problems, {keep}:\n  {self._problem}")
+        if self.calendar.path is not None:
+            n = len(self.calendar.routines(self.household, self.clock.now()))
+            lines.append(f"calendar: {n} appointment(s) in the next 14 days from {self.calendar.path}"
+                         + (f"; problem: {self.calendar.problem}" if self.calendar.problem else ""))
         waiting = [i.routine.title for i in self._items.values() if i.asked and i.routine.kind == "medication"]
         if waiting:
             lines.append("waiting for a yes: " + ", ".join(waiting))
@@ -227,7 +234,7 @@ class RoutineScheduler:
         self._loaded_at = self.clock.now()
         for w in new.warnings:
             log.info("routines file %s: %s", self.path, w)
-        ids = {r.id: r for r in new.routines}
+        ids = {r.id: r for r in new.routines + self.calendar.routines(self.household, self.clock.now())}
         for key, item in list(self._items.items()):  # keep waiting items whose routine is unchanged
             if item.routine.id in ids:
                 item.occ = Occurrence(ids[item.routine.id], item.occ.stage, item.occ.due, item.occ.event)
@@ -244,10 +251,9 @@ class RoutineScheduler:
 
     def _collect(self, now: datetime) -> None:
         """Turn newly due occurrences (and untimed messages) into waiting items."""
-        if self._file is None:
-            return
         household = self.household
-        for occ in occurrences(self._file.routines, household, self._cursor, now):
+        mine = self._file.routines if self._file is not None else ()
+        for occ in occurrences(mine + self.calendar.routines(household, now), household, self._cursor, now):
             if occ.key in self._done_keys or occ.key in self._items:
                 continue
             if occ.routine.kind == "message" and occ.routine.id in self._delivered:
@@ -262,7 +268,7 @@ class RoutineScheduler:
             self._items[occ.key] = Item(occ.key, occ, ready, expires)
         self._cursor = now
         today = household.today(now)
-        for r in self._file.routines:  # messages for "the next conversation"
+        for r in mine:  # messages for "the next conversation"
             if r.kind != "message" or r.times or r.id in self._delivered:
                 continue
             if r.date is not None and r.date > today:
