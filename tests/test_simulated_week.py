@@ -337,4 +337,7 @@ def test_a_simulated_week(fast_dir, servers):
     print(f"\nsimulated week: {len(raised)} alerts raised ({len(urgent)} urgent), {len(agency)} webhook messages, "
           f"{len(smtp.messages)} e-mails, {len(susan)} to Susan, {len(tom)} to Tom; duplicates: {duplicates}")
     assert duplicates == 0
-    (tmp_path / "week.json").write_text(json.dumps({"raised": len(raised), "duplicates": duplicates}))
+    keep = os.environ.get("COMPANION_WEEK_SUMMARIES")  # where to copy the week's summaries to look at them
+    if keep:
+        shutil.copytree(tmp_path / "summaries", keep, dirs_exist_ok=True)
+        (Path(keep) / "week.json").write_text(json.dumps({"raised": len(raised), "duplicates": duplicates}))
