@@ -153,6 +153,10 @@ class AlertService(Worker):
         """routines' on_escalation: URGENT for medicines marked `escalate = true`, else "needs attention"."""
         title = event.get("title") or event.get("routine_id") or "medication"
         when = event.get("due_local") or event.get("due") or ""
+        try:  # "Thursday 08:00" reads better than an ISO date
+            when = f"{self.household.local(datetime.fromisoformat(event['due'])):%A %H:%M}"
+        except (KeyError, TypeError, ValueError):
+            pass
         who = self.who or "She"
         if event.get("device_off"):
             text = f"{who} was not asked about her {title} (due {when}): the companion was off at the time"

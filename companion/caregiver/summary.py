@@ -171,8 +171,9 @@ def build_summary(store: Store, settings: Settings, clock: Clock, period: Period
     s.minutes = round(sum(conversation_minutes(g) for g in groups), 1)
     before = start - timedelta(days=BASELINE_DAYS)
     base_turns = _within(turns_all, before, start)
-    if base_turns:
-        s.usual_per_day = round(len(conversations_of(base_turns)) / BASELINE_DAYS, 1)
+    history_days = (start - _at(base_turns[0])).days if base_turns else 0  # type: ignore[operator]
+    if history_days >= 7:  # "her usual" needs a week of her own history
+        s.usual_per_day = round(len(conversations_of(base_turns)) / history_days, 1)
     _baseline(s, _within(mood_all, before, start), mood)
     s.days = [_day(first_day + timedelta(days=i), turns, mood, routines, s, household) for i in range(days)]
     if period == "week":

@@ -47,9 +47,11 @@ def headline(s: Summary) -> tuple[str, str]:
     who = s.who or "She"
     urgent = s.urgent_alerts
     if urgent:
-        a = urgent[-1]
+        open_ = [a for a in urgent if not a.resolved and not a.acked_by]
+        a = (open_ or urgent)[-1]  # one still open first; else the latest
+        state = "" if a in open_ else " — all clear" if a.resolved else f" — {a.acked_by} is dealing with it"
         more = f" (and {_n(len(urgent) - 1, 'other urgent alert')})" if len(urgent) > 1 else ""
-        return f"Urgent: {a.first_title} on {a.at.astimezone(s.end.tzinfo):%A at %H:%M}{more}.", "urgent"
+        return f"Urgent: {a.first_title} on {a.at.astimezone(s.end.tzinfo):%A at %H:%M}{state}{more}.", "urgent"
     if s.help:
         return f"{_n(len(s.help), 'help request')}: {s.help[0]}.", "urgent"
     missed = [m for m in s.medicines if m.missed]
@@ -109,7 +111,8 @@ def sections(s: Summary) -> list[Section]:
     out.append(Section("Family and friends", (people,)))
     device = [f"Off {a:%a %H:%M} – {b:%a %H:%M} (not counted as inactivity)." for a, b in s.downtime]
     if s.delivery_failures:
-        device.append(f"{_n(s.delivery_failures, 'delivery attempt')} failed and {'was' if s.delivery_failures == 1 else 'were'} retried.")
+        device.append(f"{_n(s.delivery_failures, 'delivery attempt')} failed (a receiver could not be reached) and "
+                      f"{'was' if s.delivery_failures == 1 else 'were'} retried automatically.")
     out.append(Section("The device", tuple(device or ["Running normally."]), "warn" if s.downtime else ""))
     return out
 
