@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from caregiver_servers import Hook, Mosquitto, Smtp, SteppingClock
+from test_mqtt import Listener
 from companion.caregiver.alerts import AlertService
 from companion.caregiver.inactivity import QUESTION, InactivityWatch
 from companion.caregiver.mqtt import MqttBridge
@@ -202,6 +203,7 @@ def fast_dir(tmp_path):
 def test_a_simulated_week(fast_dir, servers):
     tmp_path = fast_dir
     hooks, smtp, broker = servers
+    agency_mqtt = Listener(broker.port)  # an agency's dashboard subscribed to every home
     home = Home(tmp_path, hooks, smtp, broker)
     agency_port = hooks["agency"].port
 
@@ -337,6 +339,15 @@ def test_a_simulated_week(fast_dir, servers):
     print(f"\nsimulated week: {len(raised)} alerts raised ({len(urgent)} urgent), {len(agency)} webhook messages, "
           f"{len(smtp.messages)} e-mails, {len(susan)} to Susan, {len(tom)} to Tom; duplicates: {duplicates}")
     assert duplicates == 0
+    # MQTT: every alert reached the broker for Home Assistant / the agency
+    topic = "companion/marys-flat-3-rose-lane/alert"
+    agency_mqtt.wait(lambda m: ids <= {json.loads(p)["id"] for p in m.get(topic, [])}, timeout_s=10)
+    mqtt_ids = {json.loads(p)["id"] for p in agency_mqtt.messages.get(topic, [])}
+    agency_mqtt.close()
+    assert ids <= mqtt_ids
+    assert "homeassistant/binary_sensor/companion_marys-flat-3-rose-lane/needs_help/config" in agency_mqtt.messages
+    events = [json.loads(p) for p in agency_mqtt.messages.get("companion/marys-flat-3-rose-lane/event", [])]
+    assert [e["period"] for e in events if e["kind"] == "summary"].count("day") == 7  # the figures, for dashboards
     keep = os.environ.get("COMPANION_WEEK_SUMMARIES")  # where to copy the week's summaries to look at them
     if keep:
         shutil.copytree(tmp_path / "summaries", keep, dirs_exist_ok=True)

@@ -49,6 +49,7 @@ class MqttBridge:
         self.device, self.name, self.discovery = device, name, discovery_prefix.strip("/")
         self.health = health or (lambda: {})
         self.connected = threading.Event()
+        self._sent: list[Any] = []
         self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"companion-{device}",
                                    clean_session=True)
         if user:
@@ -133,7 +134,7 @@ class MqttBridge:
         """Every alert and revision (the AlertService calls this); QoS 1, queued while offline."""
         data = alert.to_dict()
         data["detail"] = {k: v for k, v in alert.detail.items() if k not in ("html", "images", "text", "json")}
-        self._client.publish(f"{self.base}/alert", json.dumps(data), qos=1)
+        self._track(self._client.publish(f"{self.base}/alert", json.dumps(data), qos=1))
         self._publish_needs_help()
 
     def _publish_needs_help(self) -> None:
@@ -152,7 +153,29 @@ class MqttBridge:
 
     def publish_event(self, kind: str, payload: dict[str, Any]) -> None:
         """A wellbeing event (summary figures, a missed dose, a check-in answered)."""
-        self._client.publish(f"{self.base}/event", json.dumps({"kind": kind, **payload}, default=str), qos=1)
+        self._track(self._client.publish(f"{self.base}/event", json.dumps({"kind": kind, **payload}, default=str),
+                                         qos=1))
+
+    def _track(self, info: Any) -> None:
+        def pending(i: Any) -> bool:
+            try:
+                return not i.is_published()
+            except (RuntimeError, ValueError):  # published while not connected: paho does not track it
+                return False
+        self._sent = [i for i in self._sent if pending(i)][-200:] + [info]
+
+    def flush(self, timeout_s: float = 10.0) -> bool:
+        """Wait (a short-lived command) until connected and everything published so far reached the broker."""
+        if not self.connected.wait(timeout_s):
+            return False
+        ok = True
+        for info in list(self._sent):
+            try:
+                info.wait_for_publish(timeout_s)
+                ok = ok and info.is_published()
+            except (RuntimeError, ValueError):
+                ok = False
+        return ok
 
     def close(self) -> None:
         """Say offline and disconnect; safe to call twice."""

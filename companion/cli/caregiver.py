@@ -14,7 +14,8 @@ from companion.caregiver.alerts import AlertService
 from companion.caregiver.presence import Presence
 from companion.caregiver.summary import build_summary
 from companion.caregiver.summary_html import render_html
-from companion.caregiver.summary_text import headline, render_json, render_text, title_of
+from companion.caregiver.mqtt import MqttBridge
+from companion.caregiver.summary_text import headline, render_json, render_text, title_of, to_json
 from companion.clock import Clock, SystemClock
 from companion.config import Settings, data_dir
 from companion.store.store import Store
@@ -79,11 +80,19 @@ def write_summary(settings: Settings, period: str, out: Path | None, clock: Cloc
     alert_id = None
     line, _ = headline(summary)
     if send:
+        bridge = MqttBridge.from_settings(settings, alerts)  # Home Assistant / the agency get the figures too
+        if bridge is not None:
+            bridge.connected.wait(10)
         alert_id = alerts.raise_alert("summary", f"{title_of(summary)}: {line}", {
             "text": text, "html": mail, "json": data, "period": period,
             "images": {cid: base64.b64encode(png).decode() for cid, png in images.items()}})
         alerts.deliver_pending()
         alerts.close()
+        if bridge is not None:
+            bridge.publish_event("summary", to_json(summary))
+            if not bridge.flush():
+                print("MQTT broker not reached; the summary went to the other channels", file=sys.stderr)
+            bridge.close()
     return html_path, text_path, alert_id, line
 
 
