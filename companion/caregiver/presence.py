@@ -71,8 +71,10 @@ class ClockSync:
         """For `companion doctor`."""
         if self.synchronised():
             return "the clock is synchronised"
-        return ("the clock is NOT synchronised yet (systemd-timesyncd has not reached a time server): the "
-                "inactivity watch waits; with a real-time clock and no network set [caregiver] require_clock_sync = false")
+        why = ("systemd-timesyncd has not reached a time server yet" if self.timesync_dir.is_dir()
+               else "no time service has synchronised it (systemd-timesyncd is not running)")
+        return (f"the clock is NOT synchronised ({why}): the inactivity watch waits; with a real-time clock and "
+                "no network set [caregiver] require_clock_sync = false")
 
 
 @dataclass

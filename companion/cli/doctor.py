@@ -133,11 +133,20 @@ def _optional_status(settings: Settings, store) -> list[tuple[str, str]]:
     try:
         from companion.caregiver.alerts import AlertService
 
+        from companion.caregiver.presence import ClockSync
+
         alerts = AlertService.from_settings(settings, data_dir(settings), SystemClock())
         pending = alerts.pending()
-        channels = ", ".join(sorted(getattr(alerts, "channels", {}) or {})) or "outbox folder only"
-        kind = FALLBACK if pending else OK
-        out.append((kind, _line(kind, "caregiver alerts", f"channels: {channels}; {len(pending)} waiting to be sent")))
+        channels = ", ".join(f"{n} ({ch.recipient()})" for n, ch in alerts.channels.items() if not ch.local)
+        opened = [a for a in alerts.open_alerts() if a.kind != "summary"]
+        kind = FALLBACK if pending or opened or not channels else OK
+        detail = (f"channels: {channels or 'the outbox folder only (nobody is reached)'}; "
+                  f"{len(pending)} waiting to be sent; {len(opened)} open alert(s)")
+        out.append((kind, _line(kind, "caregiver alerts", detail, "" if channels else
+                                "set contacts and contact_urls (or smtp_*/webhook_url) in [caregiver]")))
+        sync = ClockSync()
+        kind = OK if sync.synchronised() or not settings.caregiver.require_clock_sync else FALLBACK
+        out.append((kind, _line(kind, "clock", sync.describe())))
     except Exception as exc:
         out.append((PROBLEM, _line(PROBLEM, "caregiver alerts", str(exc), "fix the [caregiver] section")))
     return out
