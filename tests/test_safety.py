@@ -130,8 +130,9 @@ def test_fall_confirmation_not_hurt(world):
     clock.advance(20)
     reply = say("no I'm not hurt")
     assert reply.intent == "safety:all_right" and "Susan" in reply.text
-    kinds = sorted(e["alert"]["kind"] for e in alerts.pending() if e["channel"] == "outbox")
-    assert kinds == ["safety:fall", "safety:update"]
+    # the all-clear is a non-urgent revision of the fall alert, not a new urgent one
+    queued = [e["alert"] for e in alerts.pending() if e["channel"] == "outbox"]
+    assert [(a["kind"], a["revision"], a["resolved"], a["urgent"]) for a in queued] == [("safety:fall", 1, True, False)]
     assert store.all("help")[0]["cancelled"] is False  # she did fall; only "help" can be a false alarm
     clock.advance(20)
     assert say("what's for lunch") is None  # the question is closed
@@ -142,8 +143,9 @@ def test_fall_confirmation_hurt_escalates(world):
     say("i've had a fall")
     reply = say("yes my hip hurts")
     assert reply.intent == "safety:not_all_right" and "9 9 9" in reply.text
-    updates = [e["alert"] for e in alerts.pending() if e["channel"] == "outbox" and e["alert"]["kind"] == "safety:update"]
-    assert len(updates) == 1 and "NOT" in updates[0]["summary"]
+    queued = [e["alert"] for e in alerts.pending() if e["channel"] == "outbox"]
+    assert len(queued) == 1 and queued[0]["revision"] == 1 and queued[0]["urgent"]
+    assert "NOT" in queued[0]["title"] and queued[0]["kind"] == "safety:fall"  # the same alert, updated
 
 
 def test_help_false_alarm_is_cancelled(world):
@@ -166,7 +168,7 @@ def test_help_button_alerts_and_speaks(world):
     reply = skill.help_button()
     assert reply.intent == "safety:help" and "I've let Susan know." in reply.text
     assert store.all("help")[0]["source"] == "button"
-    assert "help button" in alerts.pending()[0]["alert"]["summary"]
+    assert "help button" in alerts.pending()[0]["alert"]["title"]
     cancelled = skill.cancel_help()
     assert cancelled is not None and store.all("help")[0]["cancelled"] is True
 

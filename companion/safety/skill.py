@@ -139,7 +139,11 @@ class SafetySkill(BaseSkill):
             "at": at.isoformat(), "source": source, "category": category,
             "detail": detection.phrase if source == "voice" else "help button", "cancelled": False})
         title = ALERT_TITLES[category] + (" (help button)" if source == "button" else "")
-        alert_id = self.alerts.raise_alert(f"safety:{category}", title, detail, urgent=True)
+        name = self.settings.conversation.user_name
+        if name and title.startswith("She "):
+            title = name + title[3:]
+        alert_id = self.alerts.raise_alert(f"safety:{category}", title, detail, urgent=True,
+                                           told_her="that her family is being told")
         log.warning("safety: %s detected (%s), alert %s", category, source, alert_id)
         text = self._script(category)
         question, _ = _CONFIRM[category]
@@ -194,9 +198,9 @@ class SafetySkill(BaseSkill):
         if cancelled:
             self.store.update("help", {"cancelled": True, "cancelled_at": at.isoformat()}, [pending.help_id])
         who = self.alerts.recipient_names()
-        self.alerts.raise_alert("safety:update", f"She says she is all right now (after: {pending.category})",
-                                {"category": pending.category, "about_alert": pending.alert_id,
-                                 "cancelled": cancelled}, urgent=True)
+        # the all-clear is not urgent: it updates the original alert and ends its escalation
+        self.alerts.resolve(pending.alert_id, f"{self.settings.conversation.user_name or 'She'} says she is all "
+                            f"right now (after: {pending.category})", {"cancelled": cancelled})
         told = f"I'll tell {who} you're all right." if self.alerts.reaches_someone() else ""
         return Reply(text=f"I'm glad you're all right. {told}".strip(), intent="safety:all_right",
                      data={"about_alert": pending.alert_id})
@@ -204,8 +208,9 @@ class SafetySkill(BaseSkill):
     def _not_all_right(self, pending: _Pending, at: datetime) -> Reply:
         self._pending = None
         who = self.alerts.recipient_names()
-        self.alerts.raise_alert("safety:update", f"She says she is NOT all right (after: {pending.category})",
-                                {"category": pending.category, "about_alert": pending.alert_id}, urgent=True)
+        self.alerts.raise_alert("safety:update", f"{self.settings.conversation.user_name or 'She'} says she is "
+                                f"NOT all right (after: {pending.category})", {"category": pending.category},
+                                urgent=True, update=pending.alert_id)
         emergency = _speakable(self.settings.safety.emergency_number)
         return Reply(text=f"Please call {emergency} now if you can. I've told {who} again. "
                           "Stay where you are and keep warm. I'm right here.",
