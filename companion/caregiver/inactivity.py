@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from companion.caregiver.alerts import AlertService
 from companion.clock import Clock
 from companion.config import Settings
+from companion.store.journal import HelpRow, RoutineRow, TurnRow
 from companion.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -29,11 +30,10 @@ class InactivityWatch:
 
     def last_interaction(self) -> datetime | None:
         """The latest time she talked to it, pressed help, or answered a routine."""
-        times = [d["at"] for d in self.store.all("turns") if d.get("at")]
-        times += [d["at"] for d in self.store.all("help") if d.get("at")]
-        times += [d["at"] for d in self.store.all("routine_log")
-                  if d.get("at") and d.get("event") in _ROUTINE_INTERACTIONS]
-        return datetime.fromisoformat(max(times)) if times else None
+        j = self.store.journal
+        rows = [j.latest(TurnRow), j.latest(HelpRow), j.latest(RoutineRow, lambda r: r.event in _ROUTINE_INTERACTIONS)]
+        times = [r.at for r in rows if r is not None]
+        return max(times) if times else None
 
     def check(self, now: datetime | None = None) -> str | None:
         """Raise the alert if due; returns its id, or None."""

@@ -14,16 +14,19 @@ from __future__ import annotations
 import re
 import statistics
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from datetime import date, datetime, time, timedelta
+from typing import Literal, TypeVar
 
 from companion.caregiver.alerts import AuditLog
 from companion.clock import Clock, Household
 from companion.config import Settings
 from companion.language import normalize
 from companion.memory.people import known_people, mentions
-from companion.store.journal import ALERT_TITLES
+from companion.store.journal import HelpRow, MoodRow, Row, RoutineRow, TurnRow
 from companion.store.store import Store
+
+R = TypeVar("R", bound=Row)
+MoodTrend = Literal["lower", "brighter", "usual"]
 
 Period = Literal["day", "week"]
 CONVERSATION_GAP_S = 10 * 60
@@ -87,6 +90,8 @@ class Summary:
     concerns: dict[str, int] = field(default_factory=dict)
     quotes: dict[str, list[str]] = field(default_factory=dict)  # only when share_words
     help: list[str] = field(default_factory=list)
+    help_real: int = 0  # of them, not called off by her as a false alarm
+    mood_trend: MoodTrend | None = None  # against her own baseline (None: no baseline or no readings)
     people: dict[str, int] = field(default_factory=dict)
     alerts_sent: int = 0
     delivery_failures: int = 0
@@ -98,32 +103,24 @@ class Summary:
         return self.lines[0] if self.lines else ""
 
 
-def _at(doc: dict[str, Any]) -> datetime | None:
-    try:
-        return datetime.fromisoformat(doc["at"])
-    except (KeyError, TypeError, ValueError):
-        return None
+def _within(rows: list[R], start: datetime, end: datetime) -> list[R]:
+    return [r for r in rows if start <= r.at < end]
 
 
-def _within(docs: list[dict[str, Any]], start: datetime, end: datetime) -> list[dict[str, Any]]:
-    out = [d for d in docs if (t := _at(d)) is not None and start <= t < end]
-    return sorted(out, key=lambda d: d["at"])
-
-
-def conversations_of(turns: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+def conversations_of(turns: list[TurnRow]) -> list[list[TurnRow]]:
     """Group time-ordered turns into conversations (gap > 10 min starts a new one)."""
-    groups: list[list[dict[str, Any]]] = []
+    groups: list[list[TurnRow]] = []
     for t in turns:
-        if groups and (_at(t) - _at(groups[-1][-1])).total_seconds() <= CONVERSATION_GAP_S:  # type: ignore[operator]
+        if groups and (t.at - groups[-1][-1].at).total_seconds() <= CONVERSATION_GAP_S:
             groups[-1].append(t)
         else:
             groups.append([t])
     return groups
 
 
-def conversation_minutes(group: list[dict[str, Any]]) -> float:
+def conversation_minutes(group: list[TurnRow]) -> float:
     """Span of a conversation plus the last exchange, in minutes."""
-    return ((_at(group[-1]) - _at(group[0])).total_seconds() + CONVERSATION_TAIL_S) / 60  # type: ignore[operator]
+    return ((group[-1].at - group[0].at).total_seconds() + CONVERSATION_TAIL_S) / 60
 
 
 def build_summary(store: Store, settings: Settings, clock: Clock, period: Period,
@@ -133,8 +130,12 @@ def build_summary(store: Store, settings: Settings, clock: Clock, period: Period
     end = household.local(clock.now())
     start = end - (timedelta(days=1) if period == "day" else timedelta(days=7))
     s = Summary(period, start, end, settings.conversation.user_name, settings.caregiver.share_words)
-    turns_all, mood_all = store.all("turns"), store.all("mood")
-    routine_all, help_all = store.all("routine_log"), store.all("help")
+    chart_end = end.date()
+    chart_days = [chart_end - timedelta(days=i) for i in range(max(CHART_DAYS, 7) - 1, -1, -1)]
+    since = min(start - timedelta(days=BASELINE_DAYS), household.at(chart_days[0], time(0)))  # baseline and charts
+    j = store.journal
+    turns_all, mood_all = j.between(TurnRow, since, end), j.between(MoodRow, since, end)
+    routine_all, help_all = j.between(RoutineRow, since, end), j.between(HelpRow, since, end)
     turns = _within(turns_all, start, end)
     mood = _within(mood_all, start, end)
     routines = _within(routine_all, start, end)
@@ -147,74 +148,81 @@ def build_summary(store: Store, settings: Settings, clock: Clock, period: Period
           _within(turns_all, start - timedelta(days=BASELINE_DAYS), start))
     _routines(s, routines, household)
     _concerns_and_people(s, turns, store, settings)
-    s.help = [f"{ALERT_TITLES.get(h.get('category', 'help'), h.get('category'))} — "
-              f"{household.local(_at(h)):%a %H:%M}"  # type: ignore[arg-type]
-              f"{' (help button)' if h.get('source') == 'button' else ''}"
-              f"{' — she said it was a false alarm' if h.get('cancelled') else ''}" for h in helps]
+    s.help = [f"{h.title()} — {household.local(h.at):%a %H:%M}"
+              f"{' (help button)' if h.source == 'button' else ''}"
+              f"{' — she said it was a false alarm' if h.cancelled else ''}" for h in helps]
+    s.help_real = sum(1 for h in helps if not h.cancelled)
     if audit is not None:
         _device(s, audit, start, end)
-    chart_end = end.date()
-    chart_days = [chart_end - timedelta(days=i) for i in range(max(CHART_DAYS, 7) - 1, -1, -1)]
     s.days = [_day_stats(d, turns_all, mood_all, routine_all, household) for d in chart_days]
     s.lines = _lines(s)
     return s
 
 
-def _mood(s: Summary, mood: list[dict[str, Any]], base: list[dict[str, Any]], base_turns: list[dict[str, Any]]) -> None:
-    vals = [float(m["valence"]) for m in mood if isinstance(m.get("valence"), (int, float))]
+def _valences(rows: list[MoodRow]) -> list[float]:
+    return [float(m.valence) for m in rows if isinstance(m.valence, (int, float))]
+
+
+def _mood(s: Summary, mood: list[MoodRow], base: list[MoodRow], base_turns: list[TurnRow]) -> None:
+    vals = _valences(mood)
     s.mood_n = len(vals)
     s.valence = round(statistics.fmean(vals), 2) if vals else None
-    ar = [m.get("arousal") for m in mood if m.get("arousal") in ("low", "high")]
+    ar = [m.arousal for m in mood if m.arousal in ("low", "high")]
     s.low_arousal_share = round(ar.count("low") / len(ar), 2) if ar else None
     for m in mood:
-        if m.get("category"):
-            s.mood_categories[str(m["category"])] = s.mood_categories.get(str(m["category"]), 0) + 1
-    bvals = [float(m["valence"]) for m in base if isinstance(m.get("valence"), (int, float))]
+        if m.category:
+            s.mood_categories[m.category] = s.mood_categories.get(m.category, 0) + 1
+    bvals = _valences(base)
     if len(bvals) >= BASELINE_MIN_READINGS:
-        bar = [m.get("arousal") for m in base if m.get("arousal") in ("low", "high")]
+        bar = [m.arousal for m in base if m.arousal in ("low", "high")]
         s.baseline = {"valence": round(statistics.fmean(bvals), 2),
                       "valence_sd": round(statistics.pstdev(bvals), 2), "n": float(len(bvals)),
                       "low_arousal_share": round(bar.count("low") / len(bar), 2) if bar else 0.0,
                       "conversations_per_day": round(len(conversations_of(base_turns)) / BASELINE_DAYS, 1)}
+    if s.valence is not None and s.baseline is not None:
+        diff, sd = s.valence - s.baseline["valence"], max(s.baseline["valence_sd"], 0.1)
+        s.mood_trend = "lower" if diff < -sd else "brighter" if diff > sd else "usual"
 
 
-def _routines(s: Summary, routines: list[dict[str, Any]], household: Household) -> None:
+def _routines(s: Summary, routines: list[RoutineRow], household: Household) -> None:
     for r in routines:
-        event, kind = r.get("event"), r.get("kind")
+        event, kind = r.event, r.kind
         if event == "acknowledged":
             s.routines_done += 1
             s.meds_taken += kind == "medication"
         elif event == "missed":
             s.routines_missed += 1
             if kind == "medication":
-                when = r.get("due") or r.get("at")
-                s.meds_missed.append(f"{r.get('title', 'medication')} ({household.local(datetime.fromisoformat(when)):%a %H:%M})")
+                s.meds_missed.append(f"{r.title or 'medication'} ({household.local(r.due or r.at):%a %H:%M})")
         elif event == "checkin_answer":
-            answer = str(r.get("detail", ""))
+            answer = r.detail
             if s.share_words:
                 shown = f'"{answer}"'
             else:
                 found = [c for c, rx in CONCERNS.items() if rx.search(normalize(answer))]
                 shown = "answered" + (f", mentioned {', '.join(found)}" if found else "")
-            mood = f" (sounded {r['emotion']})" if r.get("emotion") else ""
-            s.checkins.append(f"{r.get('title', 'Check-in')}: {shown}{mood}")
+            mood = f" (sounded {r.emotion})" if r.emotion else ""
+            s.checkins.append(f"{r.title or 'Check-in'}: {shown}{mood}")
 
 
-def _concerns_and_people(s: Summary, turns: list[dict[str, Any]], store: Store, settings: Settings) -> None:
+def _concerns_and_people(s: Summary, turns: list[TurnRow], store: Store, settings: Settings) -> None:
     for t in turns:
-        norm = normalize(t.get("user") or "")
+        norm = normalize(t.user)
         for cat, rx in CONCERNS.items():
             if rx.search(norm):
                 s.concerns[cat] = s.concerns.get(cat, 0) + 1
                 if s.share_words and len(s.quotes.setdefault(cat, [])) < 3:
-                    s.quotes[cat].append(str(t.get("user")))
-    s.people = mentions(" ".join(t.get("user") or "" for t in turns), known_people(store, settings))
+                    s.quotes[cat].append(t.user)
+    s.people = mentions(" ".join(t.user for t in turns), known_people(store, settings))
 
 
 def _device(s: Summary, audit: AuditLog, start: datetime, end: datetime) -> None:
     for e in audit.read():
-        t = _at(e)
-        if t is None or not start <= t < end:
+        try:
+            t = datetime.fromisoformat(e["at"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        if not start <= t < end:
             continue
         if e.get("event") == "raised" and e.get("kind") != "summary":
             s.alerts_sent += 1
@@ -224,27 +232,27 @@ def _device(s: Summary, audit: AuditLog, start: datetime, end: datetime) -> None
             s.delivery_failures += 1
 
 
-def _day_stats(day: date, turns: list[dict[str, Any]], mood: list[dict[str, Any]],
-               routines: list[dict[str, Any]], household: Household) -> DayStats:
-    def on_day(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return sorted((d for d in docs if (t := _at(d)) and household.today(t) == day), key=lambda d: d["at"])
+def _day_stats(day: date, turns: list[TurnRow], mood: list[MoodRow],
+               routines: list[RoutineRow], household: Household) -> DayStats:
+    def on_day(rows: list[R]) -> list[R]:
+        return [r for r in rows if household.today(r.at) == day]
 
     ds = DayStats(day)
     dt = on_day(turns)
     groups = conversations_of(dt)
     ds.conversations, ds.turns = len(groups), len(dt)
     ds.minutes = round(sum(conversation_minutes(g) for g in groups), 1)
-    vals = [float(m["valence"]) for m in on_day(mood) if isinstance(m.get("valence"), (int, float))]
+    vals = _valences(on_day(mood))
     ds.valence = round(statistics.fmean(vals), 2) if vals else None
-    ar = [m.get("arousal") for m in on_day(mood) if m.get("arousal") in ("low", "high")]
+    ar = [m.arousal for m in on_day(mood) if m.arousal in ("low", "high")]
     ds.low_arousal_share = round(ar.count("low") / len(ar), 2) if ar else None
     for r in on_day(routines):
-        if r.get("event") == "acknowledged":
+        if r.event == "acknowledged":
             ds.routines_done += 1
-            ds.meds_taken += r.get("kind") == "medication"
-        elif r.get("event") == "missed":
+            ds.meds_taken += r.kind == "medication"
+        elif r.event == "missed":
             ds.routines_missed += 1
-            ds.meds_missed += r.get("kind") == "medication"
+            ds.meds_missed += r.kind == "medication"
     return ds
 
 
@@ -252,12 +260,10 @@ def mood_phrase(s: Summary) -> str | None:
     """How she seemed against her own baseline (experimental), or None without readings."""
     if s.valence is None:
         return None
-    if s.baseline is None:
+    if s.baseline is None or s.mood_trend is None:
         return (f"Mood (experimental): {s.mood_n} readings; not enough history yet for her own baseline, "
                 "so no comparison is made.")
-    diff = s.valence - s.baseline["valence"]
-    sd = max(s.baseline["valence_sd"], 0.1)
-    word = "lower than usual" if diff < -sd else "brighter than usual" if diff > sd else "about as usual"
+    word = {"lower": "lower than usual", "brighter": "brighter than usual", "usual": "about as usual"}[s.mood_trend]
     return (f"Mood (experimental, from voice and words): {word} for her — {s.valence:+.2f} against her usual "
             f"{s.baseline['valence']:+.2f}. A hint to check in, never a diagnosis.")
 
@@ -272,8 +278,7 @@ def _lines(s: Summary) -> list[str]:
     who = s.user_name or "she"
     urgent, notable, normal = [], [], []
     if s.help:
-        real = [h for h in s.help if "false alarm" not in h]
-        (urgent if real else notable).append(f"{_n(len(s.help), 'help request')}: " + "; ".join(s.help) + ".")
+        (urgent if s.help_real else notable).append(f"{_n(len(s.help), 'help request')}: " + "; ".join(s.help) + ".")
     if s.meds_missed:
         urgent.append(f"Missed medication: {len(s.meds_missed)} of {_n(len(s.meds_missed) + s.meds_taken, 'dose')} — "
                       + ", ".join(s.meds_missed) + ".")
@@ -282,7 +287,7 @@ def _lines(s: Summary) -> list[str]:
             quote = f' e.g. "{s.quotes[cat][0]}"' if s.share_words and s.quotes.get(cat) else ""
             notable.append(f"Mentioned {cat} {_n(s.concerns[cat], 'time')}.{quote}")
     mood = mood_phrase(s)
-    if mood and "lower than usual" in mood:
+    if mood and s.mood_trend == "lower":
         notable.append(mood)
     elif mood:
         normal.append(mood)

@@ -1,4 +1,9 @@
-"""The people in her life, as far as we know them: config contacts and names in memory's facts."""
+"""The people in her life, as far as we know them (config contacts and person memories), matched by whole name.
+
+"Ann" is a name, so it matches "Ann" and "Ann's" but never Anne, Joanna or Hannah;
+"Tom" never Tommy, tomatoes or Dr Tomlinson. Summaries, the honesty nudge and
+forgetting all use this one matcher.
+"""
 
 from __future__ import annotations
 
@@ -6,53 +11,53 @@ import re
 from typing import Any
 
 from companion.config import Settings
+from companion.memory.model import FACTS, Memory
+from companion.store.scrub import name_pattern
 from companion.store.store import Store
 
 # Family and friends by relation, for when she says "my daughter" rather than a name.
 RELATIONS = ("daughter", "son", "grandson", "granddaughter", "grandchildren", "grandkids", "sister", "brother",
              "husband", "wife", "niece", "nephew", "friend", "neighbour", "neighbor", "cousin")
 
-_NAME_KEYS = ("person", "name", "who", "about", "subject", "object")
-_NAMED = re.compile(r"\b(?:daughter|son|grandson|granddaughter|sister|brother|friend|husband|wife|niece|nephew|"
-                    r"neighbou?r)(?: is)? (?:called|named|is) ([A-Z][a-z]+)")
-_IS_MY = re.compile(r"\b([A-Z][a-z]+) is my (?:" + "|".join(RELATIONS) + r")\b")
-_NOT_NAMES = {"I", "The", "My", "She", "He", "They", "It", "We", "You", "User", "Her", "His"}
+__all__ = ["RELATIONS", "known_people", "mentions", "name_pattern", "people", "refers_to"]
 
 
-def _names_in_fact(fact: dict[str, Any]) -> list[str]:
-    """Names in one memory fact, whatever its exact shape (memory owns the schema)."""
-    names = []
-    for key in _NAME_KEYS:
-        value = fact.get(key)
-        if isinstance(value, str) and re.fullmatch(r"[A-Z][a-z]+(?: [A-Z][a-z]+)?", value.strip()):
-            names.append(value.strip())
-    text = " ".join(str(fact.get(k, "")) for k in ("text", "value", "fact", "content"))
-    names += _NAMED.findall(text) + _IS_MY.findall(text)
-    return [n for n in names if n not in _NOT_NAMES]
+def people(store: Store) -> list[Memory]:
+    """Her person memories with a name, oldest first (cached until the facts change)."""
+    def compute(docs: list[dict[str, Any]]) -> list[Memory]:
+        out = []
+        for doc in docs:
+            try:
+                m = Memory.from_doc(FACTS, doc)
+            except (KeyError, TypeError, ValueError):
+                continue
+            if m.kind == "person" and m.subject.strip():
+                out.append(m)
+        return out
+
+    return store.cached(FACTS, "people", compute)
 
 
 def known_people(store: Store, settings: Settings) -> list[str]:
-    """Config contacts first (she knows them best), then names from memory facts, without duplicates."""
+    """Config contacts first (she knows them best), then the people memory knows, without duplicates."""
     out: list[str] = []
-    for name in list(settings.caregiver.contacts):
-        if name.strip() and name.strip() not in out:
-            out.append(name.strip())
-    try:
-        facts = store.all("facts")
-    except Exception:  # memory's table may not exist yet on a fresh device  # noqa: BLE001
-        facts = []
-    for fact in facts:
-        for name in _names_in_fact(fact):
-            if name not in out:
-                out.append(name)
+    for name in list(settings.caregiver.contacts) + [m.subject for m in people(store)]:
+        name = name.strip()
+        if name and name.lower() not in (n.lower() for n in out):
+            out.append(name)
     return out
 
 
+def refers_to(text: str, name: str) -> bool:
+    """Whether `text` names `name` as a whole name (any case)."""
+    return bool(name.strip()) and bool(name_pattern(name).search(text))
+
+
 def mentions(text: str, names: list[str]) -> dict[str, int]:
-    """How often each name, or each relation word ("my daughter"), occurs in `text`."""
+    """How often each name (whole names only), or each relation word ("my daughter"), occurs in `text`."""
     counts: dict[str, int] = {}
     for name in names:
-        n = len(re.findall(r"\b" + re.escape(name) + r"\b", text, flags=re.I))
+        n = len(name_pattern(name).findall(text)) if name.strip() else 0
         if n:
             counts[name] = n
     lower = text.lower()

@@ -214,7 +214,8 @@ class RoutineScheduler:
                 emotion = getattr(record.emotion, "category", None)
                 if emotion is None and isinstance(record.emotion, dict):
                     emotion = record.emotion.get("category")
-                self.journal.record("checkin_answer", routine, record.text.strip(), emotion=emotion)
+                self.journal.record("checkin_answer", routine, record.text.strip(), emotion=emotion,
+                                    defer=True)  # her answer is written with the turn's own commit
 
     # ---------------------------------------------------------------- file
 

@@ -13,7 +13,8 @@ from companion.config import Settings
 from companion.language import normalize
 from companion.loop.skills import BaseSkill, Reply, TurnInput
 from companion.safety.phrases import Detection, SafetyDetector
-from companion.store.journal import ALERT_TITLES
+from companion.errors import StoreError
+from companion.store.journal import ALERT_TITLES, HelpRow
 from companion.store.store import Store
 
 if TYPE_CHECKING:  # the skill only needs raise_alert() and the recipients' names
@@ -65,12 +66,15 @@ class _Pending:
 
     category: str
     alert_id: str
-    help_id: int
+    help_id: int | None  # None when the disk refused the help row (the alert went out anyway)
     asked_at: datetime
 
 
 class SafetySkill(BaseSkill):
-    """Runs first on every transcript: scripted reply, a row in `help`, and an urgent caregiver alert."""
+    """Runs first on every transcript: scripted reply, a help row, and an urgent caregiver alert.
+
+    The one writer of help requests: spoken ones and the help button (the panel only reports the press).
+    """
 
     name = "safety"
 
@@ -131,11 +135,10 @@ class SafetySkill(BaseSkill):
         detail = {"category": category, "source": source}
         if share and detection.text:
             detail["her_words"] = detection.text
-        help_id = self.store.insert("help", {
-            "at": at.isoformat(), "source": source, "category": category,
-            "detail": detection.phrase if source == "voice" else "help button", "cancelled": False})
         title = ALERT_TITLES[category] + (" (help button)" if source == "button" else "")
-        alert_id = self.alerts.raise_alert(f"safety:{category}", title, detail, urgent=True)
+        alert_id = self.alerts.raise_alert(f"safety:{category}", title, detail, urgent=True)  # first: never waits on the store
+        help_id = self._record(HelpRow(at=at, source=source, category=category,
+                                       detail=detection.phrase if source == "voice" else "help button"))
         log.warning("safety: %s detected (%s), alert %s", category, source, alert_id)
         text = self._script(category)
         question, _ = _CONFIRM[category]
@@ -143,6 +146,14 @@ class SafetySkill(BaseSkill):
         self._last_event = (category, at)
         return Reply(text=f"{text} {question}", intent=f"safety:{category}", expect_answer=True,
                      data={"alert_id": alert_id, "category": category, "help_id": help_id})
+
+    def _record(self, row: HelpRow) -> int | None:
+        """Write the help row; a disk that refuses it is logged, never in the way of the alert or her answer."""
+        try:
+            return self.store.journal.append(row).id
+        except StoreError as exc:
+            log.error("help request not recorded (the caregiver alert was raised): %s", exc)
+            return None
 
     def _script(self, category: str) -> str:
         s = self.settings
@@ -185,8 +196,11 @@ class SafetySkill(BaseSkill):
 
     def _all_right(self, pending: _Pending, at: datetime, cancelled: bool) -> Reply:
         self._pending = None
-        if cancelled:
-            self.store.update("help", {"cancelled": True, "cancelled_at": at.isoformat()}, [pending.help_id])
+        if cancelled and pending.help_id is not None:
+            try:
+                self.store.journal.mark_help_cancelled(pending.help_id, at)
+            except StoreError as exc:
+                log.error("could not mark the help request as a false alarm: %s", exc)
         who = self.alerts.recipient_names()
         self.alerts.raise_alert("safety:update", f"She says she is all right now (after: {pending.category})",
                                 {"category": pending.category, "about_alert": pending.alert_id,

@@ -48,6 +48,15 @@ def _validated(data: Any) -> Data:
     return data
 
 
+def clone(value: Any) -> Any:
+    """Copy JSON-shaped data so callers cannot mutate a cached tree."""
+    if isinstance(value, dict):
+        return {k: clone(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clone(v) for v in value]
+    return value
+
+
 def dumps(data: Data) -> bytes:
     """The memory file: valid TinyDB JSON with one document per line, so damage costs only the lines it hits."""
     out = ["{"]

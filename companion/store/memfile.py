@@ -9,6 +9,8 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from tinydb.storages import Storage
+
 from companion.errors import StoreError
 from companion.store.file import CorruptFile, Data, atomic_write, dumps, parse, salvage, signature, store_error
 from companion.store.generations import DIRNAME as GENERATIONS_DIR
@@ -56,6 +58,19 @@ def _restore_state(journal: Journal, copy: dict[str, dict[str, Any]]) -> None:
         journal.flush()
 
 
+class TreeStorage(Storage):
+    """TinyDB's storage for the store: the tree lives in the store's memory (saving it is the store's job)."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+
+    def read(self) -> Data:
+        return self.store._tree
+
+    def write(self, data: Data) -> None:
+        self.store._tree = data
+
+
 class MemoryFile:
     """``companion.json`` and ``generations/``: read at start (rebuilt if damaged), rewritten by compaction."""
 
@@ -64,6 +79,7 @@ class MemoryFile:
         self.generations = Generations(path.parent / GENERATIONS_DIR, keep)
         self._sig: tuple[int, int, int] | None = None
         self.written_on: date | None = None
+        self.version = SCHEMA_VERSION  # the schema the file is written with
 
     def cleanup(self) -> None:
         """Delete temporary files a crash left behind (call with the file lock held)."""
@@ -96,6 +112,7 @@ class MemoryFile:
              migrations: Migrations = MIGRATIONS) -> tuple[Data, int]:
         """(memory tables, newest change they hold), rebuilt from copies and the journal if damaged."""
         damaged, problem = None, ""
+        self.version = target
         try:
             data = self.read()
         except (CorruptFile, UnicodeDecodeError) as exc:
@@ -136,7 +153,7 @@ class MemoryFile:
 
     def write(self, tree: Data, seq: int, state: dict[str, Any]) -> None:
         """Replace the file atomically (meta first, so a cut tail keeps it), and keep today's copy."""
-        data: Data = {META_TABLE: {"1": {"schema_version": SCHEMA_VERSION, "seq": seq,
+        data: Data = {META_TABLE: {"1": {"schema_version": self.version, "seq": seq,
                                          "written_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                                          "counts": {t: len(d) for t, d in tree.items()}}}}
         data.update(tree)

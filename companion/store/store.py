@@ -19,13 +19,11 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
-from tinydb.storages import Storage
-
 from companion.errors import StoreError
-from companion.store.file import Data, FileLock, store_error
+from companion.store.file import Data, FileLock, clone, store_error
 from companion.store.health import Health, Recovery, mark_told, recorded, remember
 from companion.store.journal import Row, open_journal
-from companion.store.memfile import MIGRATIONS, SCHEMA_VERSION, MemoryFile, Migrations
+from companion.store.memfile import MIGRATIONS, SCHEMA_VERSION, MemoryFile, Migrations, TreeStorage
 from companion.store.recovery import META_TABLE, STATE_TABLE, apply_change, meta_of
 from companion.store.scrub import ScrubReport, patterns, redact_rows, scrub_files
 
@@ -35,28 +33,6 @@ DB_FILENAME = "companion.json"
 JOURNAL_FILENAME = "journal.sqlite3"
 GENERATIONS = 7  # daily copies of the memory file
 COMPACT_AFTER = 500  # memory changes in the journal before the memory file is rewritten
-
-
-def _clone(value: Any) -> Any:
-    """Copy JSON-shaped data so callers cannot mutate the cached tree."""
-    if isinstance(value, dict):
-        return {k: _clone(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_clone(v) for v in value]
-    return value
-
-
-class _Tree(Storage):
-    """TinyDB's storage: the store's tree in memory (persisting is the store's job)."""
-
-    def __init__(self, store: "Store") -> None:
-        self.store = store
-
-    def read(self) -> Data:
-        return self.store._tree
-
-    def write(self, data: Data) -> None:
-        self.store._tree = data
 
 
 class Store:
@@ -85,8 +61,9 @@ class Store:
         self._revisions: dict[str, int] = {}
         self._generation = 0  # bumped when the whole tree is re-read
         self._cache: dict[tuple[str, str], tuple[Any, Any]] = {}
+        self._next: dict[str, int] = {}  # next document id per table
         self.file = MemoryFile(path, generations) if path else None
-        self._db = TinyDB(self, storage=_Tree)
+        self._db = TinyDB(self, storage=TreeStorage)
         with self._locked():
             self.journal = open_journal(path.with_name(JOURNAL_FILENAME) if path else None, self.health,
                                         guard=self._locked)
@@ -176,10 +153,6 @@ class Store:
         self._tx_ops = []
         self._reload()
 
-    def _table(self, name: str) -> Any:
-        # A fresh Table per call: TinyDB caches the next id per Table object.
-        return self._db.table_class(self._db.storage, name, cache_size=0)
-
     def _touch(self, table: str) -> None:
         self._revisions[table] = self._revisions.get(table, 0) + 1
 
@@ -187,7 +160,7 @@ class Store:
         docs = self._tree.get(table, {})
         for doc_id in ids:
             doc = docs.get(str(doc_id))
-            self._tx_ops.append(self.journal.stage_change(table, doc_id, None if doc is None else _clone(doc)))
+            self._tx_ops.append(self.journal.stage_change(table, doc_id, None if doc is None else clone(doc)))
         self._touch(table)
 
     # ---------------------------------------------------------------- loading
@@ -204,6 +177,7 @@ class Store:
                              json.loads(op.params[2]))
         self._generation += 1
         self._cache.clear()
+        self._next.clear()
         self._catch_up()
 
     def _catch_up(self) -> None:
@@ -216,6 +190,7 @@ class Store:
         for seq, table, doc_id, doc in self.journal.changes_since(self._seq):
             apply_change(self._tree, table, doc_id, doc)
             self._seq = seq
+            self._next.pop(table, None)
             self._touch(table)
 
     def _remember_recoveries(self) -> None:
@@ -280,7 +255,7 @@ class Store:
             self.journal.drop_changes(docs=docs)
             rows = redact_rows(self.journal, patterns(words))
             self._compact()
-            wanted = {(t, str(i)): _clone(self._tree.get(t, {}).get(str(i))) for t, i in docs}
+            wanted = {(t, str(i)): clone(self._tree.get(t, {}).get(str(i))) for t, i in docs}
             gens = self.file.align_copies(wanted) if self.file is not None else 0
             self.journal.scrub()
         report = ScrubReport(rows=rows, generations=gens)
@@ -305,12 +280,19 @@ class Store:
 
     # ---------------------------------------------------------------- documents (memories)
 
+    # Writes edit the TinyDB tree directly: TinyDB's Table rebuilds the whole table on every
+    # write (O(n)), which made a 5,000-person import quadratic. The documents, ids and file are TinyDB's.
+
+    def _next_id(self, table: str) -> int:
+        if table not in self._next:
+            self._next[table] = max((int(k) for k in self._tree.get(table, {})), default=0) + 1
+        doc_id = self._next[table]
+        self._next[table] += 1
+        return doc_id
+
     def insert(self, table: str, doc: dict[str, Any]) -> int:
         """Store one document durably; returns its id once it is on disk."""
-        with self.transaction():
-            doc_id = int(self._table(table).insert(_clone(doc)))
-            self._changed(table, [doc_id])
-            return doc_id
+        return self.insert_many(table, [doc])[0]
 
     def insert_many(self, table: str, docs: Iterable[dict[str, Any]]) -> list[int]:
         """Store several documents with one commit."""
@@ -318,21 +300,32 @@ class Store:
         if not docs:
             return []
         with self.transaction():
-            ids = [int(i) for i in self._table(table).insert_multiple([_clone(d) for d in docs])]
+            held = self._tree.setdefault(table, {})
+            ids = []
+            for doc in docs:
+                ids.append(self._next_id(table))
+                held[str(ids[-1])] = clone(doc)
             self._changed(table, ids)
             return ids
+
+    def table(self, name: str) -> Any:
+        """A TinyDB Table over the documents, for Query searches (write through insert/update/remove)."""
+        with self._locked():
+            self._catch_up()
+            return self._db.table_class(self._db.storage, name, cache_size=0)
 
     def restore(self, table: str, doc_id: int, doc: dict[str, Any]) -> None:
         """Put a document back under its old id (undoing a forget)."""
         with self.transaction():
-            self._tree.setdefault(table, {})[str(doc_id)] = _clone(doc)
+            self._tree.setdefault(table, {})[str(doc_id)] = clone(doc)
+            self._next.pop(table, None)
             self._changed(table, [doc_id])
 
     def all(self, table: str) -> list[dict[str, Any]]:
         """Every document of a table, oldest first (copies: mutate freely)."""
         with self._locked():
             self._catch_up()
-            return [{**_clone(d), "id": int(i)} for i, d in self._tree.get(table, {}).items()]
+            return [{**clone(d), "id": int(i)} for i, d in self._tree.get(table, {}).items()]
 
     def cached(self, table: str, name: str, compute: Callable[[list[dict[str, Any]]], Any]) -> Any:
         """`compute(documents)` for a table, recomputed only after the table changed (documents are read-only)."""
@@ -351,8 +344,9 @@ class Store:
         with self.transaction():
             present = self._tree.get(table, {})
             ids = [i for i in ids if str(i) in present]
+            for i in ids:
+                present[str(i)].update(clone(fields))
             if ids:
-                self._table(table).update(_clone(fields), doc_ids=ids)
                 self._changed(table, ids)
 
     def remove(self, table: str, ids: Iterable[int]) -> None:
@@ -360,8 +354,9 @@ class Store:
         with self.transaction():
             present = self._tree.get(table, {})
             ids = [i for i in ids if str(i) in present]
+            for i in ids:
+                del present[str(i)]
             if ids:
-                self._table(table).remove(doc_ids=ids)
                 self._changed(table, ids)
 
     def revision(self, table: str) -> tuple[int, int]:
@@ -369,6 +364,11 @@ class Store:
         with self._locked():
             self._catch_up()
             return (self._generation, self._revisions.get(table, 0))
+
+    def count(self) -> int:
+        """Memories held (every document table)."""
+        with self._locked():
+            return sum(len(t) for t in self._tree.values())
 
     # ---------------------------------------------------------------- key/value state
 
@@ -378,13 +378,18 @@ class Store:
 
     def put(self, key: str, value: Any, *, defer: bool = False) -> None:
         """Persist a small setting (`defer`: with the turn's commit)."""
-        self.journal.put(key, _clone(value), defer=defer)
+        self.journal.put(key, clone(value), defer=defer)
 
     def close(self) -> None:
-        """Write what waits and close; safe to call twice."""
+        """Write what waits (and the memory file, if memories changed) and close; safe to call twice."""
         with self._lock:
             if self._closed:
                 return
+            if self.file is not None and self._seq > self._base_seq:
+                try:
+                    self.compact()
+                except StoreError as exc:  # the change log keeps everything; the file is rewritten next time
+                    log.warning("memory file not rewritten at close: %s", exc)
             self.journal.close()
             self._db.close()
             self._closed = True
