@@ -16,6 +16,7 @@ from companion.caregiver.inactivity import InactivityWatch
 from companion.clock import ManualClock, SystemClock
 from companion.config import Settings
 from companion.errors import ConfigError
+from companion.store.journal import TurnRow
 from companion.store.store import Store
 
 START = datetime(2024, 5, 6, 9, 0, tzinfo=timezone.utc)  # 10:00 in London
@@ -220,11 +221,11 @@ def test_inactivity_watch(tmp_path):
     with Store.open(tmp_path) as store:
         alerts = AlertService.from_settings(settings, tmp_path, clock)
         watch = InactivityWatch(settings, store, alerts, clock)
-        store.insert("turns", {"at": (START - timedelta(hours=14)).isoformat(), "user": "good night"})
+        store.journal.append(TurnRow(at=START - timedelta(hours=14), user="good night"))
         assert watch.check() is None  # only 2 daytime hours so far
         clock.advance(hours=1, minutes=59)
         assert watch.check() is None
-        store.insert("turns", {"at": clock.now().isoformat(), "user": "morning"})  # 11:59
+        store.journal.append(TurnRow(at=clock.now(), user="morning"))  # 11:59
         clock.advance(hours=3, minutes=59)
         assert watch.check() is None  # 15:58: under 4 h since she spoke
         clock.advance(minutes=2)

@@ -13,6 +13,7 @@ from companion.caregiver.summary_html import render_html
 from companion.cli.caregiver import write_summary
 from companion.clock import ManualClock
 from companion.config import Settings
+from companion.store.journal import FACTS, HelpRow, MoodRow, RoutineRow, TurnRow
 from companion.store.store import Store
 
 LONDON = ZoneInfo("Europe/London")
@@ -20,8 +21,8 @@ MONDAY = datetime(2024, 5, 6, tzinfo=LONDON)
 NOW = datetime(2024, 5, 12, 20, 0, tzinfo=LONDON)  # Sunday evening, when the timer runs
 
 
-def local(day: int, hour: int, minute: int = 0) -> str:
-    return (MONDAY + timedelta(days=day, hours=hour, minutes=minute)).astimezone(timezone.utc).isoformat()
+def local(day: int, hour: int, minute: int = 0) -> datetime:
+    return (MONDAY + timedelta(days=day, hours=hour, minutes=minute)).astimezone(timezone.utc)
 
 
 def make_history(store: Store) -> None:
@@ -37,29 +38,26 @@ def make_history(store: Store) -> None:
                     text = "I spoke to Susan yesterday"
                 if day == 5 and j == 2 and k == 0:
                     text = "Tom came round with cake"
-                turns.append({"at": local(day, 10 + 3 * k, 2 * j), "user": text, "reply": "ok", "intent": None,
-                              "emotion": None, "duration_s": 3.0, "timings_ms": {}})
+                turns.append(TurnRow(at=local(day, 10 + 3 * k, 2 * j), user=text, reply="ok", duration_s=3.0))
         for hour in (11, 15):
             bad = day == 6
-            mood.append({"at": local(day, hour), "arousal": "low" if bad else "high", "valence": -0.5 if bad else 0.3,
-                         "category": "sad" if bad else "neutral", "source": "voice+words"})
+            mood.append(MoodRow(at=local(day, hour), arousal="low" if bad else "high", valence=-0.5 if bad else 0.3,
+                                category="sad" if bad else "neutral", source="voice+words"))
         if day in (3, 6):
-            routines.append({"at": local(day, 9, 30), "routine_id": "heart", "kind": "medication", "event": "missed",
-                             "title": "Heart tablet", "detail": "no confirmation", "due": local(day, 8)})
-            routines.append({"at": local(day, 9, 30), "routine_id": "heart", "kind": "medication",
-                             "event": "escalated", "title": "Heart tablet", "detail": "", "due": local(day, 8)})
+            routines.append(RoutineRow(at=local(day, 9, 30), routine_id="heart", kind="medication", event="missed",
+                                       title="Heart tablet", detail="no confirmation", due=local(day, 8)))
+            routines.append(RoutineRow(at=local(day, 9, 30), routine_id="heart", kind="medication",
+                                       event="escalated", title="Heart tablet", due=local(day, 8)))
         else:
-            routines.append({"at": local(day, 8, 5), "routine_id": "heart", "kind": "medication",
-                             "event": "acknowledged", "title": "Heart tablet", "detail": "by voice", "due": local(day, 8)})
-    routines.append({"at": local(6, 9), "routine_id": "sleep", "kind": "checkin", "event": "checkin_answer",
-                     "title": "How did you sleep?", "detail": "I slept badly", "emotion": "sad"})
+            routines.append(RoutineRow(at=local(day, 8, 5), routine_id="heart", kind="medication",
+                                       event="acknowledged", title="Heart tablet", detail="by voice", due=local(day, 8)))
+    routines.append(RoutineRow(at=local(6, 9), routine_id="sleep", kind="checkin", event="checkin_answer",
+                               title="How did you sleep?", detail="I slept badly", emotion="sad"))
     for d in range(1, 36):  # her usual: the five weeks before
-        mood.append({"at": local(-d, 12), "arousal": "high", "valence": 0.2 if d % 2 else 0.4, "category": "neutral"})
-    store.insert_many("turns", turns)
-    store.insert_many("mood", mood)
-    store.insert_many("routine_log", routines)
-    store.insert("help", {"at": local(6, 14), "source": "voice", "category": "fall", "detail": "i fell", "cancelled": False})
-    store.insert("facts", {"person": "Tom", "text": "Tom is my grandson"})
+        mood.append(MoodRow(at=local(-d, 12), arousal="high", valence=0.2 if d % 2 else 0.4, category="neutral"))
+    store.journal.append_many(turns + mood + routines)
+    store.journal.append(HelpRow(at=local(6, 14), source="voice", category="fall", detail="i fell"))
+    store.insert(FACTS, {"kind": "person", "subject": "Tom", "relation": "grandson", "said": "Tom is my grandson"})
 
 
 @pytest.fixture
@@ -107,8 +105,8 @@ def test_week_summary_matches_the_history(setup):
 def test_quiet_day_headline_is_reassuring(tmp_path):
     settings = Settings().replace(routines={"timezone": "Europe/London"})
     with Store.open(tmp_path) as store:
-        store.insert("turns", {"at": local(6, 10), "user": "lovely weather", "duration_s": 2.0})
-        store.insert("routine_log", {"at": local(6, 8, 5), "kind": "medication", "event": "acknowledged", "title": "Heart"})
+        store.journal.append(TurnRow(at=local(6, 10), user="lovely weather", duration_s=2.0))
+        store.journal.append(RoutineRow(at=local(6, 8, 5), kind="medication", event="acknowledged", title="Heart"))
         s = build_summary(store, settings, ManualClock(NOW), "day")
     assert s.headline == "All looks well: She talked 1 time, took all her medication."
 
