@@ -53,6 +53,7 @@ class MemoryBook:
         self.index = RecallIndex()
         self._by: dict[Lookup, list[Memory]] = {}
         self._sorted: list[Memory] | None = None
+        self._names: dict[str, str] | None = None
         self._seen: tuple[Any, Any] | None = None
         self.sync()
 
@@ -63,7 +64,7 @@ class MemoryBook:
         seen = (self.store.revision(FACTS), self.store.revision(EPISODES))
         if seen != self._seen:
             self.index = RecallIndex()
-            self._by, self._sorted = {}, None
+            self._by, self._sorted, self._names = {}, None, None
             for table in (FACTS, EPISODES):
                 for doc in self.store.all(table):
                     try:
@@ -85,14 +86,14 @@ class MemoryBook:
             bucket.append(m)
             if len(bucket) > 1 and bucket[-2].id > m.id:
                 bucket.sort(key=lambda x: x.id)
-        self._sorted = None
+        self._sorted = self._names = None
 
     def _drop(self, m: Memory) -> None:
         self.index.remove(m.key)
         for key in _lookups(m):
             bucket = self._by.get(key, [])
             bucket[:] = [x for x in bucket if x.key != m.key]
-        self._sorted = None
+        self._sorted = self._names = None
 
     def _find(self, *key: str) -> list[Memory]:
         return self._by.get(key, [])
@@ -110,10 +111,12 @@ class MemoryBook:
         return self.index.memories.get(key)
 
     def known_names(self) -> dict[str, str]:
-        """Lower-case → proper names of the people and pets she has told us about."""
+        """Lower-case → proper names of the people and pets she has told us about (cached until they change)."""
         self.sync()
-        return {m.subject.lower(): m.subject for kind in ("person", "pet") for m in self._find("kind", kind)
-                if m.subject}
+        if self._names is None:
+            self._names = {m.subject.lower(): m.subject for kind in ("person", "pet")
+                           for m in self._find("kind", kind) if m.subject}
+        return self._names
 
     def names_for(self, topic: str) -> list[str]:
         """The whole names a topic stands for: 'Ann' → Ann (and 'Ann Smith'); 'my daughter' → Susan."""

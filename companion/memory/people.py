@@ -41,9 +41,11 @@ def people(store: Store) -> list[Memory]:
 def known_people(store: Store, settings: Settings) -> list[str]:
     """Config contacts first (she knows them best), then the people memory knows, without duplicates."""
     out: list[str] = []
+    seen: set[str] = set()
     for name in list(settings.caregiver.contacts) + [m.subject for m in people(store)]:
         name = name.strip()
-        if name and name.lower() not in (n.lower() for n in out):
+        if name and name.lower() not in seen:
+            seen.add(name.lower())
             out.append(name)
     return out
 
@@ -56,8 +58,12 @@ def refers_to(text: str, name: str) -> bool:
 def mentions(text: str, names: list[str]) -> dict[str, int]:
     """How often each name (whole names only), or each relation word ("my daughter"), occurs in `text`."""
     counts: dict[str, int] = {}
+    words = set(re.findall(r"\w+", text.lower()))
     for name in names:
-        n = len(name_pattern(name).findall(text)) if name.strip() else 0
+        parts = name.lower().split()
+        if not parts or parts[0] not in words:
+            continue  # a set lookup first: she may know hundreds of people
+        n = len(name_pattern(name).findall(text))
         if n:
             counts[name] = n
     lower = text.lower()

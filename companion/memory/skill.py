@@ -174,7 +174,10 @@ class MemorySkill(BaseSkill):
         changes = [ch for c in cands for ch in self.book.apply(c)]
         if not changes and intent != "memory.confirm" and looks_like_episode(record.text):
             names = self.book.known_names()
-            about = [p for k, p in names.items() if re.search(rf"\b{re.escape(k)}\b", record.text.lower())]
+            low = record.text.lower()
+            words = set(re.findall(r"[a-z0-9'\-]+", low))
+            about = [p for k, p in names.items() if (k in words or (" " in k and k in low))
+                     and re.search(rf"\b{re.escape(k)}\b", low)]
             mood = _as_dict(record.emotion)
             ep = self.book.add_episode(record.text.strip(), {k: mood[k] for k in ("category", "valence") if k in mood}
                                        if mood else None, about)

@@ -141,7 +141,7 @@ class LogDB:
         """Queue one write; it is written by the next commit()."""
         with self._lock:
             self._ops.append(op)
-            if len(self._ops) > MAX_STAGED:
+            if op.deferred and len(self._ops) > MAX_STAGED:  # the disk has refused writes for a long time
                 drop = next((o for o in self._ops if o.deferred and o.table), None)
                 if drop is not None:
                     self._ops.remove(drop)
@@ -209,6 +209,10 @@ class LogDB:
                 return self._con.execute(sql, params).fetchall()
             except sqlite3.Error as exc:
                 raise store_error("read the journal", self.path or Path(":memory:"), exc) from None
+
+    def version(self) -> int:
+        """SQLite's data_version: it changes when another connection (process) commits."""
+        return int(self.query("PRAGMA data_version")[0][0])
 
     def rows(self, table: str, lo: int, hi: int) -> list[tuple[int | None, int, str]]:
         """(id, at, data) with lo <= at < hi, oldest first; staged rows (id None) included."""

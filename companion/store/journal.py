@@ -9,6 +9,7 @@ file, and every table has a retention period.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -194,8 +195,12 @@ def encode(row: Row) -> tuple[int, str]:
     return to_micros(row.at), json.dumps(row.data(), ensure_ascii=False, separators=(",", ":"), default=str)
 
 
-def decode(kind: type[R], row_id: int, at: int, data: str) -> R:
-    """A stored row → its type (a row that cannot be read becomes an empty one, never an exception)."""
+@functools.lru_cache(maxsize=8192)
+def decode(kind: type[R], row_id: int | None, at: int, data: str) -> R:
+    """A stored row → its type (a row that cannot be read becomes an empty one, never an exception).
+
+    Memoised on the stored text itself (rows are frozen), so the same rows read every turn are parsed once.
+    """
     try:
         parsed = json.loads(data)
         return kind.from_data(from_micros(at), parsed if isinstance(parsed, dict) else {}, row_id)  # type: ignore[return-value]

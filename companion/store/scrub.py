@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import fcntl
+import functools
 import logging
 import os
 import re
@@ -26,6 +27,7 @@ MAX_BYTES = 64 * 1024 * 1024  # never rewrite anything this large (models live n
 SKIP_DIRS = {"models", "generations"}  # generations are edited document by document by the store
 
 
+@functools.lru_cache(maxsize=4096)
 def name_pattern(name: str) -> re.Pattern[str]:
     """A whole name, any case: 'Ann' matches "Ann's" but not Anne, Joanna or Hannah; 'Tom' not Tommy or tomatoes."""
     parts = [re.escape(p) for p in name.split()]

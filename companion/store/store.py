@@ -62,6 +62,7 @@ class Store:
         self._generation = 0  # bumped when the whole tree is re-read
         self._cache: dict[tuple[str, str], tuple[Any, Any]] = {}
         self._next: dict[str, int] = {}  # next document id per table
+        self._seen_version: int | None = None  # the journal's data_version at the last catch-up
         self.file = MemoryFile(path, generations) if path else None
         self._db = TinyDB(self, storage=TreeStorage)
         with self._locked():
@@ -187,6 +188,10 @@ class Store:
         if self.file.changed():
             self._reload()
             return
+        version = self.journal.db.version()  # changes only when another connection committed
+        if version == self._seen_version:
+            return
+        self._seen_version = version
         for seq, table, doc_id, doc in self.journal.changes_since(self._seq):
             apply_change(self._tree, table, doc_id, doc)
             self._seq = seq
