@@ -136,16 +136,24 @@ class SafetySkill(BaseSkill):
         if share and detection.text:
             detail["her_words"] = detection.text
         title = ALERT_TITLES[category] + (" (help button)" if source == "button" else "")
-        alert_id = self.alerts.raise_alert(f"safety:{category}", title, detail, urgent=True)  # first: never waits on the store
+        alert_id = self._alert(f"safety:{category}", title, detail)  # first: it never waits on the journal
         help_id = self._record(HelpRow(at=at, source=source, category=category,
                                        detail=detection.phrase if source == "voice" else "help button"))
         log.warning("safety: %s detected (%s), alert %s", category, source, alert_id)
-        text = self._script(category)
+        text = self._script(category, told=bool(alert_id))
         question, _ = _CONFIRM[category]
         self._pending = _Pending(category, alert_id, help_id, at)
         self._last_event = (category, at)
         return Reply(text=f"{text} {question}", intent=f"safety:{category}", expect_answer=True,
                      data={"alert_id": alert_id, "category": category, "help_id": help_id})
+
+    def _alert(self, kind: str, summary: str, detail: dict) -> str:
+        """Queue an urgent alert; '' when the card refuses it (she still gets her script, and the truth)."""
+        try:
+            return self.alerts.raise_alert(kind, summary, detail, urgent=True)
+        except OSError as exc:
+            log.error("safety: the alert %r could not be queued: %s", summary, exc)
+            return ""
 
     def _record(self, row: HelpRow) -> int | None:
         """Write the help row; a disk that refuses it is logged, never in the way of the alert or her answer."""
@@ -155,10 +163,12 @@ class SafetySkill(BaseSkill):
             log.error("help request not recorded (the caregiver alert was raised): %s", exc)
             return None
 
-    def _script(self, category: str) -> str:
+    def _script(self, category: str, told: bool = True) -> str:
         s = self.settings
+        notified = self._notified_line() if told else \
+            f"I couldn't send a message to {self.alerts.recipient_names()} just now."
         return _SCRIPTS[category].format(
-            notified=self._notified_line(), emergency=_speakable(s.safety.emergency_number),
+            notified=notified, emergency=_speakable(s.safety.emergency_number),
             crisis=_speakable(s.safety.crisis_line), assistant=s.conversation.assistant_name)
 
     def _notified_line(self) -> str:
@@ -202,9 +212,8 @@ class SafetySkill(BaseSkill):
             except StoreError as exc:
                 log.error("could not mark the help request as a false alarm: %s", exc)
         who = self.alerts.recipient_names()
-        self.alerts.raise_alert("safety:update", f"She says she is all right now (after: {pending.category})",
-                                {"category": pending.category, "about_alert": pending.alert_id,
-                                 "cancelled": cancelled}, urgent=True)
+        self._alert("safety:update", f"She says she is all right now (after: {pending.category})",
+                    {"category": pending.category, "about_alert": pending.alert_id, "cancelled": cancelled})
         told = f"I'll tell {who} you're all right." if self.alerts.reaches_someone() else ""
         return Reply(text=f"I'm glad you're all right. {told}".strip(), intent="safety:all_right",
                      data={"about_alert": pending.alert_id})
@@ -212,8 +221,8 @@ class SafetySkill(BaseSkill):
     def _not_all_right(self, pending: _Pending, at: datetime) -> Reply:
         self._pending = None
         who = self.alerts.recipient_names()
-        self.alerts.raise_alert("safety:update", f"She says she is NOT all right (after: {pending.category})",
-                                {"category": pending.category, "about_alert": pending.alert_id}, urgent=True)
+        self._alert("safety:update", f"She says she is NOT all right (after: {pending.category})",
+                    {"category": pending.category, "about_alert": pending.alert_id})
         emergency = _speakable(self.settings.safety.emergency_number)
         return Reply(text=f"Please call {emergency} now if you can. I've told {who} again. "
                           "Stay where you are and keep warm. I'm right here.",

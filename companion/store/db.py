@@ -63,6 +63,7 @@ class LogDB:
         self._lock = threading.RLock()
         self._ops: list[Op] = []
         self._closed = False
+        self.commits = 0  # transactions written by this process (observable: one per turn, one per import)
         if path is not None and not path.exists():
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)  # SQLite gives -wal/-shm the same mode
             os.close(fd)
@@ -171,6 +172,7 @@ class LogDB:
                     log.error("%s (keeping %d writes in memory and retrying with the next one)", err, len(ops))
                 raise err from None
             self._ops = []
+            self.commits += 1
             if self.health.clear_write_error():
                 log.warning("journal writes work again: %d waiting writes are saved", len(ops))
             return ops

@@ -97,15 +97,17 @@ def salvage(raw: bytes) -> Salvage:
     """Every valid document in a damaged file: a valid prefix (e.g. before a NUL tail), then line by line."""
     text = raw.decode("utf-8", errors="replace")
     try:
-        return Salvage(parse(text), complete=True, docs_seen=_count_docs(parse(text)))
+        data = parse(text)
+        return Salvage(data, complete=True, docs_seen=_count_docs(data))
     except CorruptFile as exc:
         problem = str(exc)
-    out = Salvage(problem=problem, docs_seen=len(_DOC_START.findall(text)))
+    seen = len(_DOC_START.findall(text))
+    out = Salvage(problem=problem, docs_seen=seen - 1 if '"meta"' in text else seen)  # meta is not a memory
     stripped = text.lstrip()
     try:  # a whole valid tree followed by junk (NULs from a power cut, a second write)
         data, _ = json.JSONDecoder().raw_decode(stripped)
         out.data = _validated(data)
-        out.docs_seen = max(out.docs_seen, _count_docs(out.data))
+        out.docs_seen = _count_docs(out.data)  # the whole tree is there
         return out
     except (ValueError, CorruptFile):
         pass

@@ -80,6 +80,7 @@ class MemoryFile:
         self._sig: tuple[int, int, int] | None = None
         self.written_on: date | None = None
         self.version = SCHEMA_VERSION  # the schema the file is written with
+        self.migrated = False  # the last load migrated an older file
 
     def cleanup(self) -> None:
         """Delete temporary files a crash left behind (call with the file lock held)."""
@@ -150,6 +151,7 @@ class MemoryFile:
             log.info("migrated store %s from schema %d to %d", self.path, v, v + 1)
         data[META_TABLE] = {"1": {**meta_of(data), "schema_version": target}}
         self._sig = None  # write the migrated file
+        self.migrated = True
 
     def write(self, tree: Data, seq: int, state: dict[str, Any]) -> None:
         """Replace the file atomically (meta first, so a cut tail keeps it), and keep today's copy."""
@@ -164,9 +166,9 @@ class MemoryFile:
         self.written_on = date.today()
         self.generations.add(payload, date.today(), seq)
 
-    def remove_set_aside(self, journal_name: str) -> int:
-        """Delete damaged files set aside and pre-migration copies (she asked to forget everything)."""
-        gone = 0
+    def remove_copies(self, journal_name: str) -> int:
+        """Delete the daily copies, damaged files set aside and pre-migration copies (she asked to forget everything)."""
+        gone = self.generations.remove_all()
         for path in list(self.path.parent.glob(self.path.name + ".*")) + \
                 list(self.path.parent.glob(journal_name + ".corrupt-*")):
             if ".corrupt" in path.name or ".pre-v" in path.name:

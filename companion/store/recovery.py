@@ -74,10 +74,11 @@ def rebuild(path: Path, damaged: Salvage | None, problem: str, generations: Gene
     start: Data = {}
     start_seq = 0
     copy = None
+    copy_complete = False
     for g in generations.all():
         s = g.read()
         if s.complete or (copy is None and s.docs > memory_count(start)):
-            start, start_seq, copy = s.data, int(meta_of(s.data).get("seq", g.seq)), g
+            start, start_seq, copy, copy_complete = s.data, int(meta_of(s.data).get("seq", g.seq)), g, s.complete
             if s.complete:
                 break
     if copy is not None:
@@ -86,25 +87,25 @@ def rebuild(path: Path, damaged: Salvage | None, problem: str, generations: Gene
     if damaged is not None and damaged.data:
         meta = meta_of(damaged.data)
         counts = meta.get("counts")
+        got = memory_count(damaged.data)
         expected = sum(counts.values()) if isinstance(counts, dict) else (damaged.docs_seen or None)
         base_seq = int(meta["seq"]) if isinstance(meta.get("seq"), int) else None
-        base_full = base_seq is not None and damaged.docs >= max(damaged.docs_seen, expected or 0)
+        base_full = base_seq is not None and expected is not None and got >= expected
         for table, docs in damaged.data.items():
             if table != META_TABLE:
                 for doc_id, doc in docs.items():
                     start.setdefault(table, {})[doc_id] = doc  # the damaged file is newer than any copy
-        if damaged.docs:
-            sources.append(f"{damaged.docs} readable memories of the damaged file")
+        if got:
+            sources.append(f"{got} readable memories of the damaged file")
     first, last = journal.first_seq(), journal.last_seq()
 
-    def covered(seq: int) -> bool:  # the journal holds every change after `seq`
-        return last <= seq or (first != 0 and first <= seq + 1)
+    def covered(seq: int | None) -> bool:  # the journal holds every change after `seq`
+        return seq is not None and (last <= seq or (first != 0 and first <= seq + 1))
 
-    from_copy = copy is not None and covered(start_seq)
-    from_base = base_full and covered(base_seq or 0)
-    from_log = copy is None and not (damaged and damaged.data) and first == 1
+    copy_whole = copy is not None and copy_complete
+    lost_nothing = (copy_whole and covered(start_seq)) or (base_full and covered(base_seq)) or first == 1
     replayed = 0
-    for seq, table, doc_id, doc in journal.changes_since(min(start_seq, base_seq or start_seq)):
+    for seq, table, doc_id, doc in journal.changes_since(0):  # every kept change, in order: idempotent
         apply_change(start, table, doc_id, doc)
         replayed += 1
         start_seq = max(start_seq, seq)
@@ -113,7 +114,7 @@ def rebuild(path: Path, damaged: Salvage | None, problem: str, generations: Gene
     start_seq = max(start_seq, base_seq or 0)
     now = memory_count(start)
     lost: bool | None
-    if from_copy or from_base or from_log:
+    if lost_nothing:
         lost = False
     elif expected is not None and now < expected:
         lost = True

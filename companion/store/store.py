@@ -1,11 +1,7 @@
 """The on-device store: memories in TinyDB, everything high-volume in the journal, one lock, a schema version.
 
-Memories (facts, episodes) are TinyDB documents held in memory and saved as a
-TinyDB JSON file. A change to one memory is not a rewrite of that file: it is a
-row in the journal's change log (a few hundred bytes, committed with the turn),
-and the file is rewritten from time to time (at start, once a day, after she
-asks to forget) — each day's first version is kept as a dated copy. Turns,
-mood, help requests and routine events live only in the journal.
+A change to a memory is a row in the journal's change log (committed with the turn), not a rewrite of the
+TinyDB file; the file is rewritten at start, daily (keeping dated copies) and after forgetting.
 """
 
 from __future__ import annotations
@@ -72,6 +68,10 @@ class Store:
                 self.file.cleanup()
                 self._tree, self._seq = self.file.load(self.journal, self.health, schema_version, migrations)
                 self._base_seq = self._seq
+                if self.file.migrated:  # the change log must hold every memory, migrated ones included
+                    for table, docs in self._tree.items():
+                        self._changed(table, [int(i) for i in docs])
+                    self._commit()
                 self._catch_up()
                 if self.file.stale or self._seq > self._base_seq:
                     self._compact()
@@ -247,12 +247,8 @@ class Store:
 
     def forget_copies(self, docs: Iterable[tuple[str, int]], words: Iterable[str] = (),
                       also: Iterable[Path] = ()) -> ScrubReport:
-        """After memories were removed (or put back): make every copy on the device agree.
-
-        The change log loses their old versions, the file and the daily copies are
-        rewritten, journal texts and the files under the data directory (and `also`:
-        an outbox elsewhere) lose every whole-name mention of `words`.
-        """
+        """After memories were removed (or put back), every copy on the device agrees: the change log, the file,
+        the daily copies; journal texts and the files under the data dir (and `also`) lose `words`."""
         docs, words = list(docs), [w for w in words if w and w.strip()]
         with self._locked():
             self._catch_up()
@@ -264,29 +260,24 @@ class Store:
             gens = self.file.align_copies(wanted) if self.file is not None else 0
             self.journal.scrub()
         report = ScrubReport(rows=rows, generations=gens)
-        if self.directory is not None and words:
-            live = [self.path, self.path.with_name(JOURNAL_FILENAME),
-                    self.path.with_name(JOURNAL_FILENAME + "-wal")]
-            found = scrub_files([self.directory, *also], words, skip=live,
-                                outboxes=[self.directory / "outbox", *also])
+        if self.directory is not None and words:  # every other file: summaries, outbox, audit, set-aside copies
+            live = [self.path, *(self.path.with_name(JOURNAL_FILENAME + x) for x in ("", "-wal"))]
+            found = scrub_files([self.directory, *also], words, live, [self.directory / "outbox", *also])
             report.files, report.outbox_copies = found.files, found.outbox_copies
         return report
 
     def forget_all_copies(self) -> int:
-        """She asked to forget everything: daily copies and set-aside damaged files go (the store is emptied first)."""
+        """She asked to forget everything (the store is emptied first): daily copies and set-aside files go."""
         with self._locked():
-            self._compact()
-            gone = 0
-            if self.file is not None:
-                gone = self.file.generations.remove_all() + self.file.remove_set_aside(JOURNAL_FILENAME)
+            gone = self.file.remove_copies(JOURNAL_FILENAME) if self.file is not None else 0
             self.journal.scrub()
             self._compact()
             return gone
 
     # ---------------------------------------------------------------- documents (memories)
 
-    # Writes edit the TinyDB tree directly: TinyDB's Table rebuilds the whole table on every
-    # write (O(n)), which made a 5,000-person import quadratic. The documents, ids and file are TinyDB's.
+    # Writes edit the TinyDB tree directly: TinyDB's Table rebuilds the whole table on every write
+    # (O(n), a quadratic 5,000-person import). The documents, ids and file stay TinyDB's.
 
     def _next_id(self, table: str) -> int:
         if table not in self._next:
