@@ -116,7 +116,7 @@ class MemorySkill(BaseSkill):
             if answer is not None:
                 return self._answer(pending, answer)
         self.pending = None
-        if self.forgotten and forget.UNDO_RE.search(low):
+        if self.forgotten and forget.UNDO_RE.search(" ".join(re.findall(r"[a-z']+", low))):
             return self._undo()
         if has_secret(low):
             return Reply("Please keep that private. I don't keep PINs, passwords or card numbers, "
