@@ -129,7 +129,10 @@ class App:
 
     def maintain(self, now: Any = None) -> None:
         """Every minute, outside turns: write waiting rows; daily, compact the memories and apply retention."""
-        self.store.maintain(retention(self.settings), now)
+        try:
+            self.store.maintain(retention(self.settings), now)
+        except StoreError as exc:  # a full card: rows wait in memory; it is reported below
+            log.warning("store upkeep postponed: %s", exc)
         report_store(self.store, self.alerts)
 
     def mood_sensing(self) -> bool:

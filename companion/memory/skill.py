@@ -269,6 +269,14 @@ class MemorySkill(BaseSkill):
         return Reply(f"All right, I've put back {what}.", intent="memory.undone")
 
     def _answer(self, p: Pending, yes: bool) -> Reply:
+        try:
+            return self._carry_out(p, yes)
+        except StoreError as exc:
+            log.error("could not change the memories: %s", exc)
+            return Reply("I'm sorry, I can't change what I remember just now: the memory card is full or "
+                         "failing. Please ask me again later.", intent="memory.error")
+
+    def _carry_out(self, p: Pending, yes: bool) -> Reply:
         if p.action == "remember":
             if not yes:
                 self.book.forget_turns([c.said for c in p.candidates if c.said])  # her words go too

@@ -48,7 +48,7 @@ class Op:
 
 def _corrupt(exc: BaseException) -> bool:
     text = str(exc).lower()
-    return any(w in text for w in ("malformed", "not a database", "corrupt", "quick_check", "disk i/o error"))
+    return any(w in text for w in ("malformed", "not a database", "corrupt", "quick_check"))
 
 
 class LogDB:

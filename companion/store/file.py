@@ -243,6 +243,14 @@ def store_error(what: str, path: Path, exc: BaseException) -> StoreError:
     """A StoreError in one line: what failed, on which file, why, and the fix."""
     code = getattr(exc, "errno", None)
     reason = getattr(exc, "strerror", None) or str(exc)
+    text = str(exc).lower()  # SQLite's errors carry words, not errno
+    if code is None and "disk is full" in text:
+        code = errno.ENOSPC
+    elif code is None and ("readonly" in text or "read-only" in text):
+        code = errno.EROFS
+    elif code is None and "disk i/o error" in text:
+        return StoreError(f"cannot {what} {path}: the card reported an I/O error; it may be failing or "
+                          "read-only (check `dmesg`, then repair or replace the SD card)")
     if code in (errno.EACCES, errno.EPERM):
         return StoreError(f"cannot {what} {path}: permission denied; fix: {ownership_fix(path.parent)}")
     if code == errno.EROFS:
@@ -254,27 +262,40 @@ def store_error(what: str, path: Path, exc: BaseException) -> StoreError:
 
 
 class FileLock:
-    """An exclusive lock shared by every process that opens the same store (flock)."""
+    """An exclusive lock shared by every process that opens the same store (flock).
+
+    The lock file is opened once and kept open: a card that turns read-only later
+    cannot stop her memories from being read (flock works on a read-only descriptor).
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._fd: int | None = None
 
+    def _open(self) -> int:
+        if self._fd is None:
+            try:
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            except OSError as exc:
+                if exc.errno not in (errno.EROFS, errno.EACCES) or not self.path.exists():
+                    raise store_error("open the lock file", self.path, exc) from None
+                try:
+                    self._fd = os.open(self.path, os.O_RDONLY)
+                except OSError:
+                    raise store_error("open the lock file", self.path, exc) from None
+        return self._fd
+
     def acquire(self) -> None:
         """Block until this process holds the lock."""
-        try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        except OSError as exc:
-            raise store_error("open the lock file", self.path, exc) from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        except BaseException:
-            os.close(fd)
-            raise
-        self._fd = fd
+        fcntl.flock(self._open(), fcntl.LOCK_EX)
 
     def release(self) -> None:
-        """Give the lock back (closing the descriptor releases it)."""
+        """Give the lock back."""
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        """Close the lock file (safe twice)."""
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None

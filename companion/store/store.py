@@ -74,7 +74,10 @@ class Store:
                     self._commit()
                 self._catch_up()
                 if self.file.stale or self._seq > self._base_seq:
-                    self._compact()
+                    try:
+                        self._compact()
+                    except (StoreError, OSError) as exc:  # a full or read-only card: the change log has everything
+                        log.warning("memory file not rewritten at start: %s", exc)
             self._remember_recoveries()
 
     @classmethod
@@ -388,6 +391,8 @@ class Store:
                     log.warning("memory file not rewritten at close: %s", exc)
             self.journal.close()
             self._db.close()
+            if self._flock is not None:
+                self._flock.close()
             self._closed = True
 
     def __enter__(self) -> "Store":
