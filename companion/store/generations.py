@@ -77,7 +77,7 @@ class Generations:
     def oldest_seq(self) -> int | None:
         """The memory change the oldest copy starts from (None without copies)."""
         gens = self.all()
-        return gens[-1].seq if gens else None
+        return min(g.seq for g in gens) if gens else None
 
     def rewrite(self, edit: Callable[[Data], bool]) -> int:
         """Apply `edit` to every copy (forgetting); rewrites those it changed; returns how many."""
