@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timezone
+from datetime import datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 

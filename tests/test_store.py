@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import json
 import os
-import queue
-import random
 import shutil
-import signal
 import stat
 import subprocess
 import sys
 import threading
-import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+from reliability_kill import kill_loop  # noqa: E402
 
 from companion.errors import StoreError
 from companion.store.file import signature
@@ -242,89 +241,9 @@ def test_permission_problem_is_one_line_with_the_fix(tmp_path: Path) -> None:
     assert "permission denied" in lines[0] and "sudo chown -R" in lines[0] and str(data) in lines[0]
 
 
-# ---------------------------------------------------------------- crash test
-
-KILLS = 150
-KILLS_PER_DIR = 30
-
-
-class ForkServer:
-    """The helper process that forks writers; lines it prints arrive on a queue."""
-
-    def __init__(self) -> None:
-        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-        self.proc = subprocess.Popen([sys.executable, str(HERE / "store_crash_child.py")],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True, bufsize=1)
-        self.lines: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=self._pump, daemon=True).start()
-        assert self.next() == "ready"
-
-    def _pump(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.put(line.strip())
-
-    def next(self) -> str:
-        return self.lines.get(timeout=30)
-
-    def close(self) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.close()
-        self.proc.wait(timeout=30)
-
-
-def kill_loop(tmp_path: Path, kills: int, seed: int = 1234) -> dict[str, int]:
-    """SIGKILL writers of memories, journal rows and settings at random moments; check what was acknowledged."""
-    rng = random.Random(seed)
-    server = ForkServer()
-    totals = {"ins": 0, "row": 0, "put": 0, "kills": 0}
-    try:
-        for kill in range(kills):
-            directory = tmp_path / f"d{kill // KILLS_PER_DIR}"
-            assert server.proc.stdin is not None
-            server.proc.stdin.write(f"{directory}\n")
-            server.proc.stdin.flush()
-            pid = None
-            while pid is None:  # "pid" and "open" may arrive in either order
-                words = server.next().split()
-                if words[0] == "pid":
-                    pid = int(words[1])
-            # every few kills, strike while the store is still opening (recovering, compacting)
-            delay_s = rng.uniform(0.0, 0.004) if kill % 7 == 0 else rng.uniform(0.005, 0.060)
-            time.sleep(delay_s)
-            os.kill(pid, signal.SIGKILL)
-            acked: list[int] = []
-            rows: list[int] = []
-            counter = 0
-            while True:
-                words = server.next().split()
-                if words[0] == "ins":
-                    acked.append(int(words[1]))
-                elif words[0] == "row":
-                    rows.append(int(words[1]))
-                elif words[0] == "put":
-                    counter = int(words[1])
-                elif words[0] == "exit" and int(words[1]) == pid:
-                    assert os.WIFSIGNALED(int(words[2])), "the writer ended before it was killed"
-                    break
-            with Store.open(directory) as store:
-                present = {d["id"] for d in store.all("crash")}
-                missing = set(acked) - present
-                assert not missing, f"kill {kill}: acknowledged memory ids lost: {sorted(missing)}"
-                ids = {t.id for t in store.journal.all(TurnRow)}
-                assert not set(rows) - ids, f"kill {kill}: acknowledged journal rows lost"
-                if counter:
-                    assert store.get("counter", 0) >= counter
-                assert not store.health.recoveries, f"kill {kill}: a crash damaged a file"
-            totals["ins"] += len(acked)
-            totals["row"] += len(rows)
-            totals["put"] += bool(counter)
-            totals["kills"] += 1
-    finally:
-        server.close()
-    return totals
+# ---------------------------------------------------------------- crash test (scripts/reliability_kill.py runs more)
 
 
 def test_sigkill_never_loses_an_acknowledged_write(tmp_path: Path) -> None:
-    totals = kill_loop(tmp_path, KILLS)
-    assert totals["ins"] > KILLS and totals["row"] > KILLS  # the kills landed while writes were happening
+    totals = kill_loop(tmp_path, kills=150)
+    assert totals["ins"] > 150 and totals["row"] > 150  # the kills landed while writes were happening

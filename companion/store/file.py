@@ -277,7 +277,7 @@ class FileLock:
             try:
                 self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
             except OSError as exc:
-                if exc.errno not in (errno.EROFS, errno.EACCES) or not self.path.exists():
+                if exc.errno not in (errno.EROFS, errno.EACCES) or not os.path.exists(self.path):
                     raise store_error("open the lock file", self.path, exc) from None
                 try:
                     self._fd = os.open(self.path, os.O_RDONLY)
