@@ -246,4 +246,4 @@ def test_permission_problem_is_one_line_with_the_fix(tmp_path: Path) -> None:
 
 def test_sigkill_never_loses_an_acknowledged_write(tmp_path: Path) -> None:
     totals = kill_loop(tmp_path, kills=150)
-    assert totals["ins"] > 150 and totals["row"] > 150  # the kills landed while writes were happening
+    assert totals["ins"] > 100 and totals["row"] > 100  # the kills landed while writes were happening

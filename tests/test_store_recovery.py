@@ -69,16 +69,15 @@ def test_damaged_memory_file_is_rebuilt_with_nothing_lost(tmp_path: Path, caplog
 
 
 def test_a_valid_file_with_a_nul_tail_keeps_its_data_on_its_own(tmp_path: Path) -> None:
-    """No copy, no journal: the file's own valid part is all there is, and it is all kept."""
+    """No copy, no change log: the file's own valid part is all there is, and it is all kept."""
     make(tmp_path)
+    with Store.open(tmp_path) as store:  # as after days of use: the log's old changes were dropped
+        store.journal.drop_changes(upto=store.journal.high_water())
     shutil.rmtree(tmp_path / "generations")
-    for p in tmp_path.glob(JOURNAL_FILENAME + "*"):
-        p.unlink()
     path = tmp_path / DB_FILENAME
     path.write_bytes(path.read_bytes() + b"\x00" * 4096)
     with Store.open(tmp_path) as store:
         assert len(subjects(store)) == FACTS
-        assert store.get("honesty.setup_at") == T0.isoformat()  # settings come back from the file's copy
         (rec,) = store.health.recoveries
         assert rec.lost is False
     assert list(tmp_path.glob(DB_FILENAME + ".corrupt-*"))  # the damaged original is kept for a person

@@ -64,6 +64,8 @@ class LogDB:
         self._ops: list[Op] = []
         self._closed = False
         self.commits = 0  # transactions written by this process (observable: one per turn, one per import)
+        # a new (or emptied) file knows nothing of the past
+        self.created = path is None or not path.exists() or path.stat().st_size == 0
         if path is not None and not path.exists():
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)  # SQLite gives -wal/-shm the same mode
             os.close(fd)

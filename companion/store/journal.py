@@ -342,6 +342,11 @@ class Journal:
         rows = self.db.query("SELECT max(seq) FROM changes")
         return int(rows[0][0] or 0)
 
+    def high_water(self) -> int:
+        """The highest change number ever given out here (kept by SQLite even after old changes are dropped)."""
+        rows = self.db.query("SELECT seq FROM sqlite_sequence WHERE name = 'changes'")
+        return int(rows[0][0]) if rows else 0
+
     def first_seq(self) -> int:
         """The oldest memory change still kept (0 when none)."""
         rows = self.db.query("SELECT min(seq) FROM changes")

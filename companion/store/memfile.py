@@ -15,7 +15,7 @@ from companion.errors import StoreError
 from companion.store.file import CorruptFile, Data, atomic_write, dumps, parse, salvage, signature, store_error
 from companion.store.generations import DIRNAME as GENERATIONS_DIR
 from companion.store.generations import Generations
-from companion.store.health import Health
+from companion.store.health import Health, Recovery
 from companion.store.journal import ROW_TYPES, Journal
 from companion.store.recovery import META_TABLE, STATE_TABLE, meta_of, rebuild
 
@@ -56,6 +56,11 @@ def _restore_state(journal: Journal, copy: dict[str, dict[str, Any]]) -> None:
             if isinstance(doc, dict) and isinstance(doc.get("key"), str):
                 journal.put(doc["key"], doc.get("value"), defer=True)
         journal.flush()
+
+
+def journal_name(journal: Journal) -> str:
+    """The journal's file name (for recovery records)."""
+    return journal.db.path.name if journal.db.path is not None else "journal"
 
 
 class TreeStorage(Storage):
@@ -125,6 +130,12 @@ class MemoryFile:
             data = rebuilt.data
             data[META_TABLE] = {"1": {"schema_version": target, "seq": rebuilt.seq}}
             self._sig = None  # write the rebuilt tree
+        elif data is not None and journal.db.created and int(meta_of(data).get("seq", 0)) > 0 \
+                and not any(r.file == journal_name(journal) for r in health.recoveries):
+            written = str(meta_of(data).get("written_at", "its last rewrite"))[:16].replace("T", " ")
+            health.recoveries.append(Recovery.now(journal_name(journal), "the file is missing",
+                                                  f"started a new one; memories up to {written} are kept, "
+                                                  "anything said after that may be gone", None))
         if data is None:
             data = {META_TABLE: {"1": {"schema_version": target, "seq": 0}}}
         self._migrate(data, journal, target, migrations)

@@ -98,12 +98,16 @@ def rebuild(path: Path, damaged: Salvage | None, problem: str, generations: Gene
         if got:
             sources.append(f"{got} readable memories of the damaged file")
     first, last = journal.first_seq(), journal.last_seq()
+    seen = max(start_seq, base_seq or 0)  # the newest change any surviving file says it holds
+    # a journal made just now (lost or damaged), or one that forgot changes the files know of, vouches for nothing
+    trusted = not journal.db.created and journal.high_water() >= seen
 
     def covered(seq: int | None) -> bool:  # the journal holds every change after `seq`
-        return seq is not None and (last <= seq or (first != 0 and first <= seq + 1))
+        return trusted and seq is not None and (last <= seq or (first != 0 and first <= seq + 1))
 
     copy_whole = copy is not None and copy_complete
-    lost_nothing = (copy_whole and covered(start_seq)) or (base_full and covered(base_seq)) or first == 1
+    lost_nothing = (copy_whole and covered(start_seq)) or (base_full and covered(base_seq)) or \
+        (trusted and first == 1)
     replayed = 0
     for seq, table, doc_id, doc in journal.changes_since(0):  # every kept change, in order: idempotent
         apply_change(start, table, doc_id, doc)
