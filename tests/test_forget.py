@@ -171,3 +171,29 @@ def test_at_is_kept_in_turn_rows(tmp_path: Path) -> None:
     skill, clock, store = make(tmp_path)
     say(skill, "hello there", clock)
     assert store.journal.all(TurnRow)[0].at == datetime(2024, 6, 10, 9, 0, tzinfo=timezone.utc) == START
+
+
+def test_a_name_that_is_also_a_word(tmp_path: Path) -> None:
+    """"Forget about Will": her son, not every sentence with "will" in it."""
+    skill, clock, store = make(tmp_path)
+    for text in ("my son will lives in leeds", "i will go to the shops tomorrow", "my friend wilma likes bingo",
+                 "yesterday will and i walked along the river and had fish and chips"):
+        say(skill, text, clock)
+    reply, _ = say(skill, "forget about will", clock)
+    assert reply.text.startswith("I'll forget 2 things about Will: that your son Will lives in Leeds; ")
+    say(skill, "yes", clock)
+    assert subjects(store) == {"Wilma"}
+    assert any(t.user == "i will go to the shops tomorrow" for t in store.journal.all(TurnRow))
+
+
+def test_the_labelled_forget_set(tmp_path: Path) -> None:
+    """tests/data/forget_set.json (scripts/reliability_forget.py prints the figures per split)."""
+    import json
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    from reliability_forget import DATA, run_case
+
+    for i, case in enumerate(json.loads(DATA.read_text())["cases"]):
+        r = run_case(case, tmp_path / f"c{i}")
+        assert r["gone"] == r["expected"] > 0 and not r["wrong"] and not r["missed"] and not r["left"], (case, r)

@@ -11,6 +11,7 @@ from typing import Any, Iterable
 from companion.clock import Clock
 from companion.memory.extract import Candidate
 from companion.memory.model import CLOSENESS, EPISODES, FACTS, IMPORTANCE, RELATIONS, SELF_KINDS, Memory
+from companion.memory.people import ambiguous
 from companion.memory.recall import RecallIndex
 from companion.store.journal import TurnRow
 from companion.store.scrub import patterns
@@ -136,11 +137,13 @@ class MemoryBook:
         self.sync()
         want = re.sub(r"^(?:my|the|our|her|his)\s+", "", topic.strip().lower()).strip(" .?!")
         relation = RELATIONS.get(want)
-        pats = patterns(self.names_for(topic))
-        if not pats:
+        names = self.names_for(topic)
+        fields, free = patterns(names), patterns(names, [n for n in names if ambiguous(n)])
+        if not fields:
             return []
         return [m for m in self.all() if (relation and m.kind == "person" and m.relation == relation)
-                or any(p.search(text) for text in m.texts() for p in pats)]
+                or any(p.search(text) for text in m.texts()[:-2] for p in fields)  # subject, about, attributes
+                or any(p.search(text) for text in m.texts()[-2:] for p in free)]  # her words, and the sentence
 
     def latest(self) -> Memory | None:
         """The memory stored or changed most recently."""
@@ -271,7 +274,8 @@ class MemoryBook:
 
     def turns_about(self, words: Iterable[str]) -> list[TurnRow]:
         """Conversation turns that name any of these words or phrases (whole words)."""
-        pats = patterns(words)
+        words = list(words)
+        pats = patterns(words, [w for w in words if ambiguous(w)])
         if not pats:
             return []
         return [t for t in self.store.journal.all(TurnRow)

@@ -18,6 +18,7 @@ from typing import Iterable
 
 from companion.memory.book import MemoryBook
 from companion.memory.model import Memory, render
+from companion.memory.people import ambiguous
 from companion.store.journal import TurnRow
 from companion.store.scrub import ScrubReport
 
@@ -94,7 +95,8 @@ def execute(book: MemoryBook, p: Plan, now_s: float, also: Iterable[Path] = ()) 
     book.remove(current)
     book.store.journal.remove(TurnRow, [t.id for t in p.turns if t.id is not None])
     words = p.names + [m.subject for m in current if m.kind in ("person", "pet") and m.subject]
-    report = book.store.forget_copies([(m.table, m.id) for m in current], words, also=list(also))
+    report = book.store.forget_copies([(m.table, m.id) for m in current], words, also=list(also),
+                                      exact_case=[w for w in words if ambiguous(w)])
     return Forgotten(dataclasses.replace(p, memories=current), now_s, report)
 
 

@@ -111,11 +111,12 @@ class Memory:
         return doc
 
     def texts(self) -> list[str]:
-        """Every text of this memory a name could appear in (for whole-name matching)."""
+        """Every text a name could appear in: the fields (subject, about, attributes), then her words and
+        the rendered sentence last (for whole-name matching)."""
         values = [v for v in self.attrs.values() if isinstance(v, str)]
         values += [n for n in self.attrs.get("notes", []) if isinstance(n, str)] if isinstance(
             self.attrs.get("notes"), list) else []
-        return [self.subject, self.said, *self.about, *values, render(self, you=False)]
+        return [self.subject, *self.about, *values, self.said, render(self, you=False)]
 
 
 def _text(value: Any) -> str:

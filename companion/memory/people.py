@@ -12,6 +12,7 @@ from typing import Any
 
 from companion.config import Settings
 from companion.memory.model import FACTS, Memory
+from companion.memory.text import STOPWORDS
 from companion.store.scrub import name_pattern
 from companion.store.store import Store
 
@@ -19,7 +20,20 @@ from companion.store.store import Store
 RELATIONS = ("daughter", "son", "grandson", "granddaughter", "grandchildren", "grandkids", "sister", "brother",
              "husband", "wife", "niece", "nephew", "friend", "neighbour", "neighbor", "cousin")
 
-__all__ = ["RELATIONS", "known_people", "mentions", "name_pattern", "people", "refers_to"]
+# Names that are also everyday words: in her free text they count only when written as a name ("Will", not
+# "will"); a speech transcript in lower case then never matches, which errs on the side of forgetting too little.
+WORD_NAMES = frozenset("""
+will may june april august mark rose pat bill grace hope joy faith sue ruby dawn jack frank art bob penny holly
+ivy daisy lily iris heather pearl amber summer autumn max buddy lucky ginger pepper honey rusty patch ray dean
+drew gene guy rich chase carol robin sandy rock sky angel bud cliff gay jean joan lee pip rod sunny tiny
+""".split())
+
+__all__ = ["RELATIONS", "WORD_NAMES", "ambiguous", "known_people", "mentions", "name_pattern", "people", "refers_to"]
+
+
+def ambiguous(name: str) -> bool:
+    """Is this name also an everyday word (so lower-case text may not mean the person)?"""
+    return name.strip().lower() in WORD_NAMES or name.strip().lower() in STOPWORDS
 
 
 def people(store: Store) -> list[Memory]:

@@ -28,16 +28,20 @@ SKIP_DIRS = {"models", "generations"}  # generations are edited document by docu
 
 
 @functools.lru_cache(maxsize=4096)
-def name_pattern(name: str) -> re.Pattern[str]:
-    """A whole name, any case: 'Ann' matches "Ann's" but not Anne, Joanna or Hannah; 'Tom' not Tommy or tomatoes."""
+def name_pattern(name: str, exact_case: bool = False) -> re.Pattern[str]:
+    """A whole name: 'Ann' matches "Ann's" but not Anne, Joanna or Hannah; 'Tom' not Tommy or tomatoes.
+
+    Any case, unless `exact_case`: a name that is also a word ("Will", "May") matches only as written.
+    """
     parts = [re.escape(p) for p in name.split()]
-    return re.compile(r"(?<![\w-])" + r"[\s-]+".join(parts) + r"(?![\w-])", re.IGNORECASE)
+    return re.compile(r"(?<![\w-])" + r"[\s-]+".join(parts) + r"(?![\w-])", 0 if exact_case else re.IGNORECASE)
 
 
-def patterns(words: Iterable[str]) -> list[re.Pattern[str]]:
+def patterns(words: Iterable[str], exact_case: Iterable[str] = ()) -> list[re.Pattern[str]]:
     """Whole-name patterns for the non-empty words, longest first (so 'Ann Smith' goes before 'Ann')."""
     uniq = sorted({w.strip() for w in words if w and w.strip()}, key=len, reverse=True)
-    return [name_pattern(w) for w in uniq]
+    exact = {w.strip().lower() for w in exact_case}
+    return [name_pattern(w.title() if w.lower() in exact else w, w.lower() in exact) for w in uniq]
 
 
 def redact(text: str, pats: list[re.Pattern[str]]) -> tuple[str, int]:
@@ -53,7 +57,7 @@ def _mask(raw: bytes, pats: list[re.Pattern[str]]) -> tuple[bytes, int]:
     """Same-length masking for files that are not text (a damaged SQLite or JSON file): structure stays."""
     total = 0
     for p in pats:
-        bp = re.compile(p.pattern.encode("utf-8"), re.IGNORECASE)
+        bp = re.compile(p.pattern.encode("utf-8"), p.flags & re.IGNORECASE)
         raw, n = bp.subn(lambda m: b"X" * len(m.group(0)), raw)
         total += n
     return raw, total
@@ -114,10 +118,10 @@ def _spool_locked(path: Path) -> Iterator[None]:
 
 
 def scrub_files(directories: Iterable[Path], words: Iterable[str], skip: Iterable[Path] = (),
-                outboxes: Iterable[Path] = ()) -> ScrubReport:
+                outboxes: Iterable[Path] = (), exact_case: Iterable[str] = ()) -> ScrubReport:
     """Replace whole-name mentions of `words` in every file under `directories` (text: [forgotten];
     damaged or binary copies: masked byte for byte)."""
-    pats = patterns(words)
+    pats = patterns(words, exact_case)
     report = ScrubReport()
     if not pats:
         return report

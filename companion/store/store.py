@@ -95,8 +95,7 @@ class Store:
     @classmethod
     def in_memory(cls, why: str = "") -> "Store":
         """A store that keeps nothing on disk: the fallback when the real one cannot be opened."""
-        store = cls(None)
-        store.health.unavailable = why
+        (store := cls(None)).health.unavailable = why
         return store
 
     @property
@@ -248,8 +247,8 @@ class Store:
                 if removed:
                     log.info("deleted %d %s rows older than %s", removed, kind.TABLE, keep)
 
-    def forget_copies(self, docs: Iterable[tuple[str, int]], words: Iterable[str] = (),
-                      also: Iterable[Path] = ()) -> ScrubReport:
+    def forget_copies(self, docs: Iterable[tuple[str, int]], words: Iterable[str] = (), also: Iterable[Path] = (),
+                      exact_case: Iterable[str] = ()) -> ScrubReport:
         """After memories were removed (or put back), every copy on the device agrees: the change log, the file,
         the daily copies; journal texts and the files under the data dir (and `also`) lose `words`."""
         docs, words = list(docs), [w for w in words if w and w.strip()]
@@ -257,7 +256,7 @@ class Store:
             self._catch_up()
             self._commit()
             self.journal.drop_changes(docs=docs)
-            rows = redact_rows(self.journal, patterns(words))
+            rows = redact_rows(self.journal, patterns(words, exact_case))
             self._compact()
             wanted = {(t, str(i)): clone(self._tree.get(t, {}).get(str(i))) for t, i in docs}
             gens = self.file.align_copies(wanted) if self.file is not None else 0
@@ -265,7 +264,7 @@ class Store:
         report = ScrubReport(rows=rows, generations=gens)
         if self.directory is not None and words:  # every other file: summaries, outbox, audit, set-aside copies
             live = [self.path, *(self.path.with_name(JOURNAL_FILENAME + x) for x in ("", "-wal"))]
-            found = scrub_files([self.directory, *also], words, live, [self.directory / "outbox", *also])
+            found = scrub_files([self.directory, *also], words, live, [self.directory / "outbox", *also], exact_case)
             report.files, report.outbox_copies = found.files, found.outbox_copies
         return report
 
@@ -366,8 +365,7 @@ class Store:
 
     def count(self) -> int:
         """Memories held (every document table)."""
-        with self._locked():
-            return sum(len(t) for t in self._tree.values())
+        return sum(len(t) for t in self._tree.values())
 
     # ---------------------------------------------------------------- key/value state
 
