@@ -42,6 +42,7 @@ class Op:
     value: str | None = None
     change: bool = False  # a memory change (its seq matters to the store)
     deferred: bool = False
+    staged_at: float = 0.0  # time.monotonic() when staged
     result: int | None = None  # the new row's id (inserts)
     count: int = 0  # rows changed (updates, deletes)
 
@@ -142,6 +143,7 @@ class LogDB:
 
     def stage(self, op: Op) -> Op:
         """Queue one write; it is written by the next commit()."""
+        op.staged_at = time.monotonic()
         with self._lock:
             self._ops.append(op)
             if op.deferred and len(self._ops) > MAX_STAGED:  # the disk has refused writes for a long time
@@ -179,10 +181,11 @@ class LogDB:
                 log.warning("journal writes work again: %d waiting writes are saved", len(ops))
             return ops
 
-    def flush(self) -> None:
-        """Commit whatever waits (maintenance calls this outside turns); a refusing disk is logged, not raised."""
+    def flush(self, older_than_s: float = 0.0) -> None:
+        """Commit what waits (maintenance: what waited longer than a turn); a refusing disk is logged, not raised."""
         with self._lock:
-            waiting = bool(self._ops)
+            waiting = bool(self._ops) and (bool(self.health.write_error)  # retry a refusing disk every time
+                                           or time.monotonic() - self._ops[0].staged_at >= older_than_s)
         if waiting:
             with contextlib.suppress(StoreError):
                 self.commit()

@@ -361,9 +361,9 @@ class Journal:
 
     # ---------------------------------------------------------------- upkeep
 
-    def flush(self) -> None:
-        """Write deferred rows now (maintenance, shutdown)."""
-        self.db.flush()
+    def flush(self, older_than_s: float = 0.0) -> None:
+        """Write deferred rows now (or only if the oldest has waited `older_than_s`)."""
+        self.db.flush(older_than_s)
 
     def scrub(self) -> None:
         """After deleting her words: empty the WAL so no old page keeps them."""

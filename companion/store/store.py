@@ -29,6 +29,7 @@ DB_FILENAME = "companion.json"
 JOURNAL_FILENAME = "journal.sqlite3"
 GENERATIONS = 7  # daily copies of the memory file
 COMPACT_AFTER = 500  # memory changes in the journal before the memory file is rewritten
+FLUSH_AFTER_S = 30.0  # a deferred row (a turn's mood reading) waits this long for its turn's commit
 
 
 class Store:
@@ -233,8 +234,8 @@ class Store:
         self.journal.drop_changes(upto=min(self._base_seq, oldest if oldest is not None else self._base_seq))
 
     def maintain(self, retention: Mapping[type[Row], Any] | None = None, now: datetime | None = None) -> None:
-        """Outside turns (every minute or so): write waiting rows; daily, rewrite the file and apply retention."""
-        self.journal.flush()
+        """Outside turns (every minute or so): write rows that waited; daily, rewrite the file and apply retention."""
+        self.journal.flush(older_than_s=FLUSH_AFTER_S)
         with self._locked():
             self._catch_up()
             due = self.file is not None and self.file.written_on != date.today() or self._seq - self._base_seq > COMPACT_AFTER
@@ -278,8 +279,7 @@ class Store:
 
     # ---------------------------------------------------------------- documents (memories)
 
-    # Writes edit the TinyDB tree directly: TinyDB's Table rebuilds the whole table on every write
-    # (O(n), a quadratic 5,000-person import). The documents, ids and file stay TinyDB's.
+    # Writes edit the TinyDB tree directly (TinyDB's Table rebuilds a table per write: quadratic imports).
 
     def _next_id(self, table: str) -> int:
         if table not in self._next:
