@@ -15,6 +15,7 @@ from companion.loop.dialogue import Dialogue
 from companion.loop.skills import TurnInput
 from companion.safety.phrases import CATEGORIES, SafetyDetector
 from companion.safety.skill import SafetySkill
+from companion.store.journal import HelpRow
 from companion.store.store import Store
 
 START = datetime(2024, 5, 6, 10, 0, tzinfo=timezone.utc)
@@ -84,8 +85,9 @@ def test_each_category_speaks_its_script_and_alerts(world, category, text):
     assert reply.expect_answer
     if category == "suicidal":
         assert "116 123" in reply.text
-    rows = store.all("help")
-    assert [(r["category"], r["source"], r["cancelled"]) for r in rows] == [(category, "voice", False)]
+    rows = store.journal.all(HelpRow)
+    assert [(r.category, r.source, r.cancelled) for r in rows] == [(category, "voice", False)]
+    assert rows[0].id == reply.data["help_id"] and rows[0].at == clock.now()
     queued = alerts.pending()
     assert {e["channel"] for e in queued} == {"outbox", "webhook"}
     assert {e["alert"]["id"] for e in queued} == {reply.data["alert_id"]}
@@ -102,7 +104,7 @@ def test_each_category_speaks_its_script_and_alerts(world, category, text):
 def test_negations_and_idioms_pass_to_the_conversation(world, text):
     skill, store, alerts, clock, say = world
     assert say(text) is None
-    assert store.all("help") == [] and alerts.pending() == []
+    assert store.journal.all(HelpRow) == [] and alerts.pending() == []
 
 
 def test_share_words_puts_her_words_in_the_alert(tmp_path):
@@ -133,7 +135,7 @@ def test_fall_confirmation_not_hurt(world):
     # the all-clear is a non-urgent revision of the fall alert, not a new urgent one
     queued = [e["alert"] for e in alerts.pending() if e["channel"] == "outbox"]
     assert [(a["kind"], a["revision"], a["resolved"], a["urgent"]) for a in queued] == [("safety:fall", 1, True, False)]
-    assert store.all("help")[0]["cancelled"] is False  # she did fall; only "help" can be a false alarm
+    assert store.journal.all(HelpRow)[0].cancelled is False  # she did fall; only "help" can be a false alarm
     clock.advance(20)
     assert say("what's for lunch") is None  # the question is closed
 
@@ -153,7 +155,7 @@ def test_help_false_alarm_is_cancelled(world):
     say("help")
     reply = say("yes I'm fine it was a false alarm")
     assert reply.intent == "safety:all_right"
-    assert store.all("help")[0]["cancelled"] is True
+    assert store.journal.all(HelpRow)[0].cancelled is True
 
 
 def test_answer_after_the_window_is_ordinary_talk(world):
@@ -167,10 +169,10 @@ def test_help_button_alerts_and_speaks(world):
     skill, store, alerts, clock, say = world
     reply = skill.help_button()
     assert reply.intent == "safety:help" and "I've let Susan know." in reply.text
-    assert store.all("help")[0]["source"] == "button"
+    assert store.journal.all(HelpRow)[0].source == "button"
     assert "help button" in alerts.pending()[0]["alert"]["title"]
     cancelled = skill.cancel_help()
-    assert cancelled is not None and store.all("help")[0]["cancelled"] is True
+    assert cancelled is not None and store.journal.all(HelpRow)[0].cancelled is True
 
 
 def test_context_after_suicidal_talk_mentions_crisis_line(world):

@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING
 
 from companion.clock import Clock
 from companion.config import Settings
+from companion.errors import StoreError
 from companion.language import normalize, yes_no
 from companion.loop.skills import Ask, BaseSkill, Question, Reply, TurnInput
 from companion.safety.phrases import Detection, SafetyDetector
-from companion.store.journal import ALERT_TITLES
+from companion.store.journal import ALERT_TITLES, HelpRow
 from companion.store.store import Store
 
 if TYPE_CHECKING:  # the skill only needs raise_alert() and the recipients' names
@@ -64,12 +65,15 @@ class _Pending:
 
     category: str
     alert_id: str
-    help_id: int
+    help_id: int | None  # None when the disk refused the help row (the alert went out anyway)
     asked_at: datetime
 
 
 class SafetySkill(BaseSkill):
-    """Runs first on every transcript: scripted reply, a row in `help`, and an urgent caregiver alert."""
+    """Runs first on every transcript: scripted reply, a help row, and an urgent caregiver alert.
+
+    The one writer of help requests: spoken ones and the help button (the panel only reports the press).
+    """
 
     name = "safety"
     first = True  # hears every turn before any open question is answered: an emergency outranks them all
@@ -135,17 +139,16 @@ class SafetySkill(BaseSkill):
         detail = {"category": category, "source": source}
         if share and detection.text:
             detail["her_words"] = detection.text
-        help_id = self.store.insert("help", {
-            "at": at.isoformat(), "source": source, "category": category,
-            "detail": detection.phrase if source == "voice" else "help button", "cancelled": False})
         title = ALERT_TITLES[category] + (" (help button)" if source == "button" else "")
         name = self.settings.conversation.user_name
         if name and title.startswith("She "):
             title = name + title[3:]
-        alert_id = self.alerts.raise_alert(f"safety:{category}", title, detail, urgent=True,
-                                           told_her="that her family is being told")
+        alert_id = self._alert(f"safety:{category}", title, detail,  # first: it never waits on the journal
+                               told_her="that her family is being told")
+        help_id = self._record(HelpRow(at=at, source=source, category=category,
+                                       detail=detection.phrase if source == "voice" else "help button"))
         log.warning("safety: %s detected (%s), alert %s", category, source, alert_id)
-        text = self._script(category)
+        text = self._script(category, told=bool(alert_id))
         question, _ = _CONFIRM[category]
         self._pending = _Pending(category, alert_id, help_id, at)
         self._last_event = (category, at)
@@ -153,10 +156,28 @@ class SafetySkill(BaseSkill):
                      data={"alert_id": alert_id, "category": category, "help_id": help_id},
                      asks=Ask(category, window_s=self.settings.safety.confirm_window_s, urgent=True))
 
-    def _script(self, category: str) -> str:
+    def _alert(self, kind: str, summary: str, detail: dict, **how: object) -> str:
+        """Queue an urgent alert; '' when the card refuses it (she still gets her script, and the truth)."""
+        try:
+            return self.alerts.raise_alert(kind, summary, detail, urgent=True, **how)
+        except OSError as exc:
+            log.error("safety: the alert %r could not be queued: %s", summary, exc)
+            return ""
+
+    def _record(self, row: HelpRow) -> int | None:
+        """Write the help row; a disk that refuses it is logged, never in the way of the alert or her answer."""
+        try:
+            return self.store.journal.append(row).id
+        except StoreError as exc:
+            log.error("help request not recorded (the caregiver alert was raised): %s", exc)
+            return None
+
+    def _script(self, category: str, told: bool = True) -> str:
         s = self.settings
+        notified = self._notified_line() if told else \
+            f"I couldn't send a message to {self.alerts.recipient_names()} just now."
         return _SCRIPTS[category].format(
-            notified=self._notified_line(), emergency=_speakable(s.safety.emergency_number),
+            notified=notified, emergency=_speakable(s.safety.emergency_number),
             crisis=_speakable(s.safety.crisis_line), assistant=s.conversation.assistant_name)
 
     def _notified_line(self) -> str:
@@ -195,8 +216,11 @@ class SafetySkill(BaseSkill):
 
     def _all_right(self, pending: _Pending, at: datetime, cancelled: bool) -> Reply:
         self._pending = None
-        if cancelled:
-            self.store.update("help", {"cancelled": True, "cancelled_at": at.isoformat()}, [pending.help_id])
+        if cancelled and pending.help_id is not None:
+            try:
+                self.store.journal.mark_help_cancelled(pending.help_id, at)
+            except StoreError as exc:
+                log.error("could not mark the help request as a false alarm: %s", exc)
         who = self.alerts.recipient_names()
         # the all-clear is not urgent: it updates the original alert and ends its escalation
         self.alerts.resolve(pending.alert_id, f"{self.settings.conversation.user_name or 'She'} says she is all "
@@ -208,9 +232,9 @@ class SafetySkill(BaseSkill):
     def _not_all_right(self, pending: _Pending, at: datetime) -> Reply:
         self._pending = None
         who = self.alerts.recipient_names()
-        self.alerts.raise_alert("safety:update", f"{self.settings.conversation.user_name or 'She'} says she is "
-                                f"NOT all right (after: {pending.category})", {"category": pending.category},
-                                urgent=True, update=pending.alert_id)
+        self._alert("safety:update", f"{self.settings.conversation.user_name or 'She'} says she is "
+                    f"NOT all right (after: {pending.category})", {"category": pending.category},
+                    update=pending.alert_id)
         emergency = _speakable(self.settings.safety.emergency_number)
         return Reply(text=f"Please call {emergency} now if you can. I've told {who} again. "
                           "Stay where you are and keep warm. I'm right here.",
