@@ -20,6 +20,10 @@ from companion.voice.llm import Generation, ReplyGenerator
 log = logging.getLogger(__name__)
 
 HISTORY_TURNS = 3  # exchanges the LLM sees
+TOO_MUCH = "That was a lot — let me take the start of it."  # said when her words had to be cut
+NOT_CAUGHT = "Sorry, I didn't catch that. Could you say it again?"
+CHARS_PER_TOKEN = 4  # typed text longer than context_tokens × this can never fit: cut at the door
+_CONTROL = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 TIMING_KEYS = ("endpoint_ms", "stt_ms", "llm_first_token_ms", "first_sentence_ms", "tts_first_audio_ms",
                "first_audio_after_speech_end_ms")
 
@@ -57,6 +61,23 @@ def sentences(text: str) -> Iterator[str]:
 def norm(text: str) -> str:
     """Lower-case words only, to compare transcripts."""
     return " ".join(re.findall(r"[a-z0-9']+", text.lower()))
+
+
+def clean_typed(text: str) -> str:
+    """Typed text made safe for every stage: no control characters or terminal escapes, one line, valid UTF-8."""
+    text = text.encode("utf-8", "replace").decode("utf-8")  # lone surrogates from a mis-decoded paste
+    text = _CONTROL.sub(" ", text)
+    return " ".join(text.split())
+
+
+def cut_at_word(text: str, limit: int) -> tuple[str, bool]:
+    """The start of `text` (at most `limit` characters, ending on a whole word when there is one), and
+    whether anything was cut."""
+    if len(text) <= limit:
+        return text, False
+    cut = text[:limit]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > limit // 2 else cut).rstrip(" ,;:-") + "…", True
 
 
 def timings(tl: TurnLog) -> dict[str, float]:
@@ -165,16 +186,22 @@ class Dialogue:
             lines.append(hint())
         return " ".join(lines)
 
-    def llm_source(self, turn: TurnInput, tl: TurnLog, utterance: int,
-                   gen: Generation) -> Callable[[threading.Event], Iterator[str]]:
-        """The sentences of an LLM reply (framed), as a generator factory for a ReplyJob."""
+    def llm_source(self, turn: TurnInput, tl: TurnLog, utterance: int, gen: Generation,
+                   trimmed: bool = False) -> Callable[[threading.Event], Iterator[str]]:
+        """The sentences of an LLM reply (framed), as a generator factory for a ReplyJob.
+
+        Her words are cut to what the model's context holds (the start is
+        kept) and she hears so first; `trimmed` says they were cut already.
+        """
         opening, closing = self.framing(turn, utterance)
-        context = self.context(turn)
-        history = self.history[-HISTORY_TURNS:]
+        fitted = self.llm.fit(turn.text, self.context(turn), self.history[-HISTORY_TURNS:])
 
         def source(cancel: threading.Event) -> Iterator[str]:
             yield from sentences(opening)
-            yield from self.llm.stream(turn.text, context=context, history=history, cancel=cancel, gen=gen)
+            if trimmed or fitted.trimmed:
+                yield TOO_MUCH
+            yield from self.llm.stream(fitted.text, context=fitted.context, history=fitted.history, cancel=cancel,
+                                       gen=gen)
             tl.llm_first_token_ms = gen.first_token_ms
             tl.first_sentence_ms = gen.first_sentence_ms
             if not cancel.is_set():
@@ -208,16 +235,28 @@ class Dialogue:
                 log.exception("turn logger failed")
 
     def reply_to_text(self, text: str, utterance: int) -> Iterator[str]:
-        """A typed turn through the same skills and LLM (`companion chat`); yields reply sentences."""
+        """A typed turn through the same skills and LLM (`companion chat`); yields reply sentences.
+
+        Odd input never breaks a turn: control characters are dropped, and
+        text far beyond what the model can read is cut at the door (she is told).
+        """
+        raw = text
+        text, trimmed = cut_at_word(clean_typed(raw), self.llm.settings.context_tokens * CHARS_PER_TOKEN)
+        if trimmed:
+            log.info("typed input cut at the door: %d → %d characters", len(raw), len(text))
         turn = TurnInput(text=text, at=self.clock.now(), local_time=self.local_now(), source=Source.TEXT)
         tl = TurnLog(wake_detected=False, source=Source.TEXT.value, transcript=text)
+        if not text:
+            yield NOT_CAUGHT
+            return
         self.estimate_emotion(turn, tl, record=True)
         reply = self.skill_reply(turn)
         if reply is not None:
             tl.intent = reply.intent
-            parts = sentences(self.framed(reply, turn, utterance))
+            framed = self.framed(reply, turn, utterance)
+            parts = sentences(f"{TOO_MUCH} {framed}" if trimmed else framed)
         else:
-            parts = self.llm_source(turn, tl, utterance, Generation())(threading.Event())
+            parts = self.llm_source(turn, tl, utterance, Generation(), trimmed=trimmed)(threading.Event())
         said: list[str] = []
         try:
             for sentence in parts:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,7 +18,9 @@ from typing import Any, Callable
 
 from companion.clock import Clock, Household, SystemClock
 from companion.loop.skills import Reply, TurnInput, TurnRecord
-from companion.routines.file import Routine, RoutinesFile, RoutinesFileError, load_routines
+from companion.config import data_dir
+from companion.routines.file import Routine, RoutinesFile
+from companion.routines.keep import RoutinesKeeper, RoutinesWatch, Tell
 from companion.routines.log import RoutineLog
 from companion.routines.schedule import Occurrence, household_for, occurrences, upcoming
 from companion.routines.speech import classify_answer, combine, medication_words, sentence
@@ -71,7 +72,8 @@ class RoutineScheduler:
     name = "routines"
 
     def __init__(self, path: Path | None, store: Any, clock: Clock, household: Household | None = None,
-                 reload_check_s: float = 2.0, on_escalation: Escalation | None = None) -> None:
+                 reload_check_s: float = 2.0, on_escalation: Escalation | None = None, *,
+                 keep_dir: Path | None = None, tell: Tell | None = None) -> None:
         self.path = path
         self.store = store
         self.clock = clock
@@ -81,8 +83,9 @@ class RoutineScheduler:
         self._reload_check_s = reload_check_s
         self._file: RoutinesFile | None = None
         self._loaded_at: datetime | None = None
-        self._problem: str = ""  # why the newest edit is not in use ('' = fine)
-        self._signature: tuple[int, int, int] | None = None
+        # the last good routines are kept next to her data, so a damaged file never loses them
+        keep_dir = keep_dir or (Path(store.path).parent if getattr(store, "path", None) else None)
+        self._watch = RoutinesWatch(path, RoutinesKeeper(keep_dir) if keep_dir else None, tell) if path else None
         self._last_check = float("-inf")
         self._items: dict[tuple[str, str, str], _Item] = {}
         self._turns = 0  # finished conversation turns seen (for "next conversation" messages)
@@ -97,11 +100,12 @@ class RoutineScheduler:
 
     @classmethod
     def from_settings(cls, settings: Any, store: Any, clock: Clock | None = None,
-                      on_escalation: Escalation | None = None) -> "RoutineScheduler":
-        """Build from config.Settings; a missing or bad file never raises (see status())."""
+                      on_escalation: Escalation | None = None, tell: Tell | None = None) -> "RoutineScheduler":
+        """Build from config.Settings; a missing or bad file never raises (see status()), `tell` informs the family."""
         rs = settings.routines
         path = Path(rs.file).expanduser() if rs.file else None
-        return cls(path, store, clock or SystemClock(), settings.household, rs.reload_check_s, on_escalation)
+        return cls(path, store, clock or SystemClock(), settings.household, rs.reload_check_s, on_escalation,
+                   keep_dir=data_dir(settings), tell=tell)
 
     # ---------------------------------------------------------------- the loop's calls
 
@@ -149,9 +153,9 @@ class RoutineScheduler:
                          f"loaded {self.household.local(self._loaded_at):%Y-%m-%d %H:%M}")
         else:
             lines.append(f"routines: none in use from {self.path}")
-        if self._problem:
+        if self._watch and self._watch.problem:
             keep = "still using the last good version" if self._file else "no routines are active"
-            lines.append(f"the file has problems, {keep}:\n  {self._problem}")
+            lines.append(f"the file has problems, {keep}:\n  {self._watch.problem}")
         waiting = [i.routine.title for i in self._items.values() if i.asked and i.routine.kind == "medication"]
         if waiting:
             lines.append("waiting for a yes: " + ", ".join(waiting))
@@ -219,29 +223,18 @@ class RoutineScheduler:
     # ---------------------------------------------------------------- file
 
     def _maybe_reload(self, force: bool = False) -> None:
-        if self.path is None:
+        if self._watch is None:
             return
         mono = self.clock.monotonic()
         if not force and mono - self._last_check < self._reload_check_s:
             return
         self._last_check = mono
-        try:
-            st = os.stat(self.path)
-            sig: tuple[int, int, int] | None = (st.st_mtime_ns, st.st_size, st.st_ino)
-        except OSError:
-            sig = None
-        if sig == self._signature and not force:
+        if not force and not self._watch.changed():
             return
-        self._signature = sig
-        try:
-            new = load_routines(self.path, today=self.household.today(self.clock.now()))
-        except RoutinesFileError as exc:
-            self._problem = "\n  ".join(str(p) for p in exc.problems)
-            log.warning("routines file %s has problems; keeping the last good routines:\n  %s",
-                        self.path, self._problem)
+        reading = self._watch.read(self.household.today(self.clock.now()), self._file)
+        if reading.use is None:
             return
-        self._problem = ""
-        self._file = new
+        new = self._file = reading.use
         self._loaded_at = self.clock.now()
         for w in new.warnings:
             log.info("routines file %s: %s", self.path, w)
@@ -251,7 +244,7 @@ class RoutineScheduler:
                 item.occ = Occurrence(ids[item.routine.id], item.occ.stage, item.occ.due, item.occ.event)
             else:
                 del self._items[key]
-        log.info("routines loaded from %s: %d routines", self.path, len(new.routines))
+        log.info("routines loaded from %s: %d routines", new.source or self.path, len(new.routines))
 
     @property
     def household(self) -> Household:
