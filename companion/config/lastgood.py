@@ -22,6 +22,7 @@ from companion.errors import ConfigError
 log = logging.getLogger(__name__)
 
 LAST_GOOD = "last-good-config.toml"
+POINTER = "last-good-config.where"  # in the default data dir, when the config keeps her data elsewhere
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,10 @@ def config_choices(path: str | os.PathLike[str] | None = None) -> list[Choice]:
     lenient: Settings | None = None
     if text is not None:
         lenient, strict_problems = parse_lenient(text, str(p))
+        if not text.strip() and _find_last_good(lenient) is not None:
+            # an emptied file (a sync tool, a power cut during a save) is damage, not "use every default"
+            strict_problems = [f"{p}:1: the file is empty, though a good config was in use; it looks emptied "
+                               "or damaged (to run on the defaults on purpose, write one comment line: # defaults)"]
         if not strict_problems:
             good = Choice(lenient, f"the config file {p}", None, text)
             return [good, *_fallbacks(lenient, "")]
@@ -97,6 +102,12 @@ def _find_last_good(near: Settings | None) -> tuple[Path, str] | None:
             d = data_dir(s)
             if d not in dirs:
                 dirs.append(d)
+    try:  # the config may be emptied or damaged, so it cannot say where its data dir was: ask the pointer
+        pointed = Path((data_dir(Settings()) / POINTER).read_text(encoding="utf-8").strip())
+        if pointed not in dirs:
+            dirs.append(pointed)
+    except (OSError, UnicodeDecodeError, ValueError):
+        pass
     for d in dirs:
         path = d / LAST_GOOD
         try:
@@ -111,22 +122,30 @@ def accept(choice: Choice) -> Path | None:
     if choice.accept_text is None:
         return None
     target = data_dir(choice.settings) / LAST_GOOD
+    default_dir = data_dir(Settings())
     try:
-        if target.is_file() and target.read_text(encoding="utf-8") == choice.accept_text:
-            return target
-        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = target.with_name(target.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(choice.accept_text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, target)
+        _write_private(target, choice.accept_text)
+        if target.parent != default_dir:
+            _write_private(default_dir / POINTER, str(target.parent))
     except OSError as exc:  # not being able to keep a copy must not stop the companion
         log.warning("cannot save the last good config to %s: %s", target, exc)
         return None
     return target
+
+
+def _write_private(target: Path, text: str) -> None:
+    """Atomic, durable, 0600 (it holds the webhook token); nothing is written when it is unchanged."""
+    if target.is_file() and target.read_text(encoding="utf-8") == text:
+        return
+    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = target.with_name(target.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, target)
 
 
 def load_settings_or_last_good(path: str | os.PathLike[str] | None = None) -> tuple[Settings, str | None]:

@@ -80,6 +80,7 @@ def parse_lenient(text: str, source: str = "<config>") -> tuple[Settings, list[s
     problems: list[str] = []
     sections: dict[str, Any] = {}
     given: dict[str, set[str]] = {}
+    bad: set[tuple[str, str]] = set()  # (section, key) that had a problem of their own
     known = {f.name: f for f in dataclasses.fields(Settings) if f.name not in META_FIELDS}
     for name, value in data.items():
         if name not in known:
@@ -90,11 +91,15 @@ def parse_lenient(text: str, source: str = "<config>") -> tuple[Settings, list[s
                             "on its own line, and its keys below it")
             continue
         cls = typing.get_type_hints(Settings)[name]
+        before = len(problems)
         sections[name] = _parse_section(cls, name, value, text, source, problems)
         given[name] = set(value)
+        bad |= {(name, key) for key in value if any(f"] {key}" in p for p in problems[before:])}
     settings = Settings(**sections, source=source)
     notes: list[str] = []
     for f in findings(settings, given):
+        if any((f.section, k) in bad for k in (f.key, *f.drop)):
+            continue  # a key with its own problem already said: no second message about it
         where = f"{source}:{_line_of(text, f.section, f.key)}: [{f.section}] {f.key}"
         if f.note:
             notes.append(f"{where}: note: {f.message}")

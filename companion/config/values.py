@@ -119,6 +119,10 @@ def _number_hint(value: Any, *, whole: bool) -> str:
     """'a whole number' plus what to write, when the text holds one ('"587"', '"6 seconds"')."""
     kind = "a whole number" if whole else "a number"
     if isinstance(value, str):
+        comma = re.fullmatch(r"\s*(-?\d+),(\d+)\s*", value)
+        if comma and not whole:
+            return ValueProblem(f"{value!r}: write the number with a dot and without quotes, like "
+                                f"{comma.group(1)}.{comma.group(2)}")
         m = re.fullmatch(r"\s*(-?\d+(?:\.\d+)?)\s*([a-z% ]*)", value.strip().lower())
         if m:
             number = m.group(1)
