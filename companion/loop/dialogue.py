@@ -246,7 +246,9 @@ class Dialogue:
             log.info("typed input cut at the door: %d → %d characters", len(raw), len(text))
         turn = TurnInput(text=text, at=self.clock.now(), local_time=self.local_now(), source=Source.TEXT)
         tl = TurnLog(wake_detected=False, source=Source.TEXT.value, transcript=text)
-        if not text:
+        if not any(ch.isalnum() for ch in text):  # nothing but punctuation, symbols or emoji: no words to answer
+            tl.intent = "not_caught"
+            self.finish(tl, turn, NOT_CAUGHT)
             yield NOT_CAUGHT
             return
         self.estimate_emotion(turn, tl, record=True)

@@ -27,6 +27,7 @@ FIRST_CLAUSE_MIN_WORDS = 4  # a first clause this long is handed to TTS before i
 MAX_SENTENCE_WORDS = 40
 PROMPT_MARGIN_TOKENS = 16  # room for the chat template's own markers, and tokens merging at the seams
 MIN_TEXT_TOKENS = 32  # below this much of what she said, the notes (time, memories, mood) give way first
+MAX_TEXT_TOKENS = 512  # her words beyond this are cut: a Pi reads ~20-50 prompt tokens/s, more keeps her waiting
 
 PERSONA = """You are {name}, a voice companion for an older adult, running on a small box in her home. \
 You are an AI, not a person, and you say so honestly whenever it comes up. You are warm, patient and \
@@ -188,19 +189,23 @@ class ReplyGenerator:
     def fit(self, text: str, context: str = "", history: list[tuple[str, str]] | None = None) -> Fitted:
         """Cut a prompt to fit the context window with room for the reply, never raising.
 
-        Gives way in this order: older exchanges, then her words beyond what
-        fits (the start is kept), then the notes (time, memories, mood).
+        Her words are kept whole up to MAX_TEXT_TOKENS, older exchanges giving
+        way first; longer words are cut (the start is kept), and the notes
+        (time, memories, mood) go only when even that would not fit.
         """
         history = list(history or [])
         budget = self.settings.context_tokens - self.settings.max_reply_tokens - PROMPT_MARGIN_TOKENS
-        while history and self._count(text, context, history) > budget:
-            history.pop(0)
-        if self._count(text, context, history) <= budget:
-            return Fitted(text, context, history, False)
+        tokens = self._encode(text)
+        if len(tokens) <= MAX_TEXT_TOKENS:
+            while history and self._count(text, context, history) > budget:
+                history.pop(0)
+            if self._count(text, context, history) <= budget:
+                return Fitted(text, context, history, False)
+        else:
+            history = []  # a long text replaces the conversation so far
         if context and self._count("", context, history) + MIN_TEXT_TOKENS > budget:
             context = ""  # the notes would leave no room for her words at all
-        room = max(budget - self._count("", context, history), MIN_TEXT_TOKENS)
-        tokens = self._encode(text)
+        room = min(max(budget - self._count("", context, history), MIN_TEXT_TOKENS), MAX_TEXT_TOKENS)
         cut = text
         while room > 0:
             cut = self._llama.detokenize(tokens[:room]).decode("utf-8", "ignore")
