@@ -180,6 +180,7 @@ def start_app(choices: Sequence[Choice], build: Callable[[Settings], "App"]) -> 
             log.error("%s", failures[-1])
             continue
         accept(choice)
+        log.info("started on %s", choice.label)
         problem = "\n".join(p for p in (*failures, choice.problem) if p) or None
         return app, choice, problem
     raise CompanionError("\n".join(failures) or "no configuration to start with")
