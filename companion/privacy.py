@@ -34,6 +34,7 @@ OFFLINE_ENV = {
     "HF_DATASETS_OFFLINE": "1",
     "DO_NOT_TRACK": "1",  # the cross-tool convention (consoledonottrack.com)
 }
+SWITCHED_OFF: list[str] = []  # libraries whose own telemetry call was made in this process (observable for tests)
 FILE_MODE = 0o600
 DIR_MODE = 0o700
 PRIVATE_UMASK = 0o077
@@ -53,6 +54,7 @@ def _quiet_onnxruntime(module: ModuleType) -> None:
     if disable is not None:
         try:
             disable()
+            SWITCHED_OFF.append("onnxruntime")
         except Exception:  # an old or unusual build: the environment switch above still holds
             log.debug("onnxruntime.disable_telemetry_events() failed", exc_info=True)
 

@@ -81,7 +81,7 @@ def dropin(settings: Settings, *, resolver=resolve, nameservers: list[str] | Non
     needs_dns = False
     for ep in eps:
         addrs = resolver(ep.host, ep.port)
-        needs_dns = needs_dns or addrs != [ep.host]
+        needs_dns = needs_dns or bool(addrs) and addrs != [ep.host]  # a name: its DNS server too
         lines.append(f"#   {ep.host}:{ep.port} ({ep.why}) -> {' '.join(addrs) or 'NOT RESOLVED'}")
         if not addrs:
             warnings.append(f"cannot resolve {ep.host} ({ep.why}) now: it stays blocked until you run "

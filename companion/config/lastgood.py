@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from companion.config.parse import load_settings, parse_lenient, parse_settings, read_config_text
+from companion.config.parse import _unreadable, load_settings, parse_lenient, parse_settings, read_config_text
 from companion.config.paths import data_dir, default_config_path
 from companion.config.sections import Settings
 from companion.errors import ConfigError
@@ -39,12 +39,12 @@ def config_choices(path: str | os.PathLike[str] | None = None) -> list[Choice]:
     """The file if it is valid, then the last good config, then the good part of either, then defaults."""
     explicit = path is not None
     p = Path(path) if path is not None else default_config_path()
-    if not p.exists() and not explicit:
-        return [Choice(Settings(), "the defaults (no config file)")]
     try:
+        if not p.exists() and not explicit:
+            return [Choice(Settings(), "the defaults (no config file)")]
         text = read_config_text(p) if p.is_file() else None
-    except ConfigError as exc:
-        text, read_problem = None, str(exc)
+    except (ConfigError, PermissionError) as exc:
+        text, read_problem = None, str(exc) if isinstance(exc, ConfigError) else _unreadable(p)
     else:
         read_problem = None
     if text is None and read_problem is None:

@@ -23,6 +23,7 @@ from companion.config.sections import META_FIELDS, Settings
 from companion.config.syntax import decode, syntax_problem
 from companion.config.values import check, describe_problem
 from companion.errors import ConfigError
+from companion.privacy import user_name
 
 # keys people put in the wrong section, and what to write instead
 MOVED = {("routines", "quiet_hours"): 'write quiet_from = "21:00" and quiet_until = "08:00" here '
@@ -35,6 +36,8 @@ def read_config_text(path: Path) -> str:
     """The file's text; ConfigError (with the line) when its bytes are not UTF-8 text."""
     try:
         data = path.read_bytes()
+    except PermissionError as exc:
+        raise ConfigError(_unreadable(path)) from exc
     except OSError as exc:
         raise ConfigError(f"{path}: cannot be read ({exc.strerror or exc}); check the file's permissions") from exc
     text, line, problem = decode(data)
@@ -50,7 +53,7 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     """
     explicit = path is not None
     p = Path(path) if path is not None else default_config_path()
-    if not p.exists():
+    if not _exists(p):
         if explicit:
             raise ConfigError(
                 f"config file {p} does not exist; create it (see examples/config.toml) "
@@ -60,6 +63,19 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     if p.is_dir():
         raise ConfigError(f"{p} is a folder; --config (or $COMPANION_CONFIG) names the config.toml file itself")
     return parse_settings(read_config_text(p), source=str(p))
+
+
+def _exists(p: Path) -> bool:
+    try:
+        return p.exists()
+    except PermissionError as exc:  # a folder on the way is closed to this user
+        raise ConfigError(_unreadable(p)) from exc
+
+
+def _unreadable(p: Path) -> str:
+    user = user_name()
+    return (f"{p}: the user {user} may not read it (permission denied); fix: sudo chown root:{user} {p} && "
+            f"sudo chmod 640 {p} (and let {user} into its folder)")
 
 
 def parse_settings(text: str, source: str = "<config>") -> Settings:
