@@ -198,8 +198,8 @@ def start_waiting(config: str | None, build: Callable[[Settings], "App"], *, not
         try:
             app, _, problem = start_app(config_choices(config), build)
             return app, problem
-        except (StoreError, PermissionError) as exc:
-            line = str(exc) if isinstance(exc, StoreError) else f"permission denied on {exc.filename}"
+        except OSError as exc:  # StoreError is one: her data folder cannot be used (yet)
+            line = str(exc) if isinstance(exc, StoreError) else f"{exc.strerror or exc}: {exc.filename}"
             if line != said:  # once per distinct problem, not every retry
                 log.error("cannot start: %s (retrying every %.0f s)", line, retry_s)
                 said = line

@@ -47,6 +47,7 @@ def test_speaking_leaves_no_telemetry_files_in_her_home(tmp_path):
 def test_files_left_open_by_an_older_version_are_made_private(tmp_path):
     data = tmp_path / "data"
     (data / "summaries").mkdir(parents=True)
+    data.chmod(0o755)  # whatever umask this process has (main() sets 077)
     (data / "summaries").chmod(0o755)
     (data / "summaries" / "summary.txt").write_text("Margaret mentioned pain.")
     (data / "summaries" / "summary.txt").chmod(0o644)

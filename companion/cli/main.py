@@ -45,13 +45,22 @@ def main(argv: list[str] | None = None) -> int:
     except CompanionError as exc:
         print(f"companion: {exc}", file=sys.stderr)
         return 2
-    except PermissionError as exc:  # anything the checks above could not foresee: one line, the fix
-        where = exc.filename or "a file"
-        fix = f"fix: {chown_fix(data_dir(settings))}" if settings is not None else "check who owns it (ls -l)"
-        print(f"companion: permission denied on {where}; {fix}", file=sys.stderr)
+    except OSError as exc:  # anything the checks above could not foresee (store internals): one line, the fix
+        print(f"companion: {os_error_line(exc, settings)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def os_error_line(exc: OSError, settings: Settings | None) -> str:
+    """One line for an operating-system error: what, which file, and the fix when it is her data folder."""
+    where = exc.filename or "a file"
+    if isinstance(exc, PermissionError):
+        fix = f"fix: {chown_fix(data_dir(settings))}" if settings is not None else "check who owns it (ls -l)"
+        return f"permission denied on {where}; {fix}"
+    what = exc.strerror or str(exc)
+    folder = f" in the data folder {data_dir(settings)}" if settings is not None else ""
+    return f"{what}: {where}; check it{folder} (move it away if it is not hers), or run companion doctor"
 
 
 def _outbox(settings: Settings) -> list[Path]:

@@ -61,7 +61,7 @@ class VadSettings:
     complete_silence_ms: SilenceMs = 450  # end the turn after this much silence when the words are complete
     default_silence_ms: SilenceMs = 1600  # ... when unsure (longer than most word-finding pauses)
     incomplete_silence_ms: SilenceMs = 2200  # ... when she stopped mid-phrase ("and", "my", rising pitch)
-    speculate_after_ms: Annotated[int, Range(0, 5000)] = 50  # start a speculative reply after this much silence
+    speculate_after_ms: Annotated[int, Range(0, 3_600_000, "a large value turns speculation off")] = 50  # start a speculative reply after this much silence
     max_utterance_s: Annotated[float, Range(1, 120)] = 20.0
     no_speech_timeout_s: Annotated[float, Range(1, 60)] = 5.0  # back to idle if nobody speaks after the wake word
 
