@@ -162,19 +162,29 @@ def start_app(choices: Sequence[Choice], build: Callable[[Settings], "App"]) -> 
     """Start on the first config the companion can start with; only then is it the last good one.
 
     A config whose models or channels fail to load falls back to the next
-    choice. A data-folder problem (StoreError) is raised: every choice would
-    meet it, and falling back to another folder would start her on empty data.
+    choice. A data-folder problem (StoreError) falls back only to a choice
+    with another data folder (a new data_dir that cannot be used: the last
+    good one still holds her data); when every choice shares the folder it is
+    raised (the live service waits and retries; never an empty store by surprise).
     Returns the app, the choice it runs on, and the problem to report (None: all good).
     """
     failures: list[str] = []
-    for choice in choices:
+    choices = list(choices)
+    for i, choice in enumerate(choices):
         settings = choice.settings
         outbox = [settings.caregiver.outbox_dir] if settings.caregiver.outbox_dir else []
-        prepare_data_dir(data_dir(settings), extra=outbox)
         try:
+            prepare_data_dir(data_dir(settings), extra=outbox)
             app = build(settings)
-        except StoreError:
-            raise
+        except StoreError as exc:
+            later = [c for c in choices[i + 1:] if data_dir(c.settings) != data_dir(settings)]
+            if not later:
+                raise
+            # a new data folder that cannot be used: her data is still where the last good config keeps it
+            failures.append(f"The companion could not start with {choice.label}: {exc}")
+            log.error("%s", failures[-1])
+            choices[i + 1:] = later
+            continue
         except CompanionError as exc:
             failures.append(f"The companion could not start with {choice.label}: {exc}")
             log.error("%s", failures[-1])

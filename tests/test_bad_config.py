@@ -161,3 +161,19 @@ def test_run_input_given_a_folder_is_one_line(tmp_path):
     assert done.returncode == 2
     assert done.stderr.strip() == (f"companion: --input {folder} is a folder; give the WAV files themselves, one "
                                    f"--input each (it holds 1: --input {folder / 'a.wav'} ...)")
+
+
+def test_a_new_data_folder_that_cannot_be_used_falls_back_to_where_her_data_is(tmp_path, components):
+    build = _build(components, tmp_path)
+    path = tmp_path / "config.toml"
+    good = good_config(tmp_path)
+    path.write_text(good)
+    start_app(config_choices(path), build)[0].close()
+    other = tmp_path / "usb-stick"
+    other.mkdir()
+    os.chown(other, 65534, 65534)  # someone else's folder (root can do this): it parses, but cannot be used
+    path.write_text(good.replace(f'data_dir = "{tmp_path / "data"}"', f'data_dir = "{other}"'))
+    app, choice, problem = start_app(config_choices(path), build)
+    app.close()
+    assert app.settings.memory.data_dir == tmp_path / "data"  # her data is still where it was
+    assert "could not start with the config file" in problem and "belongs to" in problem
