@@ -126,7 +126,10 @@ uninstall() {
         if [ -d /run/systemd/system ]; then
             systemctl disable --now companion.service companion-summary.timer companion-summary-weekly.timer 2>/dev/null || true
         fi
-        for unit in "${UNITS[@]}"; do rm -f "/etc/systemd/system/$unit"; done
+        for unit in "${UNITS[@]}"; do
+            rm -f "/etc/systemd/system/$unit" "/etc/systemd/system/$unit.d/egress.conf"
+            rmdir "/etc/systemd/system/$unit.d" 2>/dev/null || true
+        done
         if [ -d /run/systemd/system ]; then systemctl daemon-reload || true; fi
         rm -rf "$SYSTEM_PREFIX"
         if id "$SYSTEM_USER" >/dev/null 2>&1; then
@@ -463,6 +466,15 @@ install_service() {
     for unit in "${UNITS[@]}"; do
         install -m 0644 "$REPO_DIR/systemd/$unit" "/etc/systemd/system/$unit"
     done
+    # The units deny all network traffic but this machine's; allow exactly the configured caregiver servers.
+    if COMPANION_CONFIG=/etc/companion/config.toml "$SYSTEM_PREFIX/bin/companion" egress \
+            --write /etc/systemd/system >/dev/null; then
+        note "network: only the configured caregiver servers are reachable (companion egress; after editing"
+        note "  [caregiver] run: sudo $SYSTEM_PREFIX/bin/companion egress --apply)"
+    else
+        warn "could not read /etc/companion/config.toml: the service may reach no caregiver server until you fix it"
+        warn "  and run: sudo $SYSTEM_PREFIX/bin/companion egress --apply"
+    fi
     if [ -d /run/systemd/system ]; then
         systemctl daemon-reload
         systemctl enable companion.service companion-summary.timer companion-summary-weekly.timer

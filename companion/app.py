@@ -15,17 +15,18 @@ from companion.audio.echo import DoubleTalk, EchoPath
 from companion.audio.frames import AudioSource, Speaker
 from companion.audio.wav import WavFileSink, WavFileSource
 from companion.clock import Clock, SystemClock
-from companion.config import Settings, data_dir
+from companion.config import Choice, Settings, accept, config_choices, data_dir
 from companion.ears.stopword import StopPhraseSpotter
 from companion.ears.stt import load_recognizer
 from companion.ears.vad import load_vad
 from companion.ears.wake import WakeWordDetector
-from companion.errors import StoreError
+from companion.errors import CompanionError, StoreError
 from companion.loop.dialogue import TurnLog
 from companion.loop.engine import Components, Engine
 from companion.loop.events import State
 from companion.loop.intents import InstantIntents
 from companion.loop.skills import Skill
+from companion.privacy import prepare_data_dir
 from companion.store.journal import HelpRow, MoodRow, RoutineRow, Row, TurnRow
 from companion.store.store import Store
 from companion.understand.reading import Understanding
@@ -123,9 +124,11 @@ class App:
         self.mood = MoodSensor.from_settings(settings.emotion, self.store, self.clock)  # a stage, not a skill
         self.mood.warm_up()
         self.mood_consent = MoodConsentSkill(self.mood.consent)
-        self.routines = RoutineScheduler.from_settings(settings, self.store, self.clock,
-                                                       on_escalation=self.alerts.medication_escalation,
-                                                       device_last_seen=self.caregiving.presence.previous_end)
+        self.routines = RoutineScheduler.from_settings(
+            settings, self.store, self.clock, on_escalation=self.alerts.medication_escalation,
+            device_last_seen=self.caregiving.presence.previous_end,
+            tell=lambda summary, detail: self.alerts.raise_alert("routines_problem", summary, {"problem": detail},
+                                                                 urgent=False))
         self.skills: list[Skill] = []
         self.engine = Engine(settings, self.components, source=source, speaker=speaker, echo=echo, style=self.style,
                              skills=self.skills, clock=self.clock, on_turn=on_turn,
@@ -208,20 +211,104 @@ def run_files(settings: Settings, inputs: Sequence[str | Path], output_dir: str 
     return app.engine.turns, sink.files
 
 
-def run_live(settings: Settings, *, stop: threading.Event | None = None, config_problem: str | None = None) -> None:
-    """Microphone in, speaker out, buttons and LEDs, until interrupted; devices are reopened if they fail."""
+START_RETRY_S = 30.0  # the live service retries this often while her data folder cannot be used
+
+
+def start_app(choices: Sequence[Choice], build: Callable[[Settings], "App"]) -> tuple["App", Choice, str | None]:
+    """Start on the first config the companion can start with; only then is it the last good one.
+
+    A config whose models or channels fail to load falls back to the next
+    choice. A data-folder problem (StoreError) falls back only to a choice
+    with another data folder (a new data_dir that cannot be used: the last
+    good one still holds her data); when every choice shares the folder it is
+    raised (the live service waits and retries; never an empty store by surprise).
+    Returns the app, the choice it runs on, and the problem to report (None: all good).
+    """
+    failures: list[str] = []
+    choices = list(choices)
+    for i, choice in enumerate(choices):
+        settings = choice.settings
+        outbox = [settings.caregiver.outbox_dir] if settings.caregiver.outbox_dir else []
+        try:
+            prepare_data_dir(data_dir(settings), extra=outbox)
+            app = build(settings)
+        except StoreError as exc:
+            later = [c for c in choices[i + 1:] if data_dir(c.settings) != data_dir(settings)]
+            if not later:
+                raise
+            # a new data folder that cannot be used: her data is still where the last good config keeps it
+            failures.append(f"The companion could not start with {choice.label}: {exc}")
+            log.error("%s", failures[-1])
+            choices[i + 1:] = later
+            continue
+        except CompanionError as exc:
+            failures.append(f"The companion could not start with {choice.label}: {exc}")
+            log.error("%s", failures[-1])
+            continue
+        accept(choice)
+        log.info("started on %s", choice.label)
+        problem = "\n".join(p for p in (*failures, choice.problem) if p) or None
+        return app, choice, problem
+    raise CompanionError("\n".join(failures) or "no configuration to start with")
+
+
+def start_waiting(config: str | None, build: Callable[[Settings], "App"], *, notifier: Any,
+                  stop: threading.Event, retry_s: float = START_RETRY_S) -> tuple["App | None", str | None]:
+    """The live service's start: while her data folder cannot be used, say why and retry (no crash loop).
+
+    The config is read again on every try, so a fixed file is picked up.
+    Returns (None, None) if `stop` is set while waiting.
+    """
+    said = ""
+    while not stop.is_set():
+        try:
+            app, _, problem = start_app(config_choices(config), build)
+            return app, problem
+        except OSError as exc:  # StoreError is one: her data folder cannot be used (yet)
+            line = str(exc) if isinstance(exc, StoreError) else f"{exc.strerror or exc}: {exc.filename}"
+            if line != said:  # once per distinct problem, not every retry
+                log.error("cannot start: %s (retrying every %.0f s)", line, retry_s)
+                said = line
+            # systemd must not kill and restart us in a loop: report ready-but-waiting, keep the watchdog fed
+            notifier.ready(f"Waiting: {line}")
+            deadline = retry_s
+            while deadline > 0 and not stop.is_set():
+                notifier.kick()
+                stop.wait(min(5.0, deadline))
+                deadline -= 5.0
+    return None, None
+
+
+def run_live(config: str | None = None, *, stop: threading.Event | None = None,
+             retry_s: float = START_RETRY_S) -> None:
+    """Microphone in, speaker out, buttons and LEDs, until interrupted; devices are reopened if they fail.
+
+    Starts on the last good config when the file is bad, and waits (retrying)
+    while her data folder cannot be used.
+    """
     from companion.watchdog import Notifier
 
     notifier = Notifier.from_env()
     echo = EchoPath(0.0)
-    source = ResilientSource(lambda: MicrophoneSource(settings.audio.input_device))
-    speaker = SoundDeviceSpeaker(settings.audio.output_device, echo)
-    app = App(settings, source=source, speaker=speaker, echo=echo, config_problem=config_problem)
+    stop = stop or threading.Event()
+
+    def build(settings: Settings) -> App:
+        source = ResilientSource(lambda: MicrophoneSource(settings.audio.input_device))
+        speaker = SoundDeviceSpeaker(settings.audio.output_device, echo)
+        return App(settings, source=source, speaker=speaker, echo=echo)
+
+    app, problem = start_waiting(config, build, notifier=notifier, stop=stop, retry_s=retry_s)
+    if app is None:
+        return
+    for note in app.settings.notes:
+        log.warning("config %s", note)
+    if problem:
+        log.error("config problem: %s", problem)
+        app.alerts.report_failure("its configuration file", problem)  # the family hears; it runs on
     panel = attach_panel(app)
     app.engine.on_tick = notifier.kick
     notifier.ready("Listening")
-    if stop is not None:
-        threading.Thread(target=lambda: (stop.wait(), app.engine.stop()), daemon=True).start()
+    threading.Thread(target=lambda: (stop.wait(), app.engine.stop()), daemon=True).start()
     try:
         app.run()
     finally:

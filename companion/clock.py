@@ -134,13 +134,28 @@ def _zone_names() -> tuple[str, ...]:
     return tuple(sorted(zoneinfo.available_timezones()))
 
 
+# Abbreviations people write, and the place to write instead (an abbreviation hides summer time).
+_ABBREVIATIONS = {"bst": "Europe/London", "cet": "Europe/Paris", "cest": "Europe/Paris", "est": "America/New_York",
+                  "edt": "America/New_York", "cst": "America/Chicago", "cdt": "America/Chicago",
+                  "mst": "America/Denver", "mdt": "America/Denver", "pst": "America/Los_Angeles",
+                  "pdt": "America/Los_Angeles", "aest": "Australia/Sydney", "ist": "Europe/Dublin"}
+_OFFSET = re.compile(r"^\s*(utc|gmt)?\s*[+-]\s*\d{1,2}(:?\d{2})?\s*$", re.I)
+
+
 def parse_zone(name: str) -> zoneinfo.ZoneInfo:
     """An IANA zone name → ZoneInfo; ValueError suggests the closest real name."""
     try:
-        if name.strip():
+        if name.strip() and not name.strip().startswith("/"):
             return zoneinfo.ZoneInfo(name.strip())
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         pass
+    place = _ABBREVIATIONS.get(name.strip().lower())
+    if place:
+        raise ValueError(f"{name!r} is an abbreviation; write the place, like \"{place}\" (then summer time is "
+                         "handled for you)")
+    if _OFFSET.match(name):
+        raise ValueError(f"{name!r} is an offset, which is wrong half the year; write the place, like "
+                         "\"Europe/Paris\" or \"America/New_York\"")
     close = difflib.get_close_matches(name, _zone_names(), n=1, cutoff=0.6)
     hint = f' (did you mean "{close[0]}"?)' if close else ""
     raise ValueError(f"{name!r} is not a known time zone{hint}; write an IANA name like \"Europe/London\" "

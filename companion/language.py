@@ -60,6 +60,28 @@ def normalize(text: str) -> str:
 
 
 
+# ---------------------------------------------------------------- typed text
+
+_CONTROL = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def clean_typed(text: str) -> str:
+    """Typed text made safe for every stage: no control characters or terminal escapes, one line, valid UTF-8."""
+    text = text.encode("utf-8", "replace").decode("utf-8")  # lone surrogates from a mis-decoded paste
+    text = _CONTROL.sub(" ", text)
+    return " ".join(text.split())
+
+
+def cut_at_word(text: str, limit: int) -> tuple[str, bool]:
+    """The start of `text` (at most `limit` characters, ending on a whole word when there is one), and
+    whether anything was cut."""
+    if len(text) <= limit:
+        return text, False
+    cut = text[:limit]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > limit // 2 else cut).rstrip(" ,;:-") + "…", True
+
+
 # ---------------------------------------------------------------- sentences
 
 SENTENCE_END = re.compile(r"([.!?…]+[\"')\]]*)\s+")  # a sentence ends here (the group is its punctuation)

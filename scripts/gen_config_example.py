@@ -54,8 +54,10 @@ def main() -> None:
     lines = ["# Companion configuration: every key with its default. Copy to ~/.config/companion/config.toml",
              "# (or /etc/companion/config.toml for the service) and change only what you need; a key you",
              "# leave out keeps its default. `companion doctor` checks the file.", ""]
+    from companion.config.sections import META_FIELDS
+
     for section in dataclasses.fields(config.Settings):
-        if section.name == "source":
+        if section.name in META_FIELDS:
             continue
         cls = typing.get_type_hints(config.Settings)[section.name]
         lines.append(f"[{section.name}]")

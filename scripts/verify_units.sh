@@ -29,10 +29,30 @@ for unit in "$REPO_DIR"/systemd/*.service "$REPO_DIR"/systemd/*.timer; do
     done < <(sed -n 's/^ExecStart=[-@:+!]*\([^ ]*\).*/\1/p' "$unit")
 done
 
+# The egress drop-ins `companion egress --apply` writes: generated from a config with one webhook
+# and one mail server (IP literals, so no DNS is needed here) and verified together with the units.
+COMPANION=${COMPANION:-$REPO_DIR/.venv/bin/companion}
+dropins=0
+if [ -x "$COMPANION" ]; then
+    cat > "$root/egress-config.toml" <<'TOML'
+[caregiver]
+webhook_url = "https://192.0.2.10/mums-companion"
+smtp_host = "198.51.100.25"
+smtp_to = ["susan@example.org"]
+smtp_from = "mum.companion@example.org"
+TOML
+    "$COMPANION" --config "$root/egress-config.toml" egress --write "$root/etc/systemd/system" >/dev/null
+    dropins=$(find "$root/etc/systemd/system" -name egress.conf | wc -l)
+    grep -q '^IPAddressAllow=192.0.2.10$' "$root/etc/systemd/system/companion.service.d/egress.conf" \
+        || { echo "the generated egress drop-in does not allow the configured webhook" >&2; exit 1; }
+else
+    echo "note: $COMPANION not found (run ./setup.sh): the egress drop-ins are not verified" >&2
+fi
+
 out=$(systemd-analyze verify --root="$root" "${units[@]}" 2>&1) && rc=0 || rc=$?
 if [ "$rc" != 0 ] || [ -n "$out" ]; then
     printf '%s\n' "$out" | sed "s|$root||g" >&2
     echo "systemd-analyze verify failed (exit $rc)" >&2
     exit 1
 fi
-echo "systemd-analyze verify: ${#units[@]} units OK"
+echo "systemd-analyze verify: ${#units[@]} units OK, with $dropins egress drop-in(s)"

@@ -17,6 +17,7 @@ from companion.caregiver.alert import Severity
 from companion.caregiver.alerts import AlertService
 from companion.clock import ManualClock, SystemClock
 from companion.config import Settings
+from companion.errors import ConfigError
 
 START = datetime(2024, 5, 6, 9, 0, tzinfo=timezone.utc)  # 10:00 in London
 
@@ -289,7 +290,8 @@ def test_report_failure_is_a_needs_attention_alert_rate_limited(tmp_path):
     assert alerts.get(first).severity is Severity.WARNING
     assert alerts.text_of(alerts.get(first)).startswith("Needs attention: The companion needs attention: config")
     clock.advance(60)
-    assert alerts.report_failure("config", "again") is None
+    assert alerts.report_failure("config", "timezone 'Europe/Londn' is not a known time zone") is None  # same
+    assert alerts.report_failure("config", "webhook_url 'htp://x' starts with htp://") is not None  # new trouble
     assert alerts.report_failure("tts", "piper crashed") is not None
     clock.advance(3600)
     assert alerts.report_failure("config", "still") is not None
@@ -322,10 +324,13 @@ def test_quiet_hours_hold_summaries_not_urgent_alerts(tmp_path):
 
 
 def test_bad_channel_settings_are_skipped_and_reported_not_raised(tmp_path):
-    alerts = service(tmp_path, ManualClock(START), webhook_url="htps://typo.example/x", webhook_headers=["nocolon"],
-                     contacts=["Susan"], contact_urls=["notaservice://x"])
+    # a mistyped webhook never gets past the config file (a line-numbered problem, the last good config kept) ...
+    with pytest.raises(ConfigError, match="webhook_url: 'htps://typo.example/x' starts with htps://"):
+        service(tmp_path, ManualClock(START), webhook_url="htps://typo.example/x")
+    # ... while an apprise URL is only known bad when apprise reads it: skipped and reported, never raised
+    alerts = service(tmp_path, ManualClock(START), contacts=["Susan"], contact_urls=["notaservice://x"])
     assert set(alerts.channels) == {"outbox"}
     titles = [a.title for a in alerts.open_alerts()]
     assert titles and all("need attention" in t for t in titles)
     text = " ".join(alerts.text_of(a) for a in alerts.open_alerts())
-    assert "webhook_url" in text and "contact_urls" in text
+    assert "contact_urls" in text

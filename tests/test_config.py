@@ -42,8 +42,10 @@ def test_broken_toml_and_missing_explicit_file(tmp_path):
 
 
 def test_negative_numbers_are_refused():
-    with pytest.raises(ConfigError, match=r"\[conversation\] follow_up_s = -1: must not be negative"):
+    with pytest.raises(ConfigError, match=r"\[conversation\] follow_up_s: -1 is out of range: use 0 to 120"):
         parse_settings("[conversation]\nfollow_up_s = -1\n")
+    with pytest.raises(ConfigError, match=r"\[llm\] seed = -1: must not be negative"):
+        parse_settings("[llm]\nseed = -1\n")
 
 
 def test_cli_reports_a_broken_config_clearly(tmp_path, capsys):
@@ -57,13 +59,14 @@ def test_cli_reports_a_broken_config_clearly(tmp_path, capsys):
 
 
 def test_the_running_service_keeps_the_last_good_config(tmp_path, monkeypatch):
-    from companion.config import load_settings_or_last_good
+    from companion.config import accept, config_choices, load_settings_or_last_good
 
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     p = tmp_path / "c.toml"
     p.write_text('[wake]\nmodel = "alexa"\n')
     good, problem = load_settings_or_last_good(p)
     assert problem is None and good.wake.model == "alexa"
+    accept(config_choices(p)[0])  # the companion started with it
     p.write_text('[wake]\nmodel = "alexa"\nrefractory_s = "soon"\n')  # a bad edit
     kept, problem = load_settings_or_last_good(p)
     assert kept.wake.model == "alexa"
@@ -79,8 +82,10 @@ def test_the_example_config_lists_every_key_with_its_default():
     import dataclasses
     import typing
 
+    from companion.config.sections import META_FIELDS
+
     for section in dataclasses.fields(Settings):
-        if section.name == "source":
+        if section.name in META_FIELDS:
             continue
         assert f"[{section.name}]" in text
         for f in dataclasses.fields(typing.get_type_hints(Settings)[section.name]):

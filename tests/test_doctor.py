@@ -28,7 +28,7 @@ def test_an_error_exit_reports_the_child_message(tmp_path):
     config = tmp_path / "config.toml"
     config.write_text('[llm]\nmodel_path = "/nowhere/model.gguf"\n')
     result = run_probe("llm", str(config))
-    assert not result.ok and "/nowhere/model.gguf not found" in result.detail
+    assert not result.ok and "'/nowhere/model.gguf' does not exist" in result.detail  # the child's own message
 
 
 def test_a_hung_stage_is_reported_not_waited_for():

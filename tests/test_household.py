@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from companion.clock import Household, QuietHours, parse_time_of_day, parse_zone
-from companion.config import load_settings_or_last_good, parse_settings
+from companion.config import accept, config_choices, load_settings_or_last_good, parse_settings
 from companion.errors import ConfigError
 
 LONDON = ZoneInfo("Europe/London")
@@ -90,6 +90,7 @@ def test_on_reload_the_service_keeps_the_last_good_household(tmp_path, monkeypat
     config.write_text('[routines]\ntimezone = "Europe/London"\nquiet_from = "21:30"\n')
     good, problem = load_settings_or_last_good(config)
     assert problem is None and good.household.zone == LONDON
+    accept(config_choices(config)[0])  # the companion started with it
     config.write_text('[routines]\ntimezone = "Europe/London"\nquiet_from = "half nine"\n')  # a bad edit
     kept, problem = load_settings_or_last_good(config)
     assert kept.household == good.household

@@ -10,7 +10,8 @@ MAX_TOP_LEVEL = 20  # area packages plus the wiring modules (app, config, clock,
 
 # Lower numbers are lower layers: a module may import its own layer's package or anything below.
 LAYERS = {
-    "errors": 0, "clock": 0, "language": 0,
+    "companion": 0,  # the package root: only the first-thing privacy switches (companion/__init__.py)
+    "errors": 0, "clock": 0, "language": 0, "privacy": 0,
     "config": 1,
     "audio": 2, "store": 2,
     "ears": 3, "voice": 3, "understand": 3,

@@ -35,7 +35,7 @@ def test_systemd_units_verify():
     need("systemd-analyze")
     result = subprocess.run([str(REPO / "scripts" / "verify_units.sh")], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "6 units OK" in result.stdout
+    assert "6 units OK, with 4 egress drop-in(s)" in result.stdout  # drop-ins from `companion egress`
 
 
 def test_units_keep_the_promises():
@@ -46,6 +46,10 @@ def test_units_keep_the_promises():
                  "ProtectSystem=strict", "StateDirectory=companion", "PrivateTmp=yes", "ProtectHome=yes"):
         assert line in service, line
     assert "StartLimitIntervalSec=0" not in service  # never a tight restart loop for ever
+    for name in ("companion.service", "companion-summary.service", "companion-summary-weekly.service",
+                 "companion-failed.service"):
+        unit = (REPO / "systemd" / name).read_text()  # nothing leaves but to the configured channels
+        assert "IPAddressDeny=any\nIPAddressAllow=localhost\n" in unit, name
     failed = (REPO / "systemd" / "companion-failed.service").read_text()
     assert "ExecStart=/opt/companion/bin/companion report-failure --unit companion.service" in failed
     for period, unit in (("day", "companion-summary"), ("week", "companion-summary-weekly")):

@@ -8,10 +8,11 @@ from datetime import datetime, timezone
 
 from caregiver_servers import Hook
 
-from companion.app import run_files
-from companion.audio.wav import write_wav
+from companion.app import App, start_app
+from companion.audio.echo import EchoPath
+from companion.audio.wav import WavFileSink, WavFileSource, write_wav
 from companion.clock import ManualClock
-from companion.config import load_settings_or_last_good
+from companion.config import config_choices
 from companion.voice.spoken import utterance
 
 GOOD = """[conversation]
@@ -27,16 +28,28 @@ webhook_url = "{url}"
 
 
 def _start(tmp_path, config_text: str, components, tts, hook: Hook):
-    """What `companion run` does: load (or fall back), start, hear one question."""
+    """What `companion run` does (app.run_live): start on the first config it can start with (the file, else the
+    last good one), tell the family about a problem, and hear one question through the whole loop."""
     config = tmp_path / "config.toml"
     config.write_text(config_text)
-    settings, problem = load_settings_or_last_good(config)
     wav = tmp_path / "q.wav"
     write_wav(wav, utterance(tts, ["What time is it?"]), 16000)
     clock = ManualClock(datetime(2024, 5, 6, 9, 0, tzinfo=timezone.utc))
-    turns, _ = run_files(settings, [wav], tmp_path / "out", realtime=False, components=components, clock=clock,
-                         config_problem=problem)
-    return settings, problem, turns
+    echo = EchoPath(0.0)
+
+    def build(settings):
+        return App(settings, source=WavFileSource([wav], realtime=False, echo=echo),
+                   speaker=WavFileSink(tmp_path / "out", realtime=False, echo=echo), echo=echo,
+                   components=components, clock=clock)
+
+    app, choice, problem = start_app(config_choices(config), build)
+    try:
+        if problem:
+            app.alerts.report_failure("its configuration file", problem)
+        app.run()
+        return choice.settings, problem, list(app.engine.turns)
+    finally:
+        app.close()
 
 
 def test_bad_timezone_or_webhook_url_keeps_it_running_and_tells_the_family(tmp_path, components, tts, monkeypatch):
@@ -69,6 +82,6 @@ def test_bad_timezone_or_webhook_url_keeps_it_running_and_tells_the_family(tmp_p
         assert [t.intent for t in turns] == ["time"]
         assert hook.wait_for(count + 1)
         texts = [b["text"] for b in hook.json_bodies()[count:] if b["kind"] == "companion_failure"]
-        assert texts and "webhook_url" in texts[0] and "last working setting" in texts[0]
+        assert texts and "webhook_url" in texts[0] and "htp://" in texts[0]  # sent through the last good webhook
     finally:
         hook.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import logging
 import shutil
 from datetime import date, datetime, timedelta, timezone
@@ -151,7 +153,9 @@ def test_the_family_is_told_once_and_doctor_shows_it(tmp_path: Path) -> None:
 def test_a_store_that_cannot_be_opened_is_reported_not_a_crash(tmp_path: Path) -> None:
     blocked = tmp_path / "data"
     blocked.write_text("a file where the data directory should be")
-    settings = Settings().replace(memory={"data_dir": str(blocked)})
+    # a folder the config accepted that later became unusable (the door refuses a file named as data_dir)
+    base = Settings()
+    settings = dataclasses.replace(base, memory=dataclasses.replace(base.memory, data_dir=blocked))
     store = open_store(settings)  # never raises: she can still talk and call for help
     try:
         assert "running without memory" in store.health.unavailable and str(blocked) in store.health.unavailable

@@ -192,7 +192,8 @@ def test_a_missing_model_names_the_file_and_the_fix(tmp_path, tts):
     proc = subprocess.run([sys.executable, "-m", "companion", "--config", str(cfg), "run", "--input", str(wav),
                            "--output-dir", str(tmp_path / "out")], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
-    assert "nothing.gguf not found" in proc.stderr and "Traceback" not in proc.stderr
+    assert f"{cfg}:2: [llm] model_path: '{tmp_path / 'nothing.gguf'}' does not exist" in proc.stderr
+    assert "run ./setup.sh" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_chat_answers_typed_lines(tmp_path):

@@ -27,6 +27,7 @@ spool file, then a `delivered` marker, then the spool file is removed (delivery.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import socket
 import threading
@@ -132,18 +133,25 @@ class AlertService(Worker):
             return alert_id
 
     def report_failure(self, component: str, error: str) -> str | None:
-        """The companion is in trouble (cannot start, a part keeps failing): a "needs attention" alert,
-        at most one per component per `failure_alert_interval_s`; the same ongoing trouble updates it."""
+        """The companion is in trouble (cannot start, a part keeps failing): a "needs attention" alert.
+
+        The same trouble is said at most once per `failure_alert_interval_s`; new trouble in the same
+        part (another config mistake) is said at once, as a new revision of that part's alert.
+        """
         now = self.clock.now()
         seen = self.files.read("", "failures.json") or {}
         last = seen.get(component)
+        digest = hashlib.sha256(error.encode("utf-8", "replace")).hexdigest()[:16]
+        if isinstance(last, str):  # written by an older version: only the time
+            last = {"at": last, "error": ""}
         try:
-            recent = last and (now - datetime.fromisoformat(last)).total_seconds() < self.s.failure_alert_interval_s
-        except (TypeError, ValueError):
+            recent = bool(last) and (now - datetime.fromisoformat(last["at"])).total_seconds() \
+                < self.s.failure_alert_interval_s
+        except (KeyError, TypeError, ValueError):
             recent = False
-        if recent:
+        if recent and last.get("error") == digest:
             return None
-        seen[component] = now.isoformat()
+        seen[component] = {"at": now.isoformat(), "error": digest}
         self.files.save("", "failures.json", seen)
         return self.raise_alert("companion_failure", f"The companion needs attention: {component}",
                                 {"component": component, "explain": error[:600]}, severity=Severity.WARNING,

@@ -286,7 +286,8 @@ def with_last_good_channels(c: CaregiverSettings, outbox: Path, directory: Path,
     if not problems:
         try:
             directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-            write_file_atomically(path, json.dumps({k: getattr(c, k) for k in CHANNEL_KEYS}).encode(), mode=0o600)
+            write_file_atomically(path, json.dumps({k: getattr(c, k) for k in CHANNEL_KEYS}, default=str).encode(),
+                                  mode=0o600)
         except OSError as exc:
             log.error("cannot save the working alert channels: %s", exc)
         return channels, problems

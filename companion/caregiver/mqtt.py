@@ -15,8 +15,10 @@ An agency subscribes to `companion/+/alert` and sees every home at once.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
+import os
 import re
 import threading
 from pathlib import Path
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
     from companion.caregiver.alerts import AlertService
 
 log = logging.getLogger(__name__)
+_BRIDGES = itertools.count(1)
 
 
 def device_id(name: str) -> str:
@@ -50,8 +53,12 @@ class MqttBridge:
         self.health = health or (lambda: {})
         self.connected = threading.Event()
         self._sent: list[Any] = []
-        self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"companion-{device}",
-                                   clean_session=True)
+        self._unsent: list[tuple[str, str]] = []  # published while the connection was down: sent on reconnect
+        self._unsent_lock = threading.Lock()
+        # one client id per bridge: `companion summary --send` must not take over the running companion's session
+        # (a broker drops the older connection of a client id that connects again)
+        self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
+                                   client_id=f"companion-{device}-{os.getpid()}-{next(_BRIDGES)}", clean_session=True)
         if user:
             password = Path(password_file).expanduser().read_text().strip() if password_file else None
             self._client.username_pw_set(user, password)
@@ -90,6 +97,10 @@ class MqttBridge:
                 client.publish(f"{self.discovery}/{kind}/companion_{self.device}/{key}/config",
                                json.dumps(config), qos=1, retain=True)
         self.connected.set()
+        with self._unsent_lock:
+            unsent, self._unsent = self._unsent, []
+        for topic, payload in unsent:
+            self._publish(topic, payload)
         self.publish_health()
         self._publish_needs_help()
         log.info("MQTT connected; publishing under %s", self.base)
@@ -134,7 +145,7 @@ class MqttBridge:
         """Every alert and revision (the AlertService calls this); QoS 1, queued while offline."""
         data = alert.to_dict()
         data["detail"] = {k: v for k, v in alert.detail.items() if k not in ("html", "images", "text", "json")}
-        self._track(self._client.publish(f"{self.base}/alert", json.dumps(data), qos=1))
+        self._publish(f"{self.base}/alert", json.dumps(data))
         self._publish_needs_help()
 
     def _publish_needs_help(self) -> None:
@@ -153,8 +164,18 @@ class MqttBridge:
 
     def publish_event(self, kind: str, payload: dict[str, Any]) -> None:
         """A wellbeing event (summary figures, a missed dose, a check-in answered)."""
-        self._track(self._client.publish(f"{self.base}/event", json.dumps({"kind": kind, **payload}, default=str),
-                                         qos=1))
+        self._publish(f"{self.base}/event", json.dumps({"kind": kind, **payload}, default=str))
+
+    def _publish(self, topic: str, payload: str) -> None:
+        """QoS 1; while the connection is down (a restart of the broker, a reconnect) kept and sent on reconnect."""
+        import paho.mqtt.client as mqtt
+
+        info = self._client.publish(topic, payload, qos=1)
+        if info.rc == mqtt.MQTT_ERR_NO_CONN:
+            with self._unsent_lock:
+                self._unsent = (self._unsent + [(topic, payload)])[-500:]
+            return
+        self._track(info)
 
     def _track(self, info: Any) -> None:
         def pending(i: Any) -> bool:

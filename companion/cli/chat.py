@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import sys
 
 from companion.audio.devices import SoundDeviceSpeaker
@@ -14,7 +15,8 @@ def chat(settings: Settings, *, speak: bool = False, stdin=None, stdout=None) ->
     """Read lines, answer each through the skills and the LLM, until EOF or 'bye'."""
     from companion.app import App
 
-    stdin = stdin or sys.stdin
+    # bytes that are not UTF-8 (a paste from another encoding) become "?" rather than ending the chat
+    stdin = stdin or io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
     stdout = stdout or sys.stdout
     echo = EchoPath()
     speaker = SoundDeviceSpeaker(settings.audio.output_device, echo) if speak else None

@@ -90,6 +90,37 @@ def _installed_gguf() -> bool:
     return d.is_dir() and any(d.glob("*.gguf"))
 
 
+def check_privacy(settings: Settings) -> list[tuple[str, str]]:
+    """Config notes, her data folder's owner and modes, the service's network allow list, telemetry leftovers."""
+    from companion.errors import StoreError
+    from companion.privacy import foreign_entries, prepare_data_dir
+
+    out = [(FALLBACK, _line(FALLBACK, "config", note)) for note in settings.notes]
+    d = data_dir(settings)
+    try:
+        fixed = prepare_data_dir(d, create=False)
+        if d.exists() and not foreign_entries(d):
+            what = f"made {len(fixed)} entries private (0600/0700)" if fixed else "every entry 0600/0700"
+            out.append((OK, _line(OK, "privacy", f"{d}: {what}")))
+    except StoreError as exc:
+        out.append((PROBLEM, _line(PROBLEM, "privacy", str(exc))))
+    if Path("/etc/systemd/system/companion.service").exists():
+        from companion.cli.egress import SYSTEMD_DIR, _body, dropin
+
+        text, _ = dropin(settings)
+        installed = SYSTEMD_DIR / "companion.service.d" / "egress.conf"
+        current = installed.is_file() and _body(installed.read_text(encoding="utf-8")) == _body(text)
+        kind = OK if current else PROBLEM
+        out.append((kind, _line(kind, "network", "only the configured caregiver servers are reachable" if current
+                                else f"{installed} does not match the config's caregiver servers",
+                                "" if current else "sudo companion egress --apply && sudo systemctl restart companion")))
+    leftover = Path.home() / ".cache" / "Microsoft" / "DeveloperTools" / ".onnxruntime"
+    if leftover.exists():
+        out.append((FALLBACK, _line(FALLBACK, "telemetry", f"onnxruntime left a device id in {leftover} from "
+                                    "before its telemetry was switched off", f"rm -r {leftover}")))
+    return out
+
+
 def check_state(settings: Settings) -> list[tuple[str, str]]:
     """The data directory, her consent and mute state, routines, alerts and GPIO."""
     out: list[tuple[str, str]] = []
@@ -215,7 +246,8 @@ def where_from(settings: Settings) -> str:
 def doctor(settings: Settings) -> int:
     """Print every check; exit 0 when the companion can run (fallbacks are fine), 1 otherwise."""
     print(where_from(settings))
-    results = check_audio(settings) + check_models(settings) + check_native(settings) + check_state(settings)
+    results = (check_audio(settings) + check_models(settings) + check_native(settings) + check_privacy(settings)
+               + check_state(settings))
     for _, line in results:
         print(line)
     problems = [r for r in results if r[0] == PROBLEM]

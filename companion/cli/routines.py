@@ -1,4 +1,4 @@
-"""`companion routines check [FILE]` and `companion routines upcoming [--hours N]`."""
+"""`companion routines check [FILE]`, `companion routines upcoming [--hours N]` and `companion routines accept`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from companion.routines.file import RoutinesFileError, load_routines
+from companion.config import data_dir
+from companion.routines.file import RoutinesFileError, load_routines, parse_routines, read_routines_text
+from companion.routines.keep import RoutinesKeeper
 from companion.routines.schedule import household_for, upcoming
 
 
@@ -29,6 +31,8 @@ def add_commands(subparsers: Any) -> None:
     u.add_argument("--from", dest="start", metavar="YYYY-MM-DDTHH:MM",
                    help="start at this local time instead of now")
     u.set_defaults(func=upcoming_command)
+    a = sub.add_parser("accept", help="use the routines file as it is now, even though it lost many routines")
+    a.set_defaults(func=accept_command)
 
 
 def export_command(args: argparse.Namespace, settings: Any) -> int:
@@ -85,6 +89,30 @@ def check_command(args: argparse.Namespace, settings: Any) -> int:
     print(f"  quiet hours: {quiet.describe() if quiet else 'none'}; time zone: {household.zone_name}")
     for w in rf.warnings:
         print(f"  {w}")
+    reason = RoutinesKeeper(data_dir(settings)).suspect(path.expanduser(), rf)
+    if reason:
+        print(f"  note: {reason}. The companion keeps the last good routines until you run: "
+              "companion routines accept")
+    return 0
+
+
+def accept_command(args: argparse.Namespace, settings: Any) -> int:
+    """Save the configured routines file, as it is now, as the last good one (after a big removal)."""
+    from companion.privacy import prepare_data_dir
+
+    path = _path(args, settings, "file")
+    if path is None:
+        print("No routines file: set [routines] file in the config.", file=sys.stderr)
+        return 2
+    prepare_data_dir(data_dir(settings))
+    try:
+        text = read_routines_text(path)
+        rf = parse_routines(text, source=str(path))
+    except RoutinesFileError as exc:
+        print(f"{exc}\nFix these first (companion routines check {path}).", file=sys.stderr)
+        return 1
+    RoutinesKeeper(data_dir(settings)).save(path, text, rf)
+    print(f"{path}: accepted, {len(rf.routines)} routine(s); the running companion uses them within seconds.")
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -22,19 +23,40 @@ def add_commands(subparsers: Any) -> None:
 def cmd_run(args: argparse.Namespace, settings) -> int:
     """Live, the service keeps its last good config; with --input, the given one."""
     from companion.app import run_files, run_live
-    from companion.config import load_settings, load_settings_or_last_good
+    from companion.config import data_dir, load_settings
+    from companion.privacy import prepare_data_dir
 
     if args.input:
         if not args.output_dir:
             print("companion run --input needs --output-dir DIR for the replies", file=sys.stderr)
             return 2
-        turns, files = run_files(load_settings(args.config), args.input, args.output_dir, realtime=not args.fast)
+        problem = _input_problem(args.input, Path(args.output_dir))
+        if problem:
+            print(f"companion: {problem}", file=sys.stderr)
+            return 2
+        settings = load_settings(args.config)
+        prepare_data_dir(data_dir(settings))
+        turns, files = run_files(settings, args.input, args.output_dir, realtime=not args.fast)
         for t in turns:
             print(f"[{t.intent or 'llm'}] {t.transcript!r} → {t.reply!r}")
         print(f"{len(turns)} turn(s); replies and turns.jsonl in {args.output_dir}")
         return 0
-    settings, problem = load_settings_or_last_good(args.config)
-    if problem:
-        log.error("config problem: %s", problem)
-    run_live(settings, config_problem=problem)  # the family gets a "needs attention" alert
+    run_live(args.config)
     return 0
+
+
+def _input_problem(inputs: list[str], output_dir: Path) -> str | None:
+    """One line about the first --input or --output-dir that cannot work, else None."""
+    for name in inputs:
+        p = Path(name)
+        if p.is_dir():
+            wavs = sorted(p.glob("*.wav"))
+            example = f" (it holds {len(wavs)}: --input {wavs[0]} ...)" if wavs else ""
+            return f"--input {p} is a folder; give the WAV files themselves, one --input each{example}"
+        if not p.exists():
+            return f"--input {p} does not exist"
+        if not p.is_file():
+            return f"--input {p} is not a regular file; give a WAV file"
+    if output_dir.exists() and not output_dir.is_dir():
+        return f"--output-dir {output_dir} is a file; name a folder for the replies"
+    return None

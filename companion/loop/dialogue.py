@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, Callable, Iterator
 
 from companion.clock import Clock, Household
-from companion.language import sentences
+from companion.language import clean_typed, cut_at_word, sentences
 from companion.loop.events import Source
 from companion.loop.skills import Question, Reply, Skill, TurnInput, TurnRecord
 from companion.voice.llm import Generation, ReplyGenerator
@@ -21,6 +21,9 @@ from companion.voice.llm import Generation, ReplyGenerator
 log = logging.getLogger(__name__)
 
 HISTORY_TURNS = 3  # exchanges the LLM sees
+TOO_MUCH = "That was a lot — let me take the start of it."  # said when her words had to be cut
+NOT_CAUGHT = "Sorry, I didn't catch that. Could you say it again?"
+CHARS_PER_TOKEN = 4  # typed text longer than context_tokens × this can never fit: cut at the door
 TIMING_KEYS = ("endpoint_ms", "stt_ms", "llm_first_token_ms", "first_sentence_ms", "tts_first_audio_ms",
                "first_audio_after_speech_end_ms")
 
@@ -189,16 +192,22 @@ class Dialogue:
             lines.append(hint())
         return " ".join(lines)
 
-    def llm_source(self, turn: TurnInput, tl: TurnLog, utterance: int,
-                   gen: Generation) -> Callable[[threading.Event], Iterator[str]]:
-        """The sentences of an LLM reply (framed), as a generator factory for a ReplyJob."""
+    def llm_source(self, turn: TurnInput, tl: TurnLog, utterance: int, gen: Generation,
+                   trimmed: bool = False) -> Callable[[threading.Event], Iterator[str]]:
+        """The sentences of an LLM reply (framed), as a generator factory for a ReplyJob.
+
+        Her words are cut to what the model's context holds (the start is
+        kept) and she hears so first; `trimmed` says they were cut already.
+        """
         opening, closing = self.framing(turn, utterance)
-        context = self.context(turn)
-        history = self.history[-HISTORY_TURNS:]
+        fitted = self.llm.fit(turn.text, self.context(turn), self.history[-HISTORY_TURNS:])
 
         def source(cancel: threading.Event) -> Iterator[str]:
             yield from sentences(opening)
-            yield from self.llm.stream(turn.text, context=context, history=history, cancel=cancel, gen=gen)
+            if trimmed or fitted.trimmed:
+                yield TOO_MUCH
+            yield from self.llm.stream(fitted.text, context=fitted.context, history=fitted.history, cancel=cancel,
+                                       gen=gen)
             tl.llm_first_token_ms = gen.first_token_ms
             tl.first_sentence_ms = gen.first_sentence_ms
             if not cancel.is_set():
@@ -229,16 +238,30 @@ class Dialogue:
                 log.exception("turn logger failed")
 
     def reply_to_text(self, text: str, utterance: int) -> Iterator[str]:
-        """A typed turn through the same skills and LLM (`companion chat`); yields reply sentences."""
+        """A typed turn through the same skills and LLM (`companion chat`); yields reply sentences.
+
+        Odd input never breaks a turn: control characters are dropped, and
+        text far beyond what the model can read is cut at the door (she is told).
+        """
+        raw = text
+        text, trimmed = cut_at_word(clean_typed(raw), self.llm.settings.context_tokens * CHARS_PER_TOKEN)
+        if trimmed:
+            log.info("typed input cut at the door: %d → %d characters", len(raw), len(text))
         turn = TurnInput(text=text, at=self.clock.now(), local_time=self.local_now(), source=Source.TEXT)
         tl = TurnLog(wake_detected=False, source=Source.TEXT.value, transcript=text)
+        if not any(ch.isalnum() for ch in text):  # nothing but punctuation, symbols or emoji: no words to answer
+            tl.intent = "not_caught"
+            self.finish(tl, turn, NOT_CAUGHT)
+            yield NOT_CAUGHT
+            return
         self.estimate_emotion(turn, tl, record=True)
         reply = self.skill_reply(turn)
         if reply is not None:
             tl.intent = reply.intent
-            parts = sentences(self.framed(reply, turn, utterance))
+            framed = self.framed(reply, turn, utterance)
+            parts = sentences(f"{TOO_MUCH} {framed}" if trimmed else framed)
         else:
-            parts = self.llm_source(turn, tl, utterance, Generation())(threading.Event())
+            parts = self.llm_source(turn, tl, utterance, Generation(), trimmed=trimmed)(threading.Event())
         said: list[str] = []
         try:
             for sentence in parts:

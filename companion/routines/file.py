@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from companion.clock import QuietHours
+from companion.config.syntax import decode
 from companion.errors import ConfigError
 from companion.routines.lines import LineFinder, Problem, friendly_syntax_error
 from companion.routines.values import parse_time, read_date, read_days, read_notice, read_times, show, suggest_time
@@ -102,15 +103,27 @@ class RoutinesFile:
 def load_routines(path: str | Path, today: date | None = None) -> RoutinesFile:
     """Read and validate a routines file; raises RoutinesFileError listing every problem."""
     p = Path(path)
+    return parse_routines(read_routines_text(p), source=str(p), today=today)
+
+
+def read_routines_text(path: Path) -> str:
+    """The file's text; RoutinesFileError when it is missing, a folder, or not UTF-8 text."""
+    p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        data = p.read_bytes()
     except FileNotFoundError:
         raise RoutinesFileError(str(p), [Problem(0, "the file", "", f"{p} does not exist; "
                                                  "copy examples/routines.toml there and edit it")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RoutinesFileError(str(p), [Problem(0, "the file", "", f"cannot be read ({exc}); "
-                                                 "save it as plain text (UTF-8)")]) from exc
-    return parse_routines(text, source=str(p), today=today)
+    except IsADirectoryError:
+        raise RoutinesFileError(str(p), [Problem(0, "the file", "", f"{p} is a folder; name the routines.toml "
+                                                 "file in it ([routines] file in the config)")]) from None
+    except OSError as exc:
+        raise RoutinesFileError(str(p), [Problem(0, "the file", "", f"cannot be read ({exc.strerror or exc}); "
+                                                 "check its permissions")]) from exc
+    text, line, problem = decode(data)
+    if text is None:
+        raise RoutinesFileError(str(p), [Problem(line, "the file", "", problem)])
+    return text
 
 
 def parse_routines(text: str, source: str = "<routines>", today: date | None = None) -> RoutinesFile:

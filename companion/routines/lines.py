@@ -7,6 +7,8 @@ import tomllib
 from dataclasses import dataclass
 from typing import Any
 
+from companion.config.syntax import syntax_problem
+
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_\-\"' .]+?)\s*\]\]?\s*(#.*)?$")
 
 
@@ -88,37 +90,8 @@ class LineFinder:
         return 0
 
 
-_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
-
-
 def friendly_syntax_error(text: str, exc: tomllib.TOMLDecodeError) -> Problem:
     """Turn tomllib's message into one a family member can act on."""
-    msg = str(exc)
-    m = _POSITION.search(msg)
-    line = int(m.group(1)) if m else 0
-    lines = text.splitlines()
-    content = lines[line - 1].strip() if 0 < line <= len(lines) else ""
-    reason = _POSITION.sub("", msg).strip().rstrip(".")
-    return Problem(line, "the file cannot be read here", f"({reason}; the line says: {content!s})" if content
-                   else f"({reason})", _hint(content, reason))
-
-
-def _hint(content: str, reason: str) -> str:
-    """A guess at the usual cause, from what the line looks like."""
-    _, _, value = content.partition("=")
-    value = value.strip()
-    if re.fullmatch(r"\d{1,2}[:.]\d{2}.*", value):
-        return f'put times in double quotes, like time = "{value[:5].replace(".", ":").zfill(5)}"'
-    if "declare" in reason or "overwrite" in reason.lower():
-        return "this name appears twice in the same block; keep one, or start a new block with [[...]]"
-    if value and value[0].isalpha() and value not in ("true", "false"):
-        return f'put text in double quotes, like "{value}"'
-    if value.count('"') % 2 == 1:
-        return "a double quote is missing: every text starts and ends with \""
-    if value.startswith("[") and not value.endswith("]"):
-        return "a list must end with ], like [\"mon\", \"thu\"]"
-    if content.startswith("[") and not content.endswith("]"):
-        return "a block header needs closing brackets, like [[medication]]"
-    if "=" not in content and content:
-        return "each line should look like  name = \"value\"  (or be a comment starting with #)"
-    return "check the quotes, brackets and = sign on that line"
+    line, found, advice = syntax_problem(text, exc)
+    return Problem(line, "the file cannot be read here", found, advice.replace("(or start a new block)",
+                                                                               "(or start a new block with [[...]])"))

@@ -9,17 +9,18 @@ it" acknowledges a medication, and a check-in answer is recorded.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Callable
 
 from companion.clock import Clock, Household, SystemClock
+from companion.config import data_dir
 from companion.loop.skills import Ask, BaseSkill, Question, Reply, TurnInput, TurnRecord
-from companion.routines.file import Routine, RoutinesFile, RoutinesFileError, load_routines
+from companion.routines.file import Routine, RoutinesFile
 from companion.routines.ics import CalendarSource
 from companion.routines.items import Item, locked
+from companion.routines.keep import RoutinesKeeper, RoutinesWatch, Tell
 from companion.routines.log import RoutineLog
 from companion.routines.schedule import Occurrence, household_for, occurrences, upcoming
 from companion.routines.speech import classify_answer, combine, medication_words, sentence
@@ -45,7 +46,8 @@ class RoutineScheduler(BaseSkill):
 
     def __init__(self, path: Path | None, store: Any, clock: Clock, household: Household | None = None,
                  reload_check_s: float = 2.0, on_escalation: Escalation | None = None,
-                 device_last_seen: datetime | None = None, calendar: Path | None = None) -> None:
+                 device_last_seen: datetime | None = None, calendar: Path | None = None, *,
+                 keep_dir: Path | None = None, tell: Tell | None = None) -> None:
         self.path = path
         self.store = store
         self.clock = clock
@@ -55,8 +57,9 @@ class RoutineScheduler(BaseSkill):
         self._reload_check_s = reload_check_s
         self._file: RoutinesFile | None = None
         self._loaded_at: datetime | None = None
-        self._problem: str = ""  # why the newest edit is not in use ('' = fine)
-        self._signature: tuple[int, int, int] | None = None
+        # the last good routines are kept next to her data, so a damaged file never loses them
+        keep_dir = keep_dir or (Path(store.path).parent if getattr(store, "path", None) else None)
+        self._watch = RoutinesWatch(path, RoutinesKeeper(keep_dir) if keep_dir else None, tell) if path else None
         self._last_check = float("-inf")
         self._items: dict[tuple[str, str, str], Item] = {}
         self._turns = 0  # finished conversation turns seen (for "next conversation" messages)
@@ -74,18 +77,19 @@ class RoutineScheduler(BaseSkill):
 
     @classmethod
     def from_settings(cls, settings: Any, store: Any, clock: Clock | None = None,
-                      on_escalation: Escalation | None = None,
-                      device_last_seen: datetime | None = None) -> "RoutineScheduler":
+                      on_escalation: Escalation | None = None, device_last_seen: datetime | None = None,
+                      tell: Tell | None = None) -> "RoutineScheduler":
         """Build from config.Settings; a missing or bad file never raises (see status()).
 
         `device_last_seen`: when the device was last running before this start (from the
         caregiver's uptime record), so doses due during an outage are recorded, not lost.
+        `tell` informs the family (a damaged routines file).
         """
         rs = settings.routines
         path = Path(rs.file).expanduser() if rs.file else None
         calendar = Path(rs.calendar_file).expanduser() if rs.calendar_file else None
         return cls(path, store, clock or SystemClock(), settings.household, rs.reload_check_s, on_escalation,
-                   device_last_seen, calendar)
+                   device_last_seen, calendar, keep_dir=data_dir(settings), tell=tell)
 
     # ---------------------------------------------------------------- the loop's calls
 
@@ -133,9 +137,9 @@ class RoutineScheduler(BaseSkill):
                          f"loaded {self.household.local(self._loaded_at):%Y-%m-%d %H:%M}")
         else:
             lines.append(f"routines: none in use from {self.path}")
-        if self._problem:
+        if self._watch and self._watch.problem:
             keep = "still using the last good version" if self._file else "no routines are active"
-            lines.append(f"the file has problems, {keep}:\n  {self._problem}")
+            lines.append(f"the file has problems, {keep}:\n  {self._watch.problem}")
         if self.calendar.path is not None:
             n = len(self.calendar.routines(self.household, self.clock.now()))
             lines.append(f"calendar: {n} appointment(s) in the next 14 days from {self.calendar.path}"
@@ -214,29 +218,18 @@ class RoutineScheduler(BaseSkill):
     # ---------------------------------------------------------------- file
 
     def _maybe_reload(self, force: bool = False) -> None:
-        if self.path is None:
+        if self._watch is None:
             return
         mono = self.clock.monotonic()
         if not force and mono - self._last_check < self._reload_check_s:
             return
         self._last_check = mono
-        try:
-            st = os.stat(self.path)
-            sig: tuple[int, int, int] | None = (st.st_mtime_ns, st.st_size, st.st_ino)
-        except OSError:
-            sig = None
-        if sig == self._signature and not force:
+        if not force and not self._watch.changed():
             return
-        self._signature = sig
-        try:
-            new = load_routines(self.path, today=self.household.today(self.clock.now()))
-        except RoutinesFileError as exc:
-            self._problem = "\n  ".join(str(p) for p in exc.problems)
-            log.warning("routines file %s has problems; keeping the last good routines:\n  %s",
-                        self.path, self._problem)
+        reading = self._watch.read(self.household.today(self.clock.now()), self._file)
+        if reading.use is None:
             return
-        self._problem = ""
-        self._file = new
+        new = self._file = reading.use
         self._loaded_at = self.clock.now()
         for w in new.warnings:
             log.info("routines file %s: %s", self.path, w)
@@ -246,7 +239,7 @@ class RoutineScheduler(BaseSkill):
                 item.occ = Occurrence(ids[item.routine.id], item.occ.stage, item.occ.due, item.occ.event)
             else:
                 del self._items[key]
-        log.info("routines loaded from %s: %d routines", self.path, len(new.routines))
+        log.info("routines loaded from %s: %d routines", new.source or self.path, len(new.routines))
 
     @property
     def household(self) -> Household:

@@ -24,6 +24,9 @@ ROLE_MARKERS = re.compile(r"(\b(User|Companion|Assistant|Human|AI|System)\s*:|<s
                           r"<\|[a-z_]+\|>|###|\[/?INST\]|\(?\s*Notes\b|\[Notes)", re.IGNORECASE)
 FIRST_CLAUSE_MIN_WORDS = 4  # a first clause this long is handed to TTS before its sentence ends
 MAX_SENTENCE_WORDS = 40
+PROMPT_MARGIN_TOKENS = 16  # room for the chat template's own markers, and tokens merging at the seams
+MIN_TEXT_TOKENS = 32  # below this much of what she said, the notes (time, memories, mood) give way first
+MAX_TEXT_TOKENS = 512  # her words beyond this are cut: a Pi reads ~20-50 prompt tokens/s, more keeps her waiting
 
 PERSONA = """You are {name}, a voice companion for an older adult, running on a small box in her home. \
 You are an AI, not a person, and you say so honestly whenever it comes up. You are warm, patient and \
@@ -46,6 +49,16 @@ EXAMPLES = [
     ("I feel a bit lonely today.", "I'm sorry you feel lonely. I'm here to talk. Would you like to ring "
      "someone you love this afternoon?"),
 ]
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """A prompt's parts cut down to fit the model's context window."""
+
+    text: str
+    context: str
+    history: list[tuple[str, str]]
+    trimmed: bool  # True when her own words were cut (she is told)
 
 
 @dataclass
@@ -161,6 +174,49 @@ class ReplyGenerator:
         self.warm_up()
         return int(getattr(self._llama, "n_tokens", 0))
 
+    # ---------------------------------------------------------------- fitting the context window
+
+    def _count(self, text: str, context: str, history: list[tuple[str, str]]) -> int:
+        if self.style == "chat":
+            parts = [m["content"] for m in self._chat_messages(text, context, history)]
+            return sum(len(self._encode(p)) + 6 for p in parts)  # + role markers per message
+        return len(self._encode(self._transcript_prompt(text, context, history), bos=True))
+
+    def _encode(self, text: str, bos: bool = False) -> list[int]:
+        return self._llama.tokenize(text.encode("utf-8", "replace"), add_bos=bos, special=bos)
+
+    def fit(self, text: str, context: str = "", history: list[tuple[str, str]] | None = None) -> Fitted:
+        """Cut a prompt to fit the context window with room for the reply, never raising.
+
+        Her words are kept whole up to MAX_TEXT_TOKENS, older exchanges giving
+        way first; longer words are cut (the start is kept), and the notes
+        (time, memories, mood) go only when even that would not fit.
+        """
+        history = list(history or [])
+        budget = self.settings.context_tokens - self.settings.max_reply_tokens - PROMPT_MARGIN_TOKENS
+        tokens = self._encode(text)
+        if len(tokens) <= MAX_TEXT_TOKENS:
+            while history and self._count(text, context, history) > budget:
+                history.pop(0)
+            if self._count(text, context, history) <= budget:
+                return Fitted(text, context, history, False)
+        else:
+            history = []  # a long text replaces the conversation so far
+        if context and self._count("", context, history) + MIN_TEXT_TOKENS > budget:
+            context = ""  # the notes would leave no room for her words at all
+        room = min(max(budget - self._count("", context, history), MIN_TEXT_TOKENS), MAX_TEXT_TOKENS)
+        cut = text
+        while room > 0:
+            cut = self._llama.detokenize(tokens[:room]).decode("utf-8", "ignore")
+            if " " in cut.strip():  # end on a whole word
+                cut = cut[:cut.rstrip().rfind(" ")]
+            cut = cut.rstrip(" ,;:-") + "…"
+            if self._count(cut, context, history) <= budget:
+                break
+            room -= 16  # tokens merge differently at the seams: step back until it fits
+        log.info("her words were cut to fit the model: %d → %d characters", len(text), len(cut))
+        return Fitted(cut if room > 0 else "…", context, history, True)
+
     # ---------------------------------------------------------------- generation
 
     def _tokens(self, text: str, context: str, history: list[tuple[str, str]]) -> Iterator[str]:
@@ -185,7 +241,8 @@ class ReplyGenerator:
         words) is cut; if nothing usable remains, one short safe line is said.
         """
         gen = gen if gen is not None else Generation()
-        history = history or []
+        fitted = self.fit(text, context, history)  # never ask for more than the context window holds
+        text, context, history = fitted.text, fitted.context, fitted.history
         cancel = cancel or threading.Event()
         t0 = time.monotonic()
         deadline = t0 + self.settings.max_reply_s

@@ -56,7 +56,12 @@ class PiperTTS:
             raise ModelMissingError(f"Piper voice {p} or its config {p}.json is missing; see voices/README.md")
         from piper import PiperVoice
 
-        return cls(PiperVoice.load(p), p)
+        try:
+            voice = PiperVoice.load(p)
+        except Exception as exc:  # onnxruntime and json raise their own types for a damaged file
+            raise ModelMissingError(f"cannot load the Piper voice {p}: {str(exc).splitlines()[0][:200]}; is it a "
+                                    "complete .onnx voice with its .onnx.json? (see voices/README.md)") from exc
+        return cls(voice, p)
 
     def synthesize(self, text: str, *, length_scale: float = 1.0, volume: float = 1.0,
                    deterministic: bool = False) -> Iterator[AudioChunk]:

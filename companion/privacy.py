@@ -1,0 +1,246 @@
+"""Nothing leaves the device, nothing is readable by others: dependency telemetry off, private file modes.
+
+`keep_everything_local()` runs once, when the package is first imported (companion/__init__.py),
+before any heavy library is: it sets the switches our dependencies read at start-up and makes
+onnxruntime's own telemetry call the moment anyone imports it. `private_umask()` and
+`secure_tree()` keep her data 0600/0700 in every install mode.
+"""
+
+from __future__ import annotations
+
+import errno
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import logging
+import os
+import stat
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Callable, Iterable
+
+from companion.errors import StoreError
+
+log = logging.getLogger(__name__)
+
+# Read by our dependencies when they start; "1" everywhere means "no network, no telemetry".
+OFFLINE_ENV = {
+    "ORT_DISABLE_TELEMETRY": "1",  # onnxruntime (Piper): no 1DS uploader, events or device id file
+    "HF_HUB_OFFLINE": "1",  # huggingface_hub (faster-whisper, llama_cpp.from_pretrained): never download
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "HF_HUB_DISABLE_IMPLICIT_TOKEN": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_DATASETS_OFFLINE": "1",
+    "DO_NOT_TRACK": "1",  # the cross-tool convention (consoledonottrack.com)
+}
+SWITCHED_OFF: list[str] = []  # libraries whose own telemetry call was made in this process (observable for tests)
+FILE_MODE = 0o600
+DIR_MODE = 0o700
+PRIVATE_UMASK = 0o077
+
+
+def keep_everything_local() -> None:
+    """Set the offline/no-telemetry switches (forced: the family's promise wins) and hook onnxruntime."""
+    os.environ.update(OFFLINE_ENV)
+    if not any(isinstance(f, _AfterImport) for f in sys.meta_path):
+        sys.meta_path.insert(0, _AfterImport("onnxruntime", _quiet_onnxruntime))
+    if "onnxruntime" in sys.modules:  # imported before us (an embedding program): switch it off now
+        _quiet_onnxruntime(sys.modules["onnxruntime"])
+
+
+def _quiet_onnxruntime(module: ModuleType) -> None:
+    disable = getattr(module, "disable_telemetry_events", None)
+    if disable is not None:
+        try:
+            disable()
+            SWITCHED_OFF.append("onnxruntime")
+        except Exception:  # an old or unusual build: the environment switch above still holds
+            log.debug("onnxruntime.disable_telemetry_events() failed", exc_info=True)
+
+
+class _AfterImport(importlib.abc.MetaPathFinder):
+    """Runs `hook(module)` right after `name` is imported, whoever imports it (piper, a VAD...)."""
+
+    def __init__(self, name: str, hook: Callable[[ModuleType], None]) -> None:
+        self.name = name
+        self.hook = hook
+        self._finding = False
+
+    def find_spec(self, fullname: str, path: object = None, target: object = None):  # noqa: D102
+        if fullname != self.name or self._finding:
+            return None
+        self._finding = True
+        try:
+            spec = importlib.util.find_spec(fullname)
+        finally:
+            self._finding = False
+        if spec is None or spec.loader is None:
+            return None
+        spec.loader = _HookedLoader(spec.loader, self.hook)
+        return spec
+
+
+class _HookedLoader(importlib.abc.Loader):
+    def __init__(self, loader: importlib.abc.Loader, hook: Callable[[ModuleType], None]) -> None:
+        self.loader = loader
+        self.hook = hook
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec):  # noqa: D102
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module: ModuleType) -> None:  # noqa: D102
+        self.loader.exec_module(module)
+        self.hook(module)
+
+    def __getattr__(self, name: str):  # get_resource_reader, is_package... as the real loader answers
+        return getattr(self.loader, name)
+
+
+# ---------------------------------------------------------------- file modes
+
+
+def private_umask() -> None:
+    """Every file this process creates from now on is 0600, every directory 0700 (the unit sets UMask= too)."""
+    os.umask(PRIVATE_UMASK)
+
+
+def secure_tree(root: Path, *, skip: Iterable[Path] = ()) -> list[Path]:
+    """Make every file under `root` 0600 and every directory 0700; returns what had to be fixed.
+
+    Only entries owned by this user are changed (the others are reported by
+    `foreign_entries`). Symlinks are not followed.
+    """
+    fixed: list[Path] = []
+    skipped = {Path(p) for p in skip}
+    if not root.is_dir():
+        return fixed
+    uid = os.geteuid()
+    for path in [root, *_walk(root, skipped)]:
+        try:
+            st = path.lstat()
+        except OSError:
+            continue  # vanished while we looked
+        if stat.S_ISLNK(st.st_mode) or st.st_uid != uid:
+            continue
+        want = DIR_MODE if stat.S_ISDIR(st.st_mode) else FILE_MODE
+        if stat.S_IMODE(st.st_mode) & ~want:  # more open than it should be (never widen a mode)
+            try:
+                os.chmod(path, stat.S_IMODE(st.st_mode) & want)
+                fixed.append(path)
+            except OSError as exc:
+                log.warning("cannot make %s private: %s", path, exc)
+    return fixed
+
+
+def foreign_entries(root: Path, limit: int = 3) -> list[Path]:
+    """Up to `limit` files or folders under `root` that belong to another user."""
+    uid = os.geteuid()
+    out: list[Path] = []
+    if not root.exists():
+        return out
+    for path in [root, *_walk(root, set())]:
+        try:
+            if path.lstat().st_uid != uid:
+                out.append(path)
+        except OSError:
+            continue
+        if len(out) >= limit:
+            break
+    return out
+
+
+def _walk(root: Path, skip: set[Path]) -> Iterable[Path]:
+    for dirpath, dirnames, filenames in os.walk(root, onerror=lambda exc: None):
+        base = Path(dirpath)
+        dirnames[:] = [d for d in dirnames if base / d not in skip]
+        for name in dirnames + filenames:
+            yield base / name
+
+
+# ---------------------------------------------------------------- the data directory at start
+
+
+def user_name(uid: int | None = None) -> str:
+    """The login name of `uid` (default: this process's user), or the number."""
+    import pwd
+
+    uid = os.geteuid() if uid is None else uid
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+def chown_fix(root: Path) -> str:
+    """The one command that gives her data back to the user this companion runs as."""
+    return f"sudo chown -R {user_name()}: {root}"
+
+
+def prepare_data_dir(root: Path, *, create: bool = True, extra: Iterable[Path] = ()) -> list[Path]:
+    """Her data folder ready for this user: created 0700, owned by us, writable, every entry private.
+
+    `extra` are folders kept elsewhere (a configured outbox) that get the same care. Returns the
+    entries whose modes were fixed. Raises StoreError with one line that names the fix.
+    """
+    if root.exists() and not root.is_dir():
+        raise StoreError(f"the data folder {root} is a file, not a folder; move it away or set [memory] data_dir")
+    if not root.exists():
+        if not create:
+            return []
+        try:
+            root.mkdir(parents=True, mode=DIR_MODE)
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise StoreError(_cannot_create(root, exc)) from exc
+    fixed: list[Path] = []
+    for folder in [root, *extra]:
+        if not folder.exists():
+            continue
+        _check_owner(folder, root)
+        if not os.access(folder, os.W_OK | os.X_OK):
+            if _read_only(folder):
+                raise StoreError(f"the data folder {folder} is on a read-only file system; check the SD card "
+                                 "(sudo dmesg | tail) and reboot, or set [memory] data_dir")
+            raise StoreError(f"cannot write to the data folder {folder}: permission denied; fix: "
+                             f"{chown_fix(folder)} && sudo chmod 700 {folder}")
+        fixed += secure_tree(folder)
+    if fixed:
+        log.info("made %d file(s) under %s private (0600/0700)", len(fixed), root)
+    return fixed
+
+
+def _check_owner(folder: Path, root: Path) -> None:
+    foreign = foreign_entries(folder, limit=1)
+    if not foreign:
+        return
+    path = foreign[0]
+    owner = user_name(path.lstat().st_uid)
+    if os.geteuid() == 0:
+        # root could read them, but every file it wrote would lock out the real owner
+        raise StoreError(f"{path} belongs to {owner}: run this as that user, e.g. sudo -u {owner} companion ... "
+                         "(as root it would leave files the companion cannot read)")
+    raise StoreError(f"{path} belongs to {owner}, not {user_name()}, so the companion cannot use its data; "
+                     f"fix: {chown_fix(folder if folder != root else root)}")
+
+
+def _cannot_create(root: Path, exc: OSError) -> str:
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        parent = next((p for p in root.parents if p.exists()), root.parent)
+        return (f"cannot create the data folder {root}: {parent} is not writable for {user_name()}; fix: "
+                f"sudo install -d -o {user_name()} -m 700 {root} (or set [memory] data_dir)")
+    if exc.errno == errno.EROFS:
+        return f"cannot create the data folder {root}: read-only file system; set [memory] data_dir to a writable place"
+    if exc.errno == errno.ENOTDIR:
+        return f"cannot create the data folder {root}: part of that path is a file; set [memory] data_dir"
+    if exc.errno == errno.ENOSPC:
+        return f"cannot create the data folder {root}: the disk is full; free some space"
+    return f"cannot create the data folder {root}: {exc.strerror or exc}; set [memory] data_dir"
+
+
+def _read_only(path: Path) -> bool:
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
