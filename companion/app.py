@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -19,10 +18,11 @@ from companion.ears.stopword import StopPhraseSpotter
 from companion.ears.stt import load_recognizer
 from companion.ears.vad import load_vad
 from companion.ears.wake import WakeWordDetector
-from companion.loop.dialogue import TurnLog
-from companion.loop.engine import Components, Engine
+from companion.loop.dialogue import Dialogue
+from companion.loop.engine import AudioIO, Components, Engine
 from companion.loop.intents import InstantIntents
 from companion.loop.skills import Skill
+from companion.loop.turn import Turn, TurnEvent
 from companion.store.store import Store
 from companion.voice.llm import ReplyGenerator
 from companion.voice.tts import PiperTTS, VoiceStyle, find_voice
@@ -56,7 +56,8 @@ class App:
 
     def __init__(self, settings: Settings, *, source: AudioSource, speaker: Speaker, echo: EchoPath,
                  components: Components | None = None, clock: Clock | None = None, store: Store | None = None,
-                 on_turn: Callable[[TurnLog], None] | None = None, start_alerts: bool = True) -> None:
+                 on_turn: Callable[[Turn], None] | None = None, start_alerts: bool = True,
+                 on_event: Callable[[TurnEvent], None] | None = None) -> None:
         from companion.caregiver.alerts import AlertService
         from companion.caregiver.inactivity import InactivityWatch
         from companion.emotion.skill import EmotionSkill
@@ -81,11 +82,13 @@ class App:
         self.routines = RoutineScheduler.from_settings(settings, self.store, self.clock,
                                                        on_escalation=self.alerts.medication_escalation)
         self.skills: list[Skill] = []
-        self.engine = Engine(settings, self.components, source=source, speaker=speaker, echo=echo, style=self.style,
-                             skills=self.skills, clock=self.clock, on_turn=on_turn,
-                             sentence_filter=check_reply, emotion=self.emotion,
-                             openers=[lambda turn: self.honesty.policy.opening_line(turn.at)],
-                             closers=[self.emotion.opening_line])
+        dialogue = Dialogue(self.components.llm, self.skills, self.clock, settings.household, emotion=self.emotion,
+                            sentence_filter=check_reply, on_turn=on_turn,
+                            openers=[lambda turn: self.honesty.policy.opening_line(turn.at)],
+                            closers=[self.emotion.opening_line])
+        self.engine = Engine(settings, self.components, AudioIO(source, speaker), dialogue, self.style)
+        if on_event is not None:
+            self.engine.events.add_listener(on_event)
         intents = InstantIntents(self.style, last_reply=lambda: self.engine.last_reply)
         # Order matters: safety always first; memory before routines so its pending yes/no wins.
         self.skills.extend([self.safety, self.honesty, self.emotion, self.memory, self.routines, intents])
@@ -120,16 +123,16 @@ class TurnsWriter:
         self.path.write_text("")
         self._lock = threading.Lock()
 
-    def __call__(self, tl: TurnLog) -> None:
-        row = {k: v for k, v in asdict(tl).items() if k != "timings_extra"}
-        row.update({k: round(v, 1) for k, v in tl.timings_extra.items() if k != "speech_end_wall"})
+    def __call__(self, turn: Turn) -> None:
+        row = turn.to_row()
         with self._lock, self.path.open("a", encoding="utf-8") as fh:
             fh.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
 
 
 def run_files(settings: Settings, inputs: Sequence[str | Path], output_dir: str | Path, *, realtime: bool = True,
               components: Components | None = None, store: Store | None = None, clock: Clock | None = None,
-              gap_s: float = 1.0, turn_taking: bool = True) -> tuple[list[TurnLog], list[Path]]:
+              gap_s: float = 1.0, turn_taking: bool = True,
+              on_event: Callable[[TurnEvent], None] | None = None) -> tuple[list[Turn], list[Path]]:
     """Feed WAV files through the whole loop; write reply-NNN.wav and turns.jsonl to output_dir.
 
     With `turn_taking` each file starts only once the companion has finished
@@ -141,7 +144,7 @@ def run_files(settings: Settings, inputs: Sequence[str | Path], output_dir: str 
     sink = WavFileSink(out, realtime=realtime, echo=echo)
     writer = TurnsWriter(out / "turns.jsonl")
     app = App(settings, source=source, speaker=sink, echo=echo, components=components, store=store, clock=clock,
-              on_turn=writer)
+              on_turn=writer, on_event=on_event)
     if turn_taking:
         source.ready = app.engine.awaiting_user
     try:

@@ -96,6 +96,7 @@ class WavFileSource:
         self._delivered = 0
         self.file_starts_s: list[float] = []  # stream time at which each file began
         self._t0: float | None = None
+        self._captured = 0.0
         self._closed = threading.Event()
 
     @classmethod
@@ -152,6 +153,9 @@ class WavFileSource:
             if wait > 0:
                 if self._closed.wait(wait):
                     raise EOFError("source closed")
+            self._captured = due  # a microphone would have delivered it then, however late the loop reads it
+        else:
+            self._captured = time.monotonic()
         block = self._audio[self._pos:self._pos + BLOCK_SAMPLES]
         self._pos += BLOCK_SAMPLES
         self._delivered += BLOCK_SAMPLES
@@ -160,6 +164,10 @@ class WavFileSource:
         if len(block) < BLOCK_SAMPLES:
             block = np.concatenate([block, np.zeros(BLOCK_SAMPLES - len(block), np.int16)])
         return self.echo.mix_into(block) if self.echo else block
+
+    def captured_at(self) -> float:
+        """When the block just read would have been captured (real time), or was read (fast runs)."""
+        return self._captured
 
     def close(self) -> None:
         self._closed.set()

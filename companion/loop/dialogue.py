@@ -9,42 +9,17 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 from companion.clock import Clock, Household
 from companion.loop.events import Source
-from companion.loop.skills import Reply, Skill, TurnInput, TurnRecord
+from companion.loop.skills import Reply, Skill, TurnRecord
+from companion.loop.turn import Turn
 from companion.voice.llm import Generation, ReplyGenerator
 
 log = logging.getLogger(__name__)
 
 HISTORY_TURNS = 3  # exchanges the LLM sees
-TIMING_KEYS = ("endpoint_ms", "stt_ms", "llm_first_token_ms", "first_sentence_ms", "tts_first_audio_ms",
-               "first_audio_after_speech_end_ms")
-
-
-@dataclass
-class TurnLog:
-    """Everything measured about one turn (what `run --input` writes to turns.jsonl)."""
-
-    wake_detected: bool
-    transcript: str = ""
-    reply: str = ""
-    intent: str | None = None
-    source: str = "wake_word"
-    speculative_used: bool = False
-    interrupted: bool = False
-    emotion: dict[str, Any] | None = None
-    endpoint_ms: float | None = None
-    stt_ms: float | None = None
-    llm_first_token_ms: float | None = None
-    first_sentence_ms: float | None = None
-    tts_first_audio_ms: float | None = None
-    first_audio_after_speech_end_ms: float | None = None
-    speech_end_stream_s: float | None = None
-    error: str | None = None
-    timings_extra: dict[str, float] = field(default_factory=dict)
 
 
 def sentences(text: str) -> Iterator[str]:
@@ -59,19 +34,14 @@ def norm(text: str) -> str:
     return " ".join(re.findall(r"[a-z0-9']+", text.lower()))
 
 
-def timings(tl: TurnLog) -> dict[str, float]:
-    """The measured stage timings of a turn, rounded."""
-    return {k: round(v, 1) for k in TIMING_KEYS if (v := getattr(tl, k)) is not None}
-
-
 class Dialogue:
     """Skills, mood, prompt and memory of the conversation so far."""
 
     def __init__(self, llm: ReplyGenerator, skills: list[Skill], clock: Clock, household: Household, *,
                  emotion: Any | None = None, sentence_filter: Callable[[str], str] | None = None,
-                 openers: list[Callable[[TurnInput], str | None]] | None = None,
-                 closers: list[Callable[[TurnInput], str | None]] | None = None,
-                 on_turn: Callable[[TurnLog], None] | None = None) -> None:
+                 openers: list[Callable[[Turn], str | None]] | None = None,
+                 closers: list[Callable[[Turn], str | None]] | None = None,
+                 on_turn: Callable[[Turn], None] | None = None) -> None:
         self.llm = llm
         self.skills = skills  # shared list: the app adds skills after building the engine
         self.clock = clock
@@ -83,14 +53,14 @@ class Dialogue:
         self.on_turn = on_turn
         self.history: list[tuple[str, str]] = []
         self.last_reply = ""
-        self.turns: list[TurnLog] = []
-        self._framing: tuple[int, str, str] | None = None  # once per utterance: these have side effects
+        self.turns: list[Turn] = []
+        self._framing: tuple[object, str, str] | None = None  # once per utterance: these have side effects
 
     def local_now(self):
         """Now, in her time zone."""
         return self.household.local(self.clock.now())
 
-    def estimate_emotion(self, turn: TurnInput, tl: TurnLog, *, record: bool) -> None:
+    def estimate_emotion(self, turn: Turn, *, record: bool) -> None:
         """Mood from voice and words (if she agreed); raw audio is dropped right after."""
         if self.emotion is not None:
             try:
@@ -98,14 +68,12 @@ class Dialogue:
             except Exception:
                 log.exception("emotion estimate failed; replying without it")
         turn.discard_audio()  # raw audio is never kept beyond feature extraction
-        if turn.emotion is not None and hasattr(turn.emotion, "to_dict"):
-            tl.emotion = turn.emotion.to_dict()
 
     def claimed(self, text: str) -> bool:
         """Will a skill answer this text? (pure: lets the loop skip a useless speculative LLM run)"""
         return any(getattr(skill, "claims", lambda _: False)(text) for skill in self.skills)
 
-    def skill_reply(self, turn: TurnInput) -> Reply | None:
+    def skill_reply(self, turn: Turn) -> Reply | None:
         """The first skill that answers deterministically (safety comes first in the list)."""
         for skill in self.skills:
             try:
@@ -117,15 +85,16 @@ class Dialogue:
                 return reply
         return None
 
-    def framing(self, turn: TurnInput, utterance: int) -> tuple[str, str]:
+    def framing(self, turn: Turn, utterance: object) -> tuple[str, str]:
         """What is said before the reply (AI disclosure) and after it (a question she can answer).
 
-        Computed once per utterance, because saying them is recorded (a
-        discarded speculative reply must not use up the day's disclosure).
+        Computed once per utterance (`utterance` is any object standing for it,
+        compared by identity), because saying them is recorded: a discarded
+        speculative reply must not use up the day's disclosure.
         """
         if turn.source is Source.FOLLOW_UP:
             return "", ""
-        if self._framing is not None and self._framing[0] == utterance:
+        if self._framing is not None and self._framing[0] is utterance:
             return self._framing[1], self._framing[2]
         parts = []
         for group in (self.openers, self.closers):
@@ -142,12 +111,12 @@ class Dialogue:
         self._framing = (utterance, parts[0], parts[1])
         return parts[0], parts[1]
 
-    def framed(self, reply: Reply, turn: TurnInput, utterance: int) -> str:
+    def framed(self, reply: Reply, turn: Turn, utterance: object) -> str:
         """A skill's answer with the opening and closing lines around it."""
         opening, closing = self.framing(turn, utterance)
         return " ".join(x for x in (opening, reply.text, closing) if x)
 
-    def context(self, turn: TurnInput) -> str:
+    def context(self, turn: Turn) -> str:
         """Everything the LLM should know this turn, after the cached persona: time, memories, mood."""
         t = turn.local_time
         part = "morning" if 5 <= t.hour < 12 else "afternoon" if t.hour < 18 else "evening" if t.hour < 22 else "night"
@@ -165,37 +134,40 @@ class Dialogue:
             lines.append(hint())
         return " ".join(lines)
 
-    def llm_source(self, turn: TurnInput, tl: TurnLog, utterance: int,
+    def llm_source(self, turn: Turn, utterance: object,
                    gen: Generation) -> Callable[[threading.Event], Iterator[str]]:
         """The sentences of an LLM reply (framed), as a generator factory for a ReplyJob."""
         opening, closing = self.framing(turn, utterance)
         context = self.context(turn)
         history = self.history[-HISTORY_TURNS:]
+        text = turn.text  # the words this reply answers (a speculation's may differ from the final ones)
 
         def source(cancel: threading.Event) -> Iterator[str]:
             yield from sentences(opening)
-            yield from self.llm.stream(turn.text, context=context, history=history, cancel=cancel, gen=gen)
-            tl.llm_first_token_ms = gen.first_token_ms
-            tl.first_sentence_ms = gen.first_sentence_ms
+            yield from self.llm.stream(text, context=context, history=history, cancel=cancel, gen=gen)
             if not cancel.is_set():
                 yield from sentences(closing)
 
         return source
 
-    def finish(self, tl: TurnLog, turn: TurnInput | None, reply_text: str) -> None:
-        """Record a finished (or interrupted) turn: history, skills' after_turn, the turn log."""
-        tl.reply = reply_text
-        if tl in self.turns:
+    def finish(self, turn: Turn, reply_text: str, *, observed: bool = True) -> None:
+        """Record a finished (or interrupted) turn: history, skills' after_turn, the turn log.
+
+        `observed=False` (an interrupted reply) records the turn without history or after_turn.
+        """
+        turn.reply = reply_text
+        if any(t is turn for t in self.turns):
             return
-        self.turns.append(tl)
-        if reply_text and tl.intent != "repeat":
+        self.turns.append(turn)
+        if reply_text and turn.intent != "repeat":
             self.last_reply = reply_text
-        if turn is not None and tl.transcript and reply_text and tl.intent is None:
-            self.history.append((tl.transcript, reply_text))
+        if observed and turn.text and reply_text and turn.intent is None:
+            self.history.append((turn.text, reply_text))
             del self.history[:-2 * HISTORY_TURNS]
-        if turn is not None:
-            record = TurnRecord(text=turn.text, reply=reply_text, intent=tl.intent, at=turn.at, emotion=turn.emotion,
-                                words=tuple(turn.words), timings_ms=timings(tl), interrupted=tl.interrupted)
+        if observed and turn.text:  # a turn she spoke (not one the companion began)
+            record = TurnRecord(text=turn.text, reply=reply_text, intent=turn.intent, at=turn.at, emotion=turn.emotion,
+                                words=tuple(turn.words), timings_ms=turn.timings.stages_ms(),
+                                interrupted=turn.interrupted)
             for skill in self.skills:
                 try:
                     skill.after_turn(record)
@@ -203,21 +175,21 @@ class Dialogue:
                     log.exception("skill %s after_turn failed", getattr(skill, "name", skill))
         if self.on_turn:
             try:
-                self.on_turn(tl)
+                self.on_turn(turn)
             except Exception:
                 log.exception("turn logger failed")
 
-    def reply_to_text(self, text: str, utterance: int) -> Iterator[str]:
+    def reply_to_text(self, text: str) -> Iterator[str]:
         """A typed turn through the same skills and LLM (`companion chat`); yields reply sentences."""
-        turn = TurnInput(text=text, at=self.clock.now(), local_time=self.local_now(), source=Source.TEXT)
-        tl = TurnLog(wake_detected=False, source=Source.TEXT.value, transcript=text)
-        self.estimate_emotion(turn, tl, record=True)
+        turn = Turn(text=text, at=self.clock.now(), local_time=self.local_now(), source=Source.TEXT)
+        self.estimate_emotion(turn, record=True)
         reply = self.skill_reply(turn)
+        gen = Generation()
         if reply is not None:
-            tl.intent = reply.intent
-            parts = sentences(self.framed(reply, turn, utterance))
+            turn.intent = reply.intent
+            parts = sentences(self.framed(reply, turn, turn))
         else:
-            parts = self.llm_source(turn, tl, utterance, Generation())(threading.Event())
+            parts = self.llm_source(turn, turn, gen)(threading.Event())
         said: list[str] = []
         try:
             for sentence in parts:
@@ -227,4 +199,5 @@ class Dialogue:
                     yield sentence
         finally:
             parts.close()  # releases the LLM at once, even if the caller stops early
-        self.finish(tl, turn, " ".join(said))
+        turn.timings.llm_first_token_ms, turn.timings.first_sentence_ms = gen.first_token_ms, gen.first_sentence_ms
+        self.finish(turn, " ".join(said))

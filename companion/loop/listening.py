@@ -1,0 +1,142 @@
+"""While she is speaking: her audio, the recogniser's words so far, when her speech ended, and a speculation.
+
+A `Listening` exists from the moment the loop starts listening to her until
+her turn is decided; dropping it is how an utterance ends (no counters). After
+an endpoint it is kept for a short while (`ResumeWindow`): if she goes on, her
+new words join the old ones in one turn.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from companion.ears.endpoint import Endpointer, EndpointEvent
+from companion.ears.stt import Hypothesis, SpeechRecognizer
+from companion.loop.turn import Turn
+from companion.voice.replies import ReplyJob
+
+log = logging.getLogger(__name__)
+
+RESUME_WINDOW_S = 1.5  # she goes on this soon after an endpoint: the same turn, not a new one
+RESUME_LEAD_BLOCKS = 8  # ~250 ms kept before her resumed speech was confirmed (its first syllable)
+
+
+@dataclass(frozen=True)
+class Speculation:
+    """A reply started during her trailing silence for these words, held back until the turn is confirmed."""
+
+    text: str  # her words, normalised, that the reply answers
+    job: ReplyJob
+
+
+class Listening:
+    """One utterance being heard."""
+
+    def __init__(self, turn: Turn, recognizer: SpeechRecognizer, endpointer: Endpointer, *, paced: bool,
+                 prefix: str = "") -> None:
+        self.turn = turn
+        self.recognizer = recognizer
+        self.endpointer = endpointer
+        self.paced = paced  # False: audio comes faster than real time, so wait for each decode
+        self.prefix = prefix  # words heard before an endpoint she went on after (streaming recognisers)
+        self.blocks: list[np.ndarray] = []  # everything heard since listening began (for mood, for joining)
+        self.held: list[np.ndarray] = []  # silence after her speech, not yet given to the recogniser
+        self.speech_end_s: float | None = None  # audio clock: end of her last speech block
+        self.speech_end_captured: float | None = None  # monotonic capture time of that block
+        self.speculation: Speculation | None = None
+
+    @property
+    def speaking(self) -> bool:
+        """Has she started speaking?"""
+        return self.endpointer.state.speech_start_s is not None
+
+    def hypothesis(self) -> Hypothesis:
+        """The recogniser's words so far, after any words from before a resumed endpoint."""
+        hyp = self.recognizer.hypothesis()
+        if not self.prefix:
+            return hyp
+        return Hypothesis(f"{self.prefix} {hyp.text}".strip(), hyp.last_word_confidence if hyp.text else 1.0,
+                          hyp.settled, hyp.pending)
+
+    def hear(self, block: np.ndarray, speech: bool, stream_s: float, captured: float) -> EndpointEvent:
+        """One microphone block (`speech`: the VAD and the level gate call it her voice)."""
+        ep = self.endpointer
+        event = ep.update(block, speech, self.hypothesis())
+        counted = speech and ep.state.last_speech_s is not None and ep.state.last_speech_s >= ep.t - 1e-9
+        if counted or not self.speaking:
+            for held in self.held:  # she went on: the recogniser gets the pause it skipped
+                self.recognizer.accept(held)
+            self.held = []
+            self.recognizer.accept(block)
+            if counted:
+                self.speech_end_s, self.speech_end_captured = stream_s, captured
+        else:
+            # Trailing silence: the words cannot change, so spare the CPU for the speculative reply.
+            self.held.append(block)
+        self.blocks.append(block)
+        if event is EndpointEvent.PAUSED:
+            self.recognizer.settle()  # a non-streaming recogniser decodes now, while the silence is timed
+            if not self.paced:
+                self.recognizer.wait()
+        return event
+
+    def audio(self) -> np.ndarray | None:
+        """Everything heard in this utterance (int16), for the mood stage."""
+        return np.concatenate(self.blocks) if self.blocks else None
+
+    def cancel_speculation(self) -> None:
+        """Drop the held-back reply (she went on, or the words changed)."""
+        if self.speculation is not None:
+            self.speculation.job.stop()
+            self.speculation = None
+
+    def refeed(self) -> None:
+        """Give the recogniser this utterance again from the start (after an early endpoint was revoked)."""
+        self.recognizer.start()
+        for block in self.blocks:
+            self.recognizer.accept(block)
+        self.held = []
+
+
+class ResumeWindow:
+    """The moments after an endpoint: if she goes on now, it is the same turn."""
+
+    def __init__(self, listening: Listening, text: str, ended_s: float) -> None:
+        self.listening = listening
+        self.text = text  # her final words up to the endpoint
+        self.ended_s = ended_s  # audio clock
+        self.lead: list[np.ndarray] = []  # the latest blocks, so her first resumed syllable is not lost
+        self.gap: list[np.ndarray] = []  # everything since the endpoint
+        self._speech_blocks = 0
+
+    def open(self, now_s: float) -> bool:
+        """Is it still soon enough after the endpoint?"""
+        return now_s - self.ended_s <= RESUME_WINDOW_S
+
+    def hear(self, block: np.ndarray, her_voice: bool) -> bool:
+        """Feed a block heard after the endpoint; True once she has clearly gone on (two blocks of her voice)."""
+        self.gap.append(block)
+        self._speech_blocks = self._speech_blocks + 1 if her_voice else 0
+        return self._speech_blocks >= 2
+
+    def continued(self, now_s: float) -> Listening:
+        """The same utterance, listening again: audio so far plus the gap; words joined."""
+        lst = self.listening
+        ep = lst.endpointer
+        ep.resume(now_s - self.ended_s)
+        lst.held = []
+        lst.speculation = None
+        lst.recognizer.start()
+        if lst.recognizer.streaming:
+            lst.prefix = self.text  # the words are known; the recogniser starts on the new ones
+            for block in self.gap[-RESUME_LEAD_BLOCKS:]:
+                lst.recognizer.accept(block)
+        else:  # a whole-utterance recogniser hears it all again, pause included: better words
+            lst.prefix = ""
+            for block in lst.blocks + self.gap:
+                lst.recognizer.accept(block)
+        lst.blocks.extend(self.gap)
+        return lst
