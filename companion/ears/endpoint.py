@@ -44,7 +44,7 @@ WH_STARTS = frozenset("what when where who why how which whose what's where's wh
                       "wheres".split())
 QUESTION_STARTS = AUX_STARTS | WH_STARTS
 SUBJECTS = frozenset("i you we they he she it my your his her our their".split())  # "what I mean is ..."
-QUESTION_ENDINGS = frozenset(("is", "like", "to"))  # "...what time it is", "what's it like", "who was it to"
+QUESTION_ENDINGS = frozenset(("is", "are", "like", "to"))  # "...what time it is", "what's it like", "who was it to"
 INFINITIVE_BEFORE_TO = frozenset("want wants wanted like love going got have has need needs used able ought "
                                  "try trying tried".split())  # "do you want to ..." is unfinished
 MIN_LAST_WORD_CONFIDENCE = 0.5  # below this the short silence is never taken on the last word

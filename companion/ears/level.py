@@ -19,7 +19,7 @@ HER_BLOCKS = 94  # ~3 s of her voiced blocks set her level
 ROOM_PERCENTILE = 80  # a TV's loud syllables, not its pauses, are what must be kept out
 HER_PERCENTILE = 80
 ABOVE_ROOM_DB = 6.0  # her voice is at least this much above the room's
-BELOW_HER_DB = 12.0  # and at most this much below her own level (softer syllables still count)
+BELOW_HER_DB = 25.0  # and at most this much below her own level (her softest syllables lie ~20-30 dB under)
 FLOOR_DB = -90.0
 
 

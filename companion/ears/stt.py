@@ -221,27 +221,31 @@ def find_vosk_model(settings: SttSettings) -> Path | None:
     return next((c for c in candidates if (c / "am").is_dir()), None)
 
 
-def load_recognizer(settings: SttSettings) -> SpeechRecognizer:
-    """Vosk when its model is installed (or asked for), else Whisper, else PocketSphinx."""
-    if settings.engine == "pocketsphinx":
-        return PocketSphinxRecognizer()
-    if settings.engine == "whisper":
-        from companion.ears.whisper import WhisperRecognizer
+def recognizer_choice(settings: SttSettings) -> str:
+    """Which recogniser `load_recognizer` builds: the configured one, else Vosk if installed, else Whisper."""
+    if settings.engine != "auto":
+        return settings.engine
+    return "vosk" if find_vosk_model(settings) is not None else "whisper"
 
-        return WhisperRecognizer.load(settings)
-    model = find_vosk_model(settings)
-    if settings.engine == "vosk":
+
+def load_recognizer(settings: SttSettings) -> SpeechRecognizer:
+    """Vosk when its model is installed (or asked for), else Whisper, else PocketSphinx (the last resort)."""
+    choice = recognizer_choice(settings)
+    if choice == "pocketsphinx":
+        return PocketSphinxRecognizer()
+    if choice == "vosk":
+        model = find_vosk_model(settings)
         if model is None:
             raise ModelMissingError(
                 f"[stt] engine = \"vosk\" but no Vosk model found in {models_dir()}; run ./setup.sh "
                 "(downloads vosk-model-small-en-us-0.15) or set [stt] vosk_model_dir"
             )
         return VoskRecognizer(model)
-    if model is not None:
-        return VoskRecognizer(model)
-    try:
-        from companion.ears.whisper import WhisperRecognizer
+    from companion.ears.whisper import WhisperRecognizer
 
+    if settings.engine == "whisper":
+        return WhisperRecognizer.load(settings)
+    try:
         return WhisperRecognizer.load(settings)
     except ModelMissingError as exc:
         log.warning("%s; falling back to PocketSphinx (much less accurate)", exc)
