@@ -63,6 +63,25 @@ def read_wav(path: str | Path, *, convert: bool = True) -> np.ndarray:
     return resample(np.ascontiguousarray(data), rate, SAMPLE_RATE)
 
 
+def read_audio(path: str | Path) -> np.ndarray:
+    """A WAV or FLAC (or any format libsndfile reads) as 16 kHz mono int16, converted from any rate."""
+    p = Path(path)
+    if p.suffix.lower() == ".wav":
+        return read_wav(p)
+    if not p.is_file():
+        raise AudioFormatError(f"{p}: no such file")
+    import soundfile as sf
+
+    try:
+        data, rate = sf.read(str(p), dtype="int16", always_2d=True)
+    except (RuntimeError, sf.LibsndfileError) as exc:
+        raise AudioFormatError(f"{p}: not an audio file this can read ({exc}); use WAV or FLAC") from exc
+    mono = data.mean(axis=1).astype(np.int16) if data.shape[1] > 1 else data[:, 0]
+    if rate < 8000:
+        raise AudioFormatError(f"{p}: {rate} Hz is too low for speech; need 16 kHz or more")
+    return resample(np.ascontiguousarray(mono), rate, SAMPLE_RATE)
+
+
 def write_wav(path: str | Path, samples: np.ndarray, rate: int) -> None:
     """Write mono int16 samples as a WAV file."""
     with wave.open(str(path), "wb") as w:
