@@ -29,7 +29,7 @@ from companion.loop.conversation import Conversation, Trigger
 from companion.loop.dialogue import Dialogue, norm, sentences
 from companion.loop.events import Source, State
 from companion.loop.listening import Listening, ResumeWindow, Speculation
-from companion.loop.replying import Replying, TextSource
+from companion.loop.replying import Replying
 from companion.loop.skills import Reply
 from companion.loop.turn import Resumed, SpeechEnded, Transcribed, Turn, TurnEvents, Woke
 from companion.voice.llm import ReplyGenerator
@@ -197,20 +197,6 @@ class Engine(Replying):
     def _has_pending(self) -> bool:
         return bool(self._pending)
 
-    def _poll_skills(self) -> None:
-        state = self.conversation.state
-        for skill in self.dialogue.skills:
-            poll = getattr(skill, "poll", None)
-            if poll is None:
-                continue
-            try:
-                reply = poll(idle=state is State.IDLE, muted=state is State.MUTED)
-            except Exception:
-                log.exception("skill %s poll failed", getattr(skill, "name", skill))
-                continue
-            if reply is not None and self.conversation.state is State.IDLE:
-                self._speak_reply(reply, self._companion_turn(Source.ROUTINE), Trigger.ANNOUNCE)
-
     def _hear(self, block: np.ndarray) -> None:
         state = self.conversation.state
         if state is State.MUTED:
@@ -310,7 +296,8 @@ class Engine(Replying):
         result = self.c.recognizer.finish()  # Whisper: the decode begun at the pause; streaming: final words
         stt_ms = (time.monotonic() - t0) * 1000
         text = f"{lst.prefix} {result.text}".strip()
-        if self._ended_too_early(text, result, st):
+        last = result.words[-1].confidence if result.words and not self.c.recognizer.streaming else 1.0
+        if text and lst.ended_too_early(Hypothesis(text, last_word_confidence=last, settled=True)):
             lst.refeed()
             return  # the final words say she is mid-phrase: keep listening, nothing was played
         self._listening = None
@@ -350,22 +337,6 @@ class Engine(Replying):
             spec.job.stop()
         self._start_llm(turn, lst, hold=False)
 
-    def _ended_too_early(self, text: str, result, st) -> bool:
-        """Check the endpoint against the final words: a streaming partial can differ from them."""
-        if not text or st.speech_start_s is None or self.endpointer.t - st.speech_start_s >= \
-                self.settings.vad.max_utterance_s:
-            return False
-        last = result.words[-1].confidence if result.words and not self.c.recognizer.streaming else 1.0
-        final = Hypothesis(text, last_word_confidence=last, settled=True)
-        required = {"complete": self.settings.vad.complete_silence_ms, "unsure": self.settings.vad.default_silence_ms,
-                    "incomplete": self.settings.vad.incomplete_silence_ms}[self.endpointer.completeness(final).value]
-        if st.silence_ms(self.endpointer.t) >= required:
-            return False
-        log.info("final words %r need %d ms of silence, not %d: still listening", text, required,
-                 st.required_silence_ms)
-        self.endpointer.reopen(final)
-        return True
-
     def _watch_resume(self, block: np.ndarray) -> None:
         """Just after an endpoint, while the reply is prepared or plays: does she go on?"""
         rw = self._resume
@@ -389,11 +360,6 @@ class Engine(Replying):
         turn.speculative_used = False
         self.conversation.fire(Trigger.RESUMED, turn.source)
         self._listening = rw.continued(self.stream_s)
-
-    def _new_job(self, source: TextSource, turn: Turn, **kw) -> ReplyJob:
-        ls, vol = self.style.for_turn(turn.emotion)
-        return ReplyJob(source, self.c.tts, self.speaker, style=(ls, vol), sentence_filter=self.dialogue.sentence_filter,
-                        pause_ms=self.settings.tts.sentence_pause_ms, streaming=self.streaming, turn=turn, **kw)
 
     # ---------------------------------------------------------------- state side effects
 

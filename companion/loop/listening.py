@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from companion.ears.endpoint import Endpointer, EndpointEvent
+from companion.ears.endpoint import Completeness, Endpointer, EndpointEvent
 from companion.ears.stt import Hypothesis, SpeechRecognizer
 from companion.loop.turn import Turn
 from companion.voice.replies import ReplyJob
@@ -93,6 +93,25 @@ class Listening:
             self.speculation.job.stop()
             self.speculation = None
 
+    def ended_too_early(self, final: Hypothesis) -> bool:
+        """Check an endpoint against the final words (a streaming partial can differ from them).
+
+        If those words need a longer silence than she has left, the endpointer
+        keeps listening, judging by them, and True is returned.
+        """
+        ep, st = self.endpointer, self.endpointer.state
+        if st.speech_start_s is None or ep.t - st.speech_start_s >= ep.settings.max_utterance_s:
+            return False
+        s = ep.settings
+        required = {Completeness.COMPLETE: s.complete_silence_ms, Completeness.UNSURE: s.default_silence_ms,
+                    Completeness.INCOMPLETE: s.incomplete_silence_ms}[ep.completeness(final)]
+        if st.silence_ms(ep.t) >= required:
+            return False
+        log.info("final words %r need %d ms of silence, not %d: still listening", final.text, required,
+                 st.required_silence_ms)
+        ep.reopen(final)
+        return True
+
     def refeed(self) -> None:
         """Give the recogniser this utterance again from the start (after an early endpoint was revoked)."""
         self.recognizer.start()
@@ -108,7 +127,6 @@ class ResumeWindow:
         self.listening = listening
         self.text = text  # her final words up to the endpoint
         self.ended_s = ended_s  # audio clock
-        self.lead: list[np.ndarray] = []  # the latest blocks, so her first resumed syllable is not lost
         self.gap: list[np.ndarray] = []  # everything since the endpoint
         self._speech_blocks = 0
 

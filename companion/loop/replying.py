@@ -9,8 +9,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
+from companion.audio.frames import Speaker
 from companion.config import Settings
 from companion.loop.conversation import Conversation, Trigger
 from companion.loop.dialogue import Dialogue, sentences
@@ -33,6 +34,8 @@ class Replying:
     """Starting, releasing, finishing and interrupting replies (mixed into the Engine)."""
 
     settings: Settings
+    c: Any  # engine.Components (the TTS)
+    speaker: Speaker
     dialogue: Dialogue
     conversation: Conversation
     events: TurnEvents
@@ -44,8 +47,24 @@ class Replying:
     def post(self, fn: Callable[[], None]) -> None:  # provided by the Engine
         raise NotImplementedError
 
-    def _new_job(self, source: TextSource, turn: Turn, **kw) -> ReplyJob:  # provided by the Engine
-        raise NotImplementedError
+    def _new_job(self, source: TextSource, turn: Turn, **kw) -> ReplyJob:
+        ls, vol = self.style.for_turn(turn.emotion)
+        return ReplyJob(source, self.c.tts, self.speaker, style=(ls, vol), sentence_filter=self.dialogue.sentence_filter,
+                        pause_ms=self.settings.tts.sentence_pause_ms, streaming=self.streaming, turn=turn, **kw)
+
+    def _poll_skills(self) -> None:
+        state = self.conversation.state
+        for skill in self.dialogue.skills:
+            poll = getattr(skill, "poll", None)
+            if poll is None:
+                continue
+            try:
+                reply = poll(idle=state is State.IDLE, muted=state is State.MUTED)
+            except Exception:
+                log.exception("skill %s poll failed", getattr(skill, "name", skill))
+                continue
+            if reply is not None and self.conversation.state is State.IDLE:
+                self._speak_reply(reply, self._companion_turn(Source.ROUTINE), Trigger.ANNOUNCE)
 
     def _answer(self, turn: Turn, utterance: object, reply: Reply) -> None:
         """Speak a skill's deterministic reply for a finished turn."""
