@@ -42,7 +42,7 @@ class VadSettings:
     aggressiveness: Literal[0, 1, 2, 3] = 2  # WebRTC VAD: higher rejects more noise as non-speech
     threshold: float = 0.5  # fraction of 10 ms frames in a 32 ms block that must be speech
     complete_silence_ms: int = 450  # end the turn after this much silence when the words are complete
-    default_silence_ms: int = 1600  # ... when unsure (longer than most word-finding pauses)
+    default_silence_ms: int = 1000  # ... when unsure (she may go on within 1.5 s of it: the same turn)
     incomplete_silence_ms: int = 2200  # ... when she stopped mid-phrase ("and", "my", rising pitch)
     speculate_after_ms: int = 50  # start a speculative reply after this much silence
     max_utterance_s: float = 20.0

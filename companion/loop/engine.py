@@ -258,8 +258,9 @@ class Engine(Replying):
     def _listen(self, block: np.ndarray) -> None:
         lst = self._listening
         assert lst is not None
-        speech = self.gate.is_her(block, self.c.vad(block) >= self.settings.vad.threshold)
-        event = lst.hear(block, speech, self.stream_s, self._captured)
+        vad_speech = self.c.vad(block) >= self.settings.vad.threshold
+        speech = self.gate.is_her(block, vad_speech)
+        event = lst.hear(block, speech, self.stream_s, self._captured, other_voice=vad_speech and not speech)
         if event is EndpointEvent.SPECULATE:
             self._speculate(lst)
         elif event is EndpointEvent.RESUMED:

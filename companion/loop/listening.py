@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 RESUME_WINDOW_S = 1.5  # she goes on this soon after an endpoint: the same turn, not a new one
 RESUME_LEAD_BLOCKS = 8  # ~250 ms kept before her resumed speech was confirmed (its first syllable)
+LEAD_BLOCKS = 10  # ~320 ms before her speech began is given to the recogniser (her first syllable)
 
 
 @dataclass(frozen=True)
@@ -61,13 +62,22 @@ class Listening:
         return Hypothesis(f"{self.prefix} {hyp.text}".strip(), hyp.last_word_confidence if hyp.text else 1.0,
                           hyp.settled, hyp.pending)
 
-    def hear(self, block: np.ndarray, speech: bool, stream_s: float, captured: float) -> EndpointEvent:
-        """One microphone block (`speech`: the VAD and the level gate call it her voice)."""
+    def hear(self, block: np.ndarray, speech: bool, stream_s: float, captured: float, *,
+             other_voice: bool = False) -> EndpointEvent:
+        """One microphone block (`speech`: the VAD and the level gate call it her voice).
+
+        `other_voice`: speech that is not hers (a TV under her voice). The recogniser hears
+        silence in its place, so the TV's words do not end up in hers.
+        """
         ep = self.endpointer
+        started = self.speaking
         event = ep.update(block, speech, self.hypothesis())
         counted = speech and ep.state.last_speech_s is not None and ep.state.last_speech_s >= ep.t - 1e-9
-        if counted or not self.speaking:
-            for held in self.held:  # she went on: the recogniser gets the pause it skipped
+        heard = np.zeros_like(block) if other_voice else block
+        if not self.speaking:
+            self.held = (self.held + [heard])[-LEAD_BLOCKS:]  # before she speaks: only a short lead-in
+        elif counted or not started:
+            for held in self.held:  # she went on (or began): the recogniser gets what it skipped
                 self.recognizer.accept(held)
             self.held = []
             self.recognizer.accept(block)
@@ -75,7 +85,7 @@ class Listening:
                 self.speech_end_s, self.speech_end_captured = stream_s, captured
         else:
             # Trailing silence: the words cannot change, so spare the CPU for the speculative reply.
-            self.held.append(block)
+            self.held.append(heard)
         self.blocks.append(block)
         if event is EndpointEvent.PAUSED:
             self.recognizer.settle()  # a non-streaming recogniser decodes now, while the silence is timed
