@@ -228,8 +228,9 @@ def _print_turns(r: dict[str, Any]) -> None:
         print(f"  complete utterances: long waits (> 1.2 s) {s['long_wait_rate']:.0%}, median endpoint "
               f"{f(s['median_endpoint_ms'])} ms, worst {f(s['max_endpoint_ms'])} ms, unanswered {s['unanswered']}")
         for row in v["cases"]:
-            print(f"    {row['case'][:48]:48s} endpoint {f(None if row['endpoint_s'] is None else row['endpoint_s'] * 1000):>6s}"
-                  f" ms  {'CUT ' if row['cut_off'] else ''}{row['heard']!r}")
+            end = None if row["endpoint_s"] is None else row["endpoint_s"] * 1000
+            print(f"    {row['case'][:48]:48s} endpoint {f(end):>6s} ms  {'CUT ' if row['cut_off'] else ''}"
+                  f"{row['heard']!r}")
 
 
 def _print(r: dict[str, Any]) -> None:

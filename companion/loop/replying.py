@@ -48,11 +48,14 @@ class Replying:
         raise NotImplementedError
 
     def _new_job(self, source: TextSource, turn: Turn, **kw) -> ReplyJob:
+        """A reply job for this turn, in her voice style (slower and softer when she is low)."""
         ls, vol = self.style.for_turn(turn.emotion)
-        return ReplyJob(source, self.c.tts, self.speaker, style=(ls, vol), sentence_filter=self.dialogue.sentence_filter,
-                        pause_ms=self.settings.tts.sentence_pause_ms, streaming=self.streaming, turn=turn, **kw)
+        return ReplyJob(source, self.c.tts, self.speaker, style=(ls, vol),
+                        sentence_filter=self.dialogue.sentence_filter, pause_ms=self.settings.tts.sentence_pause_ms,
+                        streaming=self.streaming, turn=turn, **kw)
 
     def _poll_skills(self) -> None:
+        """Ask proactive skills (routines) whether they have something to say now."""
         state = self.conversation.state
         for skill in self.dialogue.skills:
             poll = getattr(skill, "poll", None)
