@@ -346,8 +346,9 @@ class Engine(Replying):
             self._resume = None
             return
         vad_speech = self.c.vad(block) >= self.settings.vad.threshold
-        her = self.gate.is_her(block, vad_speech, learn_room=False) and self.c.double_talk.her_voice()
-        if rw.hear(block, her):
+        gated = self.gate.is_her(block, vad_speech, learn_room=False)
+        her = gated and self.c.double_talk.her_voice()
+        if rw.hear(block, her, other_voice=vad_speech and not gated):
             self._resume_turn(rw)
 
     def _resume_turn(self, rw: ResumeWindow) -> None:

@@ -43,7 +43,8 @@ class Listening:
         self.endpointer = endpointer
         self.paced = paced  # False: audio comes faster than real time, so wait for each decode
         self.prefix = prefix  # words heard before an endpoint she went on after (streaming recognisers)
-        self.blocks: list[np.ndarray] = []  # everything heard since listening began (for mood, for joining)
+        self.blocks: list[np.ndarray] = []  # everything heard since listening began (for the mood stage)
+        self.heard: list[np.ndarray] = []  # the same with other voices (a TV) silenced: what the recogniser hears
         self.held: list[np.ndarray] = []  # silence after her speech, not yet given to the recogniser
         self.speech_end_s: float | None = None  # audio clock: end of her last speech block
         self.speech_end_captured: float | None = None  # monotonic capture time of that block
@@ -87,6 +88,7 @@ class Listening:
             # Trailing silence: the words cannot change, so spare the CPU for the speculative reply.
             self.held.append(heard)
         self.blocks.append(block)
+        self.heard.append(heard)
         if event is EndpointEvent.PAUSED:
             self.recognizer.settle()  # a non-streaming recogniser decodes now, while the silence is timed
             if not self.paced:
@@ -125,7 +127,7 @@ class Listening:
     def refeed(self) -> None:
         """Give the recogniser this utterance again from the start (after an early endpoint was revoked)."""
         self.recognizer.start()
-        for block in self.blocks:
+        for block in self.heard:
             self.recognizer.accept(block)
         self.held = []
 
@@ -138,15 +140,17 @@ class ResumeWindow:
         self.text = text  # her final words up to the endpoint
         self.ended_s = ended_s  # audio clock
         self.gap: list[np.ndarray] = []  # everything since the endpoint
+        self.gap_heard: list[np.ndarray] = []  # the same with other voices silenced
         self._speech_blocks = 0
 
     def open(self, now_s: float) -> bool:
         """Is it still soon enough after the endpoint?"""
         return now_s - self.ended_s <= RESUME_WINDOW_S
 
-    def hear(self, block: np.ndarray, her_voice: bool) -> bool:
+    def hear(self, block: np.ndarray, her_voice: bool, *, other_voice: bool = False) -> bool:
         """Feed a block heard after the endpoint; True once she has clearly gone on (two blocks of her voice)."""
         self.gap.append(block)
+        self.gap_heard.append(np.zeros_like(block) if other_voice else block)
         self._speech_blocks = self._speech_blocks + 1 if her_voice else 0
         return self._speech_blocks >= 2
 
@@ -160,11 +164,12 @@ class ResumeWindow:
         lst.recognizer.start()
         if lst.recognizer.streaming:
             lst.prefix = self.text  # the words are known; the recogniser starts on the new ones
-            for block in self.gap[-RESUME_LEAD_BLOCKS:]:
+            for block in self.gap_heard[-RESUME_LEAD_BLOCKS:]:
                 lst.recognizer.accept(block)
         else:  # a whole-utterance recogniser hears it all again, pause included: better words
             lst.prefix = ""
-            for block in lst.blocks + self.gap:
+            for block in lst.heard + self.gap_heard:
                 lst.recognizer.accept(block)
         lst.blocks.extend(self.gap)
+        lst.heard.extend(self.gap_heard)
         return lst
