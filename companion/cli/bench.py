@@ -41,6 +41,7 @@ UTTERANCES: list[tuple[list[Any], int | None]] = [
     (["Yesterday I saw the", 1.0, "doctor about my knee."], 2),
     (["I would like to", 1.5, "call my sister later."], 2),
 ]
+SEQUENTIAL_SILENCE_MS = 1600  # the baseline's fixed silence: shorter would cut 1-1.5 s word-finding pauses
 STAGES = ("endpoint_ms", "stt_ms", "llm_first_token_ms", "first_sentence_ms", "tts_first_audio_ms",
           "first_audio_after_speech_end_ms")
 
@@ -151,8 +152,9 @@ def bench(settings: Settings, *, repeats: int = 2, json_path: str | None = None,
         data = Path(tmp)
         bench_settings = settings.replace(memory={"data_dir": str(data / "store")},
                                           routines={"file": ""})
-        seq_settings = bench_settings.replace(vad={"complete_silence_ms": settings.vad.default_silence_ms,
-                                                   "incomplete_silence_ms": settings.vad.default_silence_ms})
+        seq_settings = bench_settings.replace(vad={"complete_silence_ms": SEQUENTIAL_SILENCE_MS,
+                                                   "default_silence_ms": SEQUENTIAL_SILENCE_MS,
+                                                   "incomplete_silence_ms": SEQUENTIAL_SILENCE_MS})
         stream_turns, seq_turns, cutoffs, paused = [], [], 0, 0
         for r in range(repeats):
             print(f"Pass {r + 1}/{repeats}: streaming...", flush=True)
