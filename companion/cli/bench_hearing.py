@@ -205,9 +205,12 @@ def run_cases(settings, components, cases: list[Case], data) -> list[dict]:
         turns = [t for t in app.engine.turns if t.timings.speech_end_stream_s is not None
                  and t0 <= t.timings.speech_end_stream_s < t1]
         final = [t for t in ends if t[0] >= t0 + case.speech_end_s - 0.05]
-        err, n = word_errors(case.text, turns[-1].text if turns else "")
-        rows.append({"case": case.name, "pause": bool(case.pauses), "heard": turns[-1].text if turns else "",
-                     "wer_errors": err, "words": n, "early_endpoints": len(early), "cut_off": bool(cut),
+        heard = " ".join(t.text for t in turns)  # a turn cut in two still heard every word
+        err, n = word_errors(case.text, heard)
+        rows.append({"case": case.name, "pause": bool(case.pauses), "heard": heard, "turns": len(turns),
+                     "wer_errors": err, "words": n, "early_endpoints": len(early), "resumed": len(resumed),
+                     "cut_off": bool(cut) or len(turns) > 1,
+                     "endpoints_s": [round(t - t0 - case.speech_end_s, 3) for t, _ in ends],
                      "endpoint_s": (final[0][0] - t0 - case.speech_end_s) if final else None})
     return rows
 
@@ -222,6 +225,7 @@ def summarise(rows: list[dict]) -> dict:
         "wer": sum(r["wer_errors"] for r in rows) / max(1, sum(r["words"] for r in rows)),
         "cut_off_rate": sum(r["cut_off"] for r in paused) / max(1, len(paused)),
         "early_endpoint_rescued": sum(r["early_endpoints"] > 0 and not r["cut_off"] for r in paused),
+        "split_turns": sum(r["turns"] > 1 for r in rows),
         "long_wait_rate": sum(w > LONG_WAIT_S for w in waits) / max(1, len(complete)),
         "unanswered": sum(r["endpoint_s"] is None for r in complete),
         "median_endpoint_ms": float(np.median(waits) * 1000) if waits else None,
