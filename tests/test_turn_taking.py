@@ -55,3 +55,24 @@ def test_events_and_timings_are_on_the_audio_clock(tmp_path, settings, component
     assert 450 <= ended.endpoint_ms < 450 + 2 * BLOCK_S * 1000
     assert round(ended.endpoint_ms / (BLOCK_S * 1000), 6).is_integer()
     assert next(e for e in events if isinstance(e, Transcribed)).engine == "whisper"
+
+
+def test_its_own_reply_heard_by_the_microphone_is_not_taken_for_her_going_on(tmp_path, settings, components, tts):
+    """The reply leaks into the microphone (a plain speaker) right after her endpoint: no false resumption."""
+    from companion.app import App
+    from companion.audio.echo import EchoPath
+    from companion.audio.wav import WavFileSink, WavFileSource
+
+    echo = EchoPath(coupling=0.35)
+    source = WavFileSource.from_array(utterance(tts, ["Tell me about the sea."]), realtime=True, echo=echo,
+                                      tail_s=4.0)
+    sink = WavFileSink(tmp_path / "out", realtime=True, echo=echo)
+    app = App(settings, source=source, speaker=sink, echo=echo, components=components, start_alerts=False)
+    events = []
+    app.engine.events.add_listener(events.append)
+    try:
+        app.run()
+    finally:
+        app.close()
+    assert not [e for e in events if isinstance(e, Resumed)]
+    assert app.engine.turns and app.engine.turns[0].reply and not app.engine.turns[0].interrupted

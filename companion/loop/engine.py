@@ -347,8 +347,9 @@ class Engine(Replying):
             return
         vad_speech = self.c.vad(block) >= self.settings.vad.threshold
         gated = self.gate.is_her(block, vad_speech, learn_room=False)
-        her = gated and self.c.double_talk.her_voice()
-        if rw.hear(block, her, other_voice=vad_speech and not gated):
+        playing = self.conversation.state is State.SPEAKING
+        if rw.hear(block, gated, echo_ok=self.c.double_talk.her_voice(), playing=playing,
+                   other_voice=vad_speech and not gated):
             self._resume_turn(rw)
 
     def _resume_turn(self, rw: ResumeWindow) -> None:

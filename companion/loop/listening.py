@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from companion.ears.endpoint import Completeness, Endpointer, EndpointEvent
+from companion.ears.level import level_db
 from companion.ears.stt import Hypothesis, SpeechRecognizer
 from companion.loop.turn import Turn
 from companion.voice.replies import ReplyJob
@@ -22,6 +23,8 @@ log = logging.getLogger(__name__)
 
 RESUME_WINDOW_S = 1.5  # she goes on this soon after an endpoint: the same turn, not a new one
 RESUME_LEAD_BLOCKS = 8  # ~250 ms kept before her resumed speech was confirmed (its first syllable)
+ECHO_LEARN_BLOCKS = 10  # ~320 ms of playback before the microphone's echo level is trusted
+ECHO_MARGIN_DB = 10.0  # her voice over the reply: this far above the loudest echo heard so far
 LEAD_BLOCKS = 10  # ~320 ms before her speech began is given to the recogniser (her first syllable)
 
 
@@ -142,17 +145,32 @@ class ResumeWindow:
         self.gap: list[np.ndarray] = []  # everything since the endpoint
         self.gap_heard: list[np.ndarray] = []  # the same with other voices silenced
         self._speech_blocks = 0
+        self._playing_blocks = 0
+        self._echo_db = -90.0  # the loudest the microphone was while the reply played and she did not speak
 
     def open(self, now_s: float) -> bool:
         """Is it still soon enough after the endpoint?"""
         return now_s - self.ended_s <= RESUME_WINDOW_S
 
-    def hear(self, block: np.ndarray, her_voice: bool, *, other_voice: bool = False) -> bool:
-        """Feed a block heard after the endpoint; True once she has clearly gone on (two blocks of her voice)."""
+    def hear(self, block: np.ndarray, gated: bool, *, echo_ok: bool, playing: bool, other_voice: bool = False) -> bool:
+        """Feed a block heard after the endpoint; True once she has clearly gone on (three blocks of her voice).
+
+        `gated`: the VAD and the level gate call it her voice; `echo_ok`: the double-talk check
+        (louder than the playback could explain) agrees; `playing`: the reply is audible. While
+        it plays, the microphone's own level is learned (the echo as it really arrives, small
+        with echo cancellation) and her voice may also count once it is 10 dB above that.
+        """
         self.gap.append(block)
         self.gap_heard.append(np.zeros_like(block) if other_voice else block)
-        self._speech_blocks = self._speech_blocks + 1 if her_voice else 0
-        return self._speech_blocks >= 2
+        db = level_db(block)
+        above_echo = playing and self._playing_blocks >= ECHO_LEARN_BLOCKS and db >= self._echo_db + ECHO_MARGIN_DB
+        hers = gated and (echo_ok or above_echo)
+        if playing:
+            self._playing_blocks += 1
+            if not hers:
+                self._echo_db = max(self._echo_db, db)
+        self._speech_blocks = self._speech_blocks + 1 if hers else 0
+        return self._speech_blocks >= 3
 
     def continued(self, now_s: float) -> Listening:
         """The same utterance, listening again: audio so far plus the gap; words joined."""
