@@ -134,10 +134,15 @@ class Dialogue:
             lines.append(hint())
         return " ".join(lines)
 
-    def llm_source(self, turn: Turn, utterance: object,
-                   gen: Generation) -> Callable[[threading.Event], Iterator[str]]:
-        """The sentences of an LLM reply (framed), as a generator factory for a ReplyJob."""
-        opening, closing = self.framing(turn, utterance)
+    def llm_source(self, turn: Turn, utterance: object, gen: Generation, *,
+                   framed: bool = True) -> Callable[[threading.Event], Iterator[str]]:
+        """The sentences of an LLM reply, as a generator factory for a ReplyJob.
+
+        `framed=False` (a speculative reply, before her turn is confirmed) leaves out the
+        opening and closing lines: asking them has effects (a question now awaits her answer)
+        that must not happen before the skills have seen this very turn.
+        """
+        opening, closing = self.framing(turn, utterance) if framed else ("", "")
         context = self.context(turn)
         history = self.history[-HISTORY_TURNS:]
         text = turn.text  # the words this reply answers (a speculation's may differ from the final ones)

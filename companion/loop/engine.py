@@ -327,7 +327,8 @@ class Engine(Replying):
                 spec.job.stop()
             self._answer(turn, lst, reply)
             return
-        if spec is not None and spec.text == norm(text) and not spec.job.cancel.is_set():
+        framing = self.dialogue.framing(turn, lst)  # now, after the skills saw her turn (asking has effects)
+        if spec is not None and spec.text == norm(text) and not spec.job.cancel.is_set() and not any(framing):
             turn.speculative_used = True
             self._job = spec.job
             spec.job.release()

@@ -83,7 +83,7 @@ class Replying:
     def _start_llm(self, turn: Turn, utterance: object, *, hold: bool) -> ReplyJob:
         """Stream an LLM reply into speech (held back from the speaker if speculative)."""
         gen = Generation(on_first_token=lambda ms: self.events.emit(FirstToken(turn, ms, speculative=hold)))
-        return self._speak(self.dialogue.llm_source(turn, utterance, gen), turn, hold=hold, gen=gen)
+        return self._speak(self.dialogue.llm_source(turn, utterance, gen, framed=not hold), turn, hold=hold, gen=gen)
 
     def _speak_reply(self, reply: Reply, turn: Turn, trigger: Trigger) -> None:
         """Speak fixed words the companion begins (a routine, an alert confirmation, an apology)."""
