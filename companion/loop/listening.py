@@ -25,6 +25,8 @@ RESUME_WINDOW_S = 1.5  # she goes on this soon after an endpoint: the same turn,
 RESUME_LEAD_BLOCKS = 8  # ~250 ms kept before her resumed speech was confirmed (its first syllable)
 ECHO_LEARN_BLOCKS = 10  # ~320 ms of playback before the microphone's echo level is trusted
 ECHO_MARGIN_DB = 10.0  # her voice over the reply: this far above the loudest echo heard so far
+PAUSE_KEPT_BLOCKS = 5  # of a pause inside her turn the recogniser hears ~160 ms at each side (long
+# stretches of silence inside an utterance make Whisper stop early or repeat itself)
 LEAD_BLOCKS = 10  # ~320 ms before her speech began is given to the recogniser (her first syllable)
 
 
@@ -47,7 +49,7 @@ class Listening:
         self.paced = paced  # False: audio comes faster than real time, so wait for each decode
         self.prefix = prefix  # words heard before an endpoint she went on after (streaming recognisers)
         self.blocks: list[np.ndarray] = []  # everything heard since listening began (for the mood stage)
-        self.heard: list[np.ndarray] = []  # the same with other voices (a TV) silenced: what the recogniser hears
+        self.fed: list[np.ndarray] = []  # exactly what the recogniser was given (other voices silenced, pauses cut)
         self.held: list[np.ndarray] = []  # silence after her speech, not yet given to the recogniser
         self.speech_end_s: float | None = None  # audio clock: end of her last speech block
         self.speech_end_captured: float | None = None  # monotonic capture time of that block
@@ -81,22 +83,25 @@ class Listening:
         if not self.speaking:
             self.held = (self.held + [heard])[-LEAD_BLOCKS:]  # before she speaks: only a short lead-in
         elif counted or not started:
-            for held in self.held:  # she went on (or began): the recogniser gets what it skipped
-                self.recognizer.accept(held)
+            # she went on (or began): the recogniser gets the pause it skipped, shortened
+            self._feed(shorten(self.held) + [heard])
             self.held = []
-            self.recognizer.accept(block)
             if counted:
                 self.speech_end_s, self.speech_end_captured = stream_s, captured
         else:
             # Trailing silence: the words cannot change, so spare the CPU for the speculative reply.
             self.held.append(heard)
         self.blocks.append(block)
-        self.heard.append(heard)
         if event is EndpointEvent.PAUSED:
             self.recognizer.settle()  # a non-streaming recogniser decodes now, while the silence is timed
             if not self.paced:
                 self.recognizer.wait()
         return event
+
+    def _feed(self, blocks: list[np.ndarray]) -> None:
+        for block in blocks:
+            self.recognizer.accept(block)
+        self.fed.extend(blocks)
 
     def audio(self) -> np.ndarray | None:
         """Everything heard in this utterance (int16), for the mood stage."""
@@ -130,9 +135,15 @@ class Listening:
     def refeed(self) -> None:
         """Give the recogniser this utterance again from the start (after an early endpoint was revoked)."""
         self.recognizer.start()
-        for block in self.heard:
+        for block in self.fed:
             self.recognizer.accept(block)
-        self.held = []
+
+
+def shorten(pause: list[np.ndarray]) -> list[np.ndarray]:
+    """A pause as the recogniser hears it: its beginning and end, not the silence between."""
+    if len(pause) <= 2 * PAUSE_KEPT_BLOCKS:
+        return pause
+    return pause[:PAUSE_KEPT_BLOCKS] + pause[-PAUSE_KEPT_BLOCKS:]
 
 
 class ResumeWindow:
@@ -177,17 +188,17 @@ class ResumeWindow:
         lst = self.listening
         ep = lst.endpointer
         ep.resume(now_s - self.ended_s)
-        lst.held = []
         lst.speculation = None
         lst.recognizer.start()
+        lead = self.gap_heard[-RESUME_LEAD_BLOCKS:]
         if lst.recognizer.streaming:
             lst.prefix = self.text  # the words are known; the recogniser starts on the new ones
-            for block in self.gap_heard[-RESUME_LEAD_BLOCKS:]:
-                lst.recognizer.accept(block)
-        else:  # a whole-utterance recogniser hears it all again, pause included: better words
+            lst.fed = []
+            lst._feed(lead)
+        else:  # a whole-utterance recogniser hears it all again, the pause shortened: better words
             lst.prefix = ""
-            for block in lst.heard + self.gap_heard:
-                lst.recognizer.accept(block)
+            fed, lst.fed = lst.fed, []
+            lst._feed(fed + shorten(lst.held + self.gap_heard[:-RESUME_LEAD_BLOCKS]) + lead)
+        lst.held = []
         lst.blocks.extend(self.gap)
-        lst.heard.extend(self.gap_heard)
         return lst
