@@ -429,7 +429,7 @@ fetch_models() {
 }
 
 report_models() {
-    local stt=PocketSphinx llm="gemma3-270m (bundled)" tts="en_US-joe-medium (bundled)" f
+    local stt="Whisper tiny.en (bundled)" llm="gemma3-270m (bundled)" tts="en_US-joe-medium (bundled)" f
     [ -d "$MODELS_DIR/$VOSK_NAME/am" ] && stt="Vosk $VOSK_NAME"
     for f in "$MODELS_DIR"/*.gguf; do [ -f "$f" ] && llm=$(basename "$f") && break; done
     for f in "$MODELS_DIR"/piper/*.onnx; do [ -f "$f" ] && tts=$(basename "$f" .onnx) && break; done

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -21,11 +20,12 @@ from companion.ears.stt import load_recognizer
 from companion.ears.vad import load_vad
 from companion.ears.wake import WakeWordDetector
 from companion.errors import CompanionError, StoreError
-from companion.loop.dialogue import TurnLog
-from companion.loop.engine import Components, Engine
+from companion.loop.dialogue import Dialogue
+from companion.loop.engine import AudioIO, Components, Engine
 from companion.loop.events import State
 from companion.loop.intents import InstantIntents
 from companion.loop.skills import Skill
+from companion.loop.turn import Turn, TurnEvent
 from companion.privacy import prepare_data_dir
 from companion.store.journal import HelpRow, MoodRow, RoutineRow, Row, TurnRow
 from companion.store.store import Store
@@ -90,8 +90,8 @@ class App:
 
     def __init__(self, settings: Settings, *, source: AudioSource, speaker: Speaker, echo: EchoPath,
                  components: Components | None = None, clock: Clock | None = None, store: Store | None = None,
-                 on_turn: Callable[[TurnLog], None] | None = None, start_alerts: bool = True,
-                 config_problem: str | None = None) -> None:
+                 on_turn: Callable[[Turn], None] | None = None, start_alerts: bool = True,
+                 config_problem: str | None = None, on_event: Callable[[TurnEvent], None] | None = None) -> None:
         from companion.caregiver.wiring import Caregiving
         from companion.emotion.consent import MoodConsentSkill
         from companion.emotion.sensor import MoodSensor
@@ -130,9 +130,11 @@ class App:
             tell=lambda summary, detail: self.alerts.raise_alert("routines_problem", summary, {"problem": detail},
                                                                  urgent=False))
         self.skills: list[Skill] = []
-        self.engine = Engine(settings, self.components, source=source, speaker=speaker, echo=echo, style=self.style,
-                             skills=self.skills, clock=self.clock, on_turn=on_turn,
-                             sentence_filter=check_reply, mood=self.mood)
+        dialogue = Dialogue(self.components.llm, self.skills, self.clock, settings.household, mood=self.mood,
+                            sentence_filter=check_reply, on_turn=on_turn)
+        self.engine = Engine(settings, self.components, AudioIO(source, speaker), dialogue, self.style)
+        if on_event is not None:
+            self.engine.events.add_listener(on_event)
         intents = InstantIntents(self.style, last_reply=lambda: self.engine.last_reply)
         # Safety hears every turn first; her answer to a question goes to the skill that asked it
         # (the dialogue's answer slot), whatever the order here. Closing questions are offered in
@@ -179,9 +181,8 @@ class TurnsWriter:
         self.path.write_text("")
         self._lock = threading.Lock()
 
-    def __call__(self, tl: TurnLog) -> None:
-        row = {k: v for k, v in asdict(tl).items() if k != "timings_extra"}
-        row.update({k: round(v, 1) for k, v in tl.timings_extra.items() if k != "speech_end_wall"})
+    def __call__(self, turn: Turn) -> None:
+        row = turn.to_row()
         with self._lock, self.path.open("a", encoding="utf-8") as fh:
             fh.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
 
@@ -189,7 +190,8 @@ class TurnsWriter:
 def run_files(settings: Settings, inputs: Sequence[str | Path], output_dir: str | Path, *, realtime: bool = True,
               components: Components | None = None, store: Store | None = None, clock: Clock | None = None,
               gap_s: float = 1.0, turn_taking: bool = True,
-              config_problem: str | None = None) -> tuple[list[TurnLog], list[Path]]:
+              config_problem: str | None = None,
+              on_event: Callable[[TurnEvent], None] | None = None) -> tuple[list[Turn], list[Path]]:
     """Feed WAV files through the whole loop; write reply-NNN.wav and turns.jsonl to output_dir.
 
     With `turn_taking` each file starts only once the companion has finished
@@ -201,7 +203,7 @@ def run_files(settings: Settings, inputs: Sequence[str | Path], output_dir: str 
     sink = WavFileSink(out, realtime=realtime, echo=echo)
     writer = TurnsWriter(out / "turns.jsonl")
     app = App(settings, source=source, speaker=sink, echo=echo, components=components, store=store, clock=clock,
-              on_turn=writer, config_problem=config_problem)
+              on_turn=writer, config_problem=config_problem, on_event=on_event)
     if turn_taking:
         source.ready = app.engine.awaiting_user
     try:

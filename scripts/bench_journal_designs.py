@@ -17,10 +17,10 @@ def journal_candidates(directory: Path, days: int = 365, per_day: int = 50, appe
     """SQLite (WAL) vs TinyDB files by month: a year of turn+mood rows, then one turn's append and a week's read."""
     from datetime import datetime, timedelta, timezone
 
+    from companion.store.db import LogDB
     from companion.store.file import atomic_write
     from companion.store.health import Health
     from companion.store.journal import ROW_TABLES, Journal, MoodRow, TurnRow
-    from companion.store.db import LogDB
 
     start = datetime(2025, 6, 1, tzinfo=timezone.utc)
     rows = []

@@ -63,9 +63,10 @@ def main() -> int:
     """Run the files, print the figures."""
     import logging
 
+    from test_memory_import import BAD
+
     from companion.cli.memory import add_commands
     from companion.config import Settings
-    from test_memory_import import BAD
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mutations", type=int, default=300)

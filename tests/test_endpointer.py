@@ -1,15 +1,30 @@
-"""End of speech: quick when she has finished, patient when she is looking for a word."""
+"""End of speech: quick when she has finished, patient when she is looking for a word, deaf to the TV."""
 
 from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from companion.audio.frames import BLOCK_SAMPLES
+from companion.audio.frames import BLOCK_SAMPLES, resample
 from companion.config import VadSettings
-from companion.ears.stt import PocketSphinxRecognizer
-from companion.ears.vad import Completeness, Endpointer, EndpointEvent, WebRtcVad, final_pitch_slope, text_completeness
+from companion.ears.endpoint import (
+    Completeness,
+    Endpointer,
+    EndpointEvent,
+    final_pitch_slope,
+    text_completeness,
+)
+from companion.ears.level import VoiceGate, level_db
+from companion.ears.vad import WebRtcVad
+from companion.ears.words import Hypothesis
+from companion.loop.listening import Listening
+from companion.loop.turn import Turn
 from companion.voice.spoken import silence, speak_16k
+
+RAVDESS = Path(__file__).resolve().parents[2] / "shared" / "data" / "emotion-speech" / "ravdess"
 
 
 @pytest.mark.parametrize("text,expected", [
@@ -23,51 +38,66 @@ from companion.voice.spoken import silence, speak_16k
     ("i was talking to mike", Completeness.UNSURE),  # "my" misheard: wait long enough for a pause
     ("is it", Completeness.COMPLETE),
     ("", Completeness.UNSURE),
+    # questions that end in "is", "like" or "to" are finished
+    ("could you tell me what time it is", Completeness.COMPLETE),
+    ("what's the weather like", Completeness.COMPLETE),
+    ("who were you talking to", Completeness.COMPLETE),
+    ("do you know where my glasses are", Completeness.COMPLETE),
+    # ... but not an infinitive, a statement, or a question cut short
+    ("would you like to", Completeness.INCOMPLETE),
+    ("what i mean is", Completeness.INCOMPLETE),
+    ("the thing is", Completeness.INCOMPLETE),
+    ("what is", Completeness.INCOMPLETE),
+    ("where's my", Completeness.INCOMPLETE),
+    # "what's" and "where's" start questions
+    ("what's that", Completeness.COMPLETE),
+    ("where's the", Completeness.INCOMPLETE),
 ])
 def test_words_alone(text, expected):
     assert text_completeness(text) is expected
 
 
-def _run(audio: np.ndarray, settings: VadSettings, recognizer) -> list[tuple[float, EndpointEvent]]:
+def test_a_low_confidence_last_word_never_takes_the_short_silence():
+    ep = Endpointer(VadSettings())
+    assert ep.completeness(Hypothesis("i went to the market", last_word_confidence=0.9)) is Completeness.COMPLETE
+    assert ep.completeness(Hypothesis("i went to the market", last_word_confidence=0.2)) is Completeness.UNSURE
+    assert ep.completeness(Hypothesis("i was talking to my", 0.2)) is Completeness.INCOMPLETE
+
+
+def _listen(audio: np.ndarray, recognizer, settings: VadSettings | None = None, *, gate: VoiceGate | None = None,
+            room: np.ndarray | None = None, her_voice: np.ndarray | None = None):
+    """Run the loop's own Listening over `audio`; returns [(stream seconds, event)] and the Listening.
+
+    `room` is heard before listening starts (the room's level, a TV included), `her_voice` as the wake word.
+    Decodes are waited for (paced=False), as if the recogniser were instant.
+    """
+    settings = settings or VadSettings()
     vad, ep = WebRtcVad(settings.aggressiveness), Endpointer(settings)
+    gate = gate or VoiceGate()
+    for pre in (room, her_voice):
+        for i in range(0, 0 if pre is None else len(pre) - BLOCK_SAMPLES + 1, BLOCK_SAMPLES):
+            gate.listen_room(pre[i:i + BLOCK_SAMPLES])
+    if her_voice is not None:
+        gate.heard_wake_word()
     ep.start()
     recognizer.start()
+    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    lst = Listening(Turn("", now, now), recognizer, ep, paced=False)
     events = []
     for i in range(0, len(audio) - BLOCK_SAMPLES + 1, BLOCK_SAMPLES):
         block = audio[i:i + BLOCK_SAMPLES]
-        recognizer.accept(block)
-        event = ep.update(block, vad(block), recognizer.partial())
-        if event is not EndpointEvent.NONE:
-            events.append(((i + BLOCK_SAMPLES) / 16000, event))
+        t = (i + BLOCK_SAMPLES) / 16000
+        event = lst.hear(block, gate.is_her(block, vad(block) >= settings.threshold), t, t)
+        if event not in (EndpointEvent.NONE, EndpointEvent.PAUSED):
+            events.append((t, event))
         if event in (EndpointEvent.ENDED, EndpointEvent.NO_SPEECH):
             break
-    return events
+    return events, lst
 
 
 @pytest.fixture(scope="module")
-def recognizer():
-    return PocketSphinxRecognizer()
-
-
-def test_a_finished_question_ends_quickly_with_a_speculative_start(tts, recognizer):
-    speech = speak_16k(tts, "What time is it?")
-    audio = np.concatenate([silence(0.3), speech, silence(3.0)])
-    events = _run(audio, VadSettings(), recognizer)
-    kinds = [e for _, e in events]
-    assert kinds[0] is EndpointEvent.SPEECH_STARTED
-    assert EndpointEvent.SPECULATE in kinds and kinds[-1] is EndpointEvent.ENDED
-    speech_end = 0.3 + len(speech) / 16000
-    ended_at = events[-1][0]
-    assert ended_at - speech_end < 0.8  # complete words: 450 ms of silence, not the 2.2 s for a pause
-
-
-def test_a_word_finding_pause_after_an_unfinished_phrase_is_not_a_turn_end(tts, recognizer):
-    first, second = speak_16k(tts, "I was talking to my"), speak_16k(tts, "neighbour about the garden.")
-    audio = np.concatenate([silence(0.3), first, silence(1.5), second, silence(3.0)])
-    events = _run(audio, VadSettings(), recognizer)
-    ended_at = [t for t, e in events if e is EndpointEvent.ENDED]
-    resume = 0.3 + (len(first) / 16000) + 1.5
-    assert ended_at and ended_at[0] > resume  # the turn ended after the second half, not in the pause
+def recognizer(models):
+    return models.recognizer  # the default: Whisper tiny.en
 
 
 def _trim(audio: np.ndarray) -> np.ndarray:
@@ -75,32 +105,95 @@ def _trim(audio: np.ndarray) -> np.ndarray:
     return audio[loud[0]:loud[-1] + 1]
 
 
+def test_what_time_is_it_ends_quickly_with_a_speculative_start(tts, recognizer):
+    speech = _trim(speak_16k(tts, "What time is it?"))
+    audio = np.concatenate([silence(0.3), speech, silence(3.0)])
+    events, lst = _listen(audio, recognizer)
+    kinds = [e for _, e in events]
+    assert kinds[0] is EndpointEvent.SPEECH_STARTED
+    assert EndpointEvent.SPECULATE in kinds and kinds[-1] is EndpointEvent.ENDED
+    speech_end = 0.3 + len(speech) / 16000
+    assert events[-1][0] - speech_end < 0.6  # complete words: 450 ms of silence, not the wait for a pause
+    assert lst.hypothesis().text == "what time is it"
+
+
+def test_a_question_ending_in_is_is_not_made_to_wait(tts, recognizer):
+    speech = _trim(speak_16k(tts, "Could you tell me what time it is?"))
+    events, lst = _listen(np.concatenate([silence(0.3), speech, silence(3.0)]), recognizer)
+    assert events[-1][1] is EndpointEvent.ENDED
+    assert events[-1][0] - (0.3 + len(speech) / 16000) < 0.6, lst.hypothesis()
+
+
+def test_a_word_finding_pause_after_an_unfinished_phrase_is_not_a_turn_end(tts, recognizer):
+    first, second = speak_16k(tts, "I was talking to my"), speak_16k(tts, "neighbour about the garden.")
+    audio = np.concatenate([silence(0.3), first, silence(1.5), second, silence(3.0)])
+    events, lst = _listen(audio, recognizer)
+    ended_at = [t for t, e in events if e is EndpointEvent.ENDED]
+    resume = 0.3 + (len(first) / 16000) + 1.5
+    assert ended_at and ended_at[0] > resume  # the turn ended after the second half, not in the pause
+
+
 def test_she_goes_on_after_a_speculative_start(tts, recognizer):
     first, second = _trim(speak_16k(tts, "I baked a pie.")), _trim(speak_16k(tts, "And then I had a nap."))
     audio = np.concatenate([silence(0.3), first, silence(0.3), second, silence(3.0)])
-    kinds = [e for _, e in _run(audio, VadSettings(), recognizer)]
-    assert EndpointEvent.SPECULATE in kinds and EndpointEvent.RESUMED in kinds
-    assert kinds.index(EndpointEvent.RESUMED) > kinds.index(EndpointEvent.SPECULATE)
+    kinds = [e for _, e in _listen(audio, recognizer)[0]]
+    assert EndpointEvent.SPECULATE in kinds
+    assert EndpointEvent.RESUMED in kinds[kinds.index(EndpointEvent.SPECULATE):]  # the speculation is dropped
     assert kinds[-1] is EndpointEvent.ENDED
 
 
 def test_nobody_speaks_after_the_wake_word(recognizer):
-    events = _run(silence(7.0), VadSettings(no_speech_timeout_s=3.0), recognizer)
+    events, _ = _listen(silence(7.0), recognizer, VadSettings(no_speech_timeout_s=3.0))
     assert events == [(pytest.approx(3.0, abs=0.05), EndpointEvent.NO_SPEECH)]
 
 
 def test_an_utterance_is_cut_at_the_maximum_length(tts, recognizer):
     speech = np.tile(speak_16k(tts, "and then and then and then"), 4)
-    events = _run(np.concatenate([silence(0.2), speech]), VadSettings(max_utterance_s=3.0), recognizer)
+    events, _ = _listen(np.concatenate([silence(0.2), speech]), recognizer, VadSettings(max_utterance_s=3.0))
     assert events[-1][1] is EndpointEvent.ENDED and events[-1][0] == pytest.approx(3.25, abs=0.2)
+
+
+def _ravdess(name: str) -> np.ndarray:
+    import soundfile as sf
+
+    audio, rate = sf.read(str(RAVDESS / name), dtype="int16")
+    return resample(audio, rate, 16000)
+
+
+def _at_level(audio: np.ndarray, db: float) -> np.ndarray:
+    """Scale to an active-speech RMS of `db` dBFS."""
+    active = audio[np.abs(audio) > 0.05 * np.abs(audio).max()].astype(np.float64)
+    gain = 10 ** ((db - 20 * np.log10(np.sqrt(np.mean(active ** 2)) / 32768)) / 20)
+    return np.clip(audio * gain, -32768, 32767).astype(np.int16)
+
+
+def test_a_tv_18_db_below_her_voice_does_not_hold_the_turn_open(tts, recognizer):
+    """Her (a real RAVDESS actor) over a TV talking on and on 18 dB below her voice."""
+    her = _at_level(_trim(_ravdess("03-01-01-01-01-01-13.flac")), -24.0)
+    wake = _at_level(_trim(_ravdess("03-01-01-01-02-01-13.flac")), -24.0)[:16000 * 4 // 5]  # her voice: wake word
+    tv_talk = np.concatenate([speak_16k(tts, s) for s in (
+        "And now the weather for the weekend. Rain is expected in the north, with sunny spells in the south.",
+        "Temperatures will stay mild for the time of year, and the wind will ease by Sunday evening.",
+        "Back to the studio now for the rest of the evening news and the sport.")])
+    tv = _at_level(np.tile(tv_talk, 2), -42.0)  # 18 dB below her
+    audio = np.concatenate([silence(0.3), her, silence(4.0)])
+    mixed = np.clip(audio.astype(np.int32) + tv[:len(audio)], -32768, 32767).astype(np.int16)
+    room = tv[len(audio):len(audio) + 16000 * 3]
+    assert level_db(her) - level_db(tv) == pytest.approx(18, abs=3)
+    events, lst = _listen(mixed, recognizer, room=room, her_voice=wake)
+    ended = [t for t, e in events if e is EndpointEvent.ENDED]
+    speech_end = 0.3 + len(her) / 16000
+    assert ended and ended[0] - speech_end < 1.2, events  # not held open by the TV
+    assert "door" in recognizer.finish().text
+    # without the gate (judging by the VAD alone) the TV would have held it open
+    events, _ = _listen(mixed, recognizer, gate=VoiceGate(above_room_db=-99, below_her_db=99))
+    assert not [t for t, e in events if e is EndpointEvent.ENDED and t - speech_end < 1.2]
 
 
 def test_falling_and_rising_pitch(tts):
     statement = speak_16k(tts, "I feel a bit tired today.")
     voiced = statement[: np.nonzero(np.abs(statement) > 500)[0][-1]]
     assert final_pitch_slope(voiced) < 0
-    t = np.arange(16000) / 16000
     rising = (8000 * np.sin(2 * np.pi * np.cumsum(np.linspace(150, 260, 16000)) / 16000)).astype(np.int16)
     assert final_pitch_slope(rising) > 3
     assert final_pitch_slope(silence(1.0)) is None
-    del t

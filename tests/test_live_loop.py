@@ -13,6 +13,7 @@ from companion.app import App, attach_panel
 from companion.audio.devices import ResilientSource
 from companion.audio.echo import EchoPath
 from companion.audio.wav import WavFileSink, WavFileSource
+from companion.clock import SystemClock
 from companion.errors import AudioDeviceError
 from companion.loop.events import State
 from companion.store.journal import HelpRow
@@ -112,6 +113,8 @@ def test_mute_survives_a_restart(tmp_path, settings, components, factory):
 class FlakyMicrophone:
     """A real WAV source that raises like an unplugged USB microphone after `fail_after` blocks."""
 
+    realtime = False
+
     def __init__(self, audio: np.ndarray, fail_after: int) -> None:
         self.inner = WavFileSource.from_array(audio, realtime=False, tail_s=0)
         self.fail_after = fail_after
@@ -122,6 +125,9 @@ class FlakyMicrophone:
         if self.blocks == self.fail_after:
             raise AudioDeviceError("microphone disappeared (test)")
         return self.inner.read(timeout_s)
+
+    def captured_at(self) -> float:
+        return self.inner.captured_at()
 
     def close(self) -> None:
         pass
@@ -156,7 +162,8 @@ def test_the_loop_resumes_when_the_microphone_comes_back(tmp_path, settings, com
 
 def test_one_bad_turn_never_kills_the_loop(tmp_path, settings, components, tts):
     """A stage that blows up mid-reply: the loop apologises briefly and answers the next turn."""
-    from companion.loop.engine import Engine
+    from companion.loop.dialogue import Dialogue
+    from companion.loop.engine import AudioIO, Engine
     from companion.loop.intents import InstantIntents
     from companion.voice.tts import VoiceStyle
 
@@ -170,13 +177,12 @@ def test_one_bad_turn_never_kills_the_loop(tmp_path, settings, components, tts):
         return sentence
 
     settings = settings.replace(vad={"speculate_after_ms": 60_000})  # no speculation: the failing reply is real
-    echo = EchoPath()
     source = WavFileSource.from_arrays(clips, realtime=False, tail_s=2.0)
     sink = WavFileSink(tmp_path / "out", realtime=False)
     style = VoiceStyle(settings.tts)
     skills = []
-    engine = Engine(settings, components, source=source, speaker=sink, echo=echo, style=style, skills=skills,
-                    sentence_filter=flaky_filter)
+    dialogue = Dialogue(components.llm, skills, SystemClock(), settings.household, sentence_filter=flaky_filter)
+    engine = Engine(settings, components, AudioIO(source, sink), dialogue, style)
     skills.append(InstantIntents(style, last_reply=lambda: engine.last_reply))
     source.ready = engine.awaiting_user
     engine.run()

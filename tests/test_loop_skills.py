@@ -10,7 +10,7 @@ import numpy as np
 from companion.app import App, run_files
 from companion.audio.echo import EchoPath
 from companion.audio.wav import WavFileSink, WavFileSource, write_wav
-from companion.loop.dialogue import TurnLog
+from companion.loop.turn import ReplyStarted, Turn
 from companion.store.journal import HelpRow, MoodRow, RoutineRow
 from companion.voice.spoken import utterance
 
@@ -39,12 +39,12 @@ def test_her_mood_reaches_the_prompt_and_the_voice(tmp_path, settings, component
     app = _app(settings, components, tmp_path, clock)
     try:
         engine = app.engine
-        sad = engine._make_turn("i feel so sad and lonely today")
+        sad = Turn("i feel so sad and lonely today", clock.now(), engine.dialogue.local_now())
         sad.audio = _ravdess("04", 2)  # sad
-        engine.dialogue.estimate_emotion(sad, TurnLog(wake_detected=True), record=True)
-        happy = engine._make_turn("what a wonderful day i am so happy")
+        engine.dialogue.estimate_emotion(sad, record=True)
+        happy = Turn("what a wonderful day i am so happy", clock.now(), engine.dialogue.local_now())
         happy.audio = _ravdess("03", 2)  # happy
-        engine.dialogue.estimate_emotion(happy, TurnLog(wake_detected=True), record=True)
+        engine.dialogue.estimate_emotion(happy, record=True)
         assert sad.audio is None and happy.audio is None  # raw audio dropped once features exist
         assert sad.emotion.valence < 0 < happy.emotion.valence
         assert sad.emotion.prompt_hint() and sad.emotion.prompt_hint() in engine.dialogue.context(sad)
@@ -110,14 +110,15 @@ def test_a_due_medication_is_announced_by_the_loop_with_a_chime(tmp_path, settin
 
 def test_an_emergency_phrase_gets_the_scripted_answer_and_an_alert_not_the_llm(tmp_path, settings, components, tts,
                                                                               clock):
-    tokens_before = components.llm._llama.n_tokens
     p = tmp_path / "fall.wav"
     write_wav(p, utterance(tts, ["Help me, I have fallen and I can't get up."]), 16000)
     settings = settings.replace(emotion={"mode": "off"})
-    turns, files = run_files(settings, [p], tmp_path / "out", realtime=False, components=components, clock=clock)
+    events = []
+    turns, files = run_files(settings, [p], tmp_path / "out", realtime=False, components=components, clock=clock,
+                             on_event=events.append)
     assert turns[0].intent and turns[0].intent.startswith("safety:"), turns[0]
     assert "911" in turns[0].reply.replace(" ", "") or "9 1 1" in turns[0].reply
-    assert components.llm._llama.n_tokens == tokens_before  # never left to the LLM
+    assert not [e for e in events if isinstance(e, ReplyStarted) and e.by_llm]  # never left to the LLM
     from companion.store.store import Store
 
     with Store.open(tmp_path / "data") as store:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-
 import logging
 import shutil
 from datetime import date, datetime, timedelta, timezone

@@ -17,6 +17,7 @@ from companion.audio.wav import WavFileSink, WavFileSource, read_wav, write_wav
 from companion.loop.events import State
 from companion.loop.intents import say_time
 from companion.loop.skills import Reply
+from companion.loop.turn import FirstToken, ReplyStarted
 from companion.voice.spoken import silence, speak_16k, utterance
 
 
@@ -34,7 +35,7 @@ def test_wake_word_question_gets_a_spoken_llm_reply(tmp_path, settings, componen
     assert t.wake_detected
     assert {"story", "garden"} <= set(t.transcript.split()), t.transcript
     assert t.intent is None and t.reply  # answered by the LLM
-    assert t.llm_first_token_ms is not None
+    assert t.timings.llm_first_token_ms is not None
     assert len(files) == 1
     reply = read_wav(files[0])
     assert len(reply) > 16000 * 0.8  # at least most of a second of speech
@@ -47,13 +48,15 @@ def test_wake_word_question_gets_a_spoken_llm_reply(tmp_path, settings, componen
 
 
 def test_what_time_is_it_is_answered_without_the_llm(tmp_path, settings, components, tts, clock):
-    tokens_before = components.llm._llama.n_tokens
     wav = _wav(tmp_path, "t.wav", utterance(tts, ["What time is it?"]))
-    turns, files = run_files(settings, [wav], tmp_path / "out", realtime=False, components=components, clock=clock)
+    events = []
+    turns, files = run_files(settings, [wav], tmp_path / "out", realtime=False, components=components, clock=clock,
+                             on_event=events.append)
     assert [t.intent for t in turns] == ["time"]
     assert say_time(clock.now().astimezone()) in turns[0].reply
-    assert turns[0].llm_first_token_ms is None
-    assert components.llm._llama.n_tokens == tokens_before  # the LLM evaluated nothing
+    assert turns[0].timings.llm_first_token_ms is None
+    assert not [e for e in events if isinstance(e, ReplyStarted) and e.by_llm]  # the LLM evaluated nothing
+    assert not [e for e in events if isinstance(e, FirstToken)]
     assert speech_fraction(read_wav(files[0]), 16000) > 0.4
 
 

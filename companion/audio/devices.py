@@ -65,17 +65,21 @@ def find_device(spec: str | int | None, kind: str) -> int | None:
 class MicrophoneSource:
     """Live 16 kHz mono int16 capture from sounddevice, in BLOCK_SAMPLES blocks."""
 
+    realtime = True
+
     def __init__(self, device: str | int | None = None) -> None:
         sd = _sd()
-        self._q: "queue.Queue[bytes]" = queue.Queue(maxsize=200)
+        self._q: "queue.Queue[tuple[bytes, float]]" = queue.Queue(maxsize=200)
         self._error: str | None = None
+        self._captured = time.monotonic()
         index = find_device(device, "input")
 
         def callback(indata, frames, time_info, status):  # runs on PortAudio's thread
             if status.input_overflow:
                 log.debug("microphone overflow")
             try:
-                self._q.put_nowait(bytes(indata))
+                # stamped on arrival: the loop may read it later, but her speech ended when it was captured
+                self._q.put_nowait((bytes(indata), time.monotonic()))
             except queue.Full:
                 pass  # the loop is behind: dropping is better than growing without bound
 
@@ -92,12 +96,16 @@ class MicrophoneSource:
 
     def read(self, timeout_s: float = 0.5) -> np.ndarray | None:
         try:
-            data = self._q.get(timeout=timeout_s)
+            data, self._captured = self._q.get(timeout=timeout_s)
         except queue.Empty:
             if self._error or not self._stream.active:
                 raise AudioDeviceError(self._error or "microphone stream is not active (unplugged?)")
             return None
         return np.frombuffer(data, np.int16)
+
+    def captured_at(self) -> float:
+        """When the block just read arrived from the sound card."""
+        return self._captured
 
     def close(self) -> None:
         stream, self._stream = getattr(self, "_stream", None), None
@@ -115,6 +123,8 @@ class ResilientSource:
     itself when it comes back — no restart needed.
     """
 
+    realtime = True
+
     def __init__(self, factory: Callable[[], AudioSource], *, backoff_s: Iterable[float] = (0.5, 1, 2, 5, 10)) -> None:
         self._factory = factory
         self._backoff = list(backoff_s)
@@ -122,6 +132,7 @@ class ResilientSource:
         self._failures = 0
         self._closed = threading.Event()
         self._next_try = 0.0  # monotonic time of the next attempt to reopen
+        self._captured = time.monotonic()
         self.reopened = 0  # how many times the device came back
 
     def read(self, timeout_s: float = 0.5) -> np.ndarray | None:
@@ -144,10 +155,16 @@ class ResilientSource:
                 self.reopened += 1
             self._failures = 0
         try:
-            return self._source.read(timeout_s)
+            block = self._source.read(timeout_s)
         except (AudioDeviceError, OSError) as exc:
             self._failed(exc)
             return None
+        self._captured = self._source.captured_at() if block is not None else time.monotonic()
+        return block
+
+    def captured_at(self) -> float:
+        """When the block just read was captured by the device in use."""
+        return self._captured
 
     def _failed(self, exc: BaseException) -> None:
         delay = self._backoff[min(self._failures, len(self._backoff) - 1)]

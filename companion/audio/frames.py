@@ -67,8 +67,13 @@ def resample(samples: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
 class AudioSource(Protocol):
     """A stream of 16 kHz mono int16 blocks of BLOCK_SAMPLES."""
 
+    realtime: bool  # blocks arrive at the pace they are captured (a microphone); False: as fast as read
+
     def read(self, timeout_s: float = 0.5) -> np.ndarray | None:
         """Next block; None on timeout. Raises EOFError when a file source ends."""
+
+    def captured_at(self) -> float:
+        """Monotonic time at which the last sample of the block just read was captured (the audio clock)."""
 
     def close(self) -> None:
         """Stop capturing; safe to call twice."""

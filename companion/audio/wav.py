@@ -63,6 +63,25 @@ def read_wav(path: str | Path, *, convert: bool = True) -> np.ndarray:
     return resample(np.ascontiguousarray(data), rate, SAMPLE_RATE)
 
 
+def read_audio(path: str | Path) -> np.ndarray:
+    """A WAV or FLAC (or any format libsndfile reads) as 16 kHz mono int16, converted from any rate."""
+    p = Path(path)
+    if p.suffix.lower() == ".wav":
+        return read_wav(p)
+    if not p.is_file():
+        raise AudioFormatError(f"{p}: no such file")
+    import soundfile as sf
+
+    try:
+        data, rate = sf.read(str(p), dtype="int16", always_2d=True)
+    except (RuntimeError, sf.LibsndfileError) as exc:
+        raise AudioFormatError(f"{p}: not an audio file this can read ({exc}); use WAV or FLAC") from exc
+    mono = data.mean(axis=1).astype(np.int16) if data.shape[1] > 1 else data[:, 0]
+    if rate < 8000:
+        raise AudioFormatError(f"{p}: {rate} Hz is too low for speech; need 16 kHz or more")
+    return resample(np.ascontiguousarray(mono), rate, SAMPLE_RATE)
+
+
 def write_wav(path: str | Path, samples: np.ndarray, rate: int) -> None:
     """Write mono int16 samples as a WAV file."""
     with wave.open(str(path), "wb") as w:
@@ -96,6 +115,7 @@ class WavFileSource:
         self._delivered = 0
         self.file_starts_s: list[float] = []  # stream time at which each file began
         self._t0: float | None = None
+        self._captured = 0.0
         self._closed = threading.Event()
 
     @classmethod
@@ -152,6 +172,9 @@ class WavFileSource:
             if wait > 0:
                 if self._closed.wait(wait):
                     raise EOFError("source closed")
+            self._captured = due  # a microphone would have delivered it then, however late the loop reads it
+        else:
+            self._captured = time.monotonic()
         block = self._audio[self._pos:self._pos + BLOCK_SAMPLES]
         self._pos += BLOCK_SAMPLES
         self._delivered += BLOCK_SAMPLES
@@ -160,6 +183,10 @@ class WavFileSource:
         if len(block) < BLOCK_SAMPLES:
             block = np.concatenate([block, np.zeros(BLOCK_SAMPLES - len(block), np.int16)])
         return self.echo.mix_into(block) if self.echo else block
+
+    def captured_at(self) -> float:
+        """When the block just read would have been captured (real time), or was read (fast runs)."""
+        return self._captured
 
     def close(self) -> None:
         self._closed.set()

@@ -31,12 +31,15 @@ def demo(settings: Settings, output_dir: Path, *, fast: bool = False) -> int:
         print(f"  she said : {t.transcript}")
         print(f"  reply    : {t.reply}")
         if t.emotion:
-            print(f"  mood     : {t.emotion.get('category')} ({t.emotion.get('confidence', 0):.0%}), "
-                  f"arousal {t.emotion.get('arousal')}, valence {t.emotion.get('valence', 0):+.2f}")
+            mood = t.emotion.to_dict()
+            print(f"  mood     : {mood.get('category')} ({mood.get('confidence', 0):.0%}), "
+                  f"arousal {mood.get('arousal')}, valence {mood.get('valence', 0):+.2f}")
         ms = lambda v: "-" if v is None else f"{v:.0f} ms"  # noqa: E731
-        print(f"  timings  : endpoint {ms(t.endpoint_ms)}, stt {ms(t.stt_ms)}, llm first token "
-              f"{ms(t.llm_first_token_ms)}, first sentence {ms(t.first_sentence_ms)}, tts {ms(t.tts_first_audio_ms)}, "
-              f"first audio after she stopped {ms(t.first_audio_after_speech_end_ms)}\n")
+        tm = t.timings
+        print(f"  timings  : endpoint {ms(tm.endpoint_ms)}, stt {ms(tm.stt_ms)}, llm first token "
+              f"{ms(tm.llm_first_token_ms)}, first sentence {ms(tm.first_sentence_ms)}, "
+              f"tts {ms(tm.tts_first_audio_ms)}, first audio after she stopped "
+              f"{ms(tm.first_audio_after_speech_end_ms)}\n")
     print(f"Replies written to {output_dir}/ ({len(files)} WAV files) with turns.jsonl")
     answered = [t for t in turns if t.transcript.strip() and t.reply.strip()]
     if len(answered) < len(inputs):

@@ -63,8 +63,13 @@ def check_models(settings: Settings) -> list[tuple[str, str]]:
                                    "run ./setup.sh with internet (fetches vosk-model-small-en-us-0.15) or set "
                                    "[stt] vosk_model_dir")))
     else:
-        out.append((FALLBACK, _line(FALLBACK, "speech recognition", "PocketSphinx US English (offline fallback; "
-                                    "weaker on emotional or slow speech)", "for Vosk: run ./setup.sh with internet")))
+        try:
+            from companion.ears.whisper import find_whisper_model
+
+            out.append((OK, _line(OK, "speech recognition", f"Whisper tiny.en {find_whisper_model(settings.stt)}")))
+        except ModelMissingError as exc:
+            out.append((FALLBACK, _line(FALLBACK, "speech recognition", "PocketSphinx US English (last resort; "
+                                        "weak on emotional or slow speech)", str(exc))))
     try:
         gguf = find_model(settings.llm) if settings.llm.model_path or _installed_gguf() else None
         if gguf is None:

@@ -1,11 +1,15 @@
-"""Speech recognition: one small interface, Vosk (default) and PocketSphinx (offline fallback)."""
+"""Speech recognition: one small interface; Whisper (ears.whisper), Vosk (streaming, the Pi) and PocketSphinx.
+
+`load_recognizer` picks: Vosk when setup.sh installed its English model (the
+Pi's streaming recogniser), else Whisper tiny.en (always installed, accurate),
+else PocketSphinx, the last resort that ships its own model.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -13,26 +17,20 @@ import numpy as np
 
 from companion.audio.frames import SAMPLE_RATE
 from companion.config import SttSettings, models_dir
-from companion.ears.words import Word
+from companion.ears.words import Hypothesis, Transcript, Word
 from companion.errors import ModelMissingError
 
 log = logging.getLogger(__name__)
 
 FRAME_S = 0.01  # PocketSphinx segment frames are 10 ms
-
-
-@dataclass(frozen=True)
-class Transcript:
-    """The final result of one utterance."""
-
-    text: str
-    words: list[Word] = field(default_factory=list)
+STABLE_BLOCKS = 3  # a streaming partial's last word must survive this many blocks (~100 ms) to be trusted
 
 
 class SpeechRecognizer(Protocol):
-    """Streaming recognition of one utterance at a time (16 kHz int16 in)."""
+    """Recognition of one utterance at a time (16 kHz int16 in)."""
 
     name: str
+    streaming: bool  # True: words arrive while she speaks; False: decoded when she pauses (Whisper)
 
     def start(self) -> None:
         """Begin a new utterance, forgetting the previous one."""
@@ -40,17 +38,67 @@ class SpeechRecognizer(Protocol):
     def accept(self, block: np.ndarray) -> None:
         """Feed audio."""
 
+    def settle(self) -> None:
+        """She paused: a non-streaming recogniser starts decoding (streaming ones need nothing)."""
+
+    def hypothesis(self) -> Hypothesis:
+        """Best guess so far (may change), with the trust in its last word."""
+
     def partial(self) -> str:
-        """Best guess so far (may change)."""
+        """The text of `hypothesis()`."""
+
+    def wait(self, timeout_s: float | None = None) -> None:
+        """Block until a decode started by `settle` is done (runs without real-time pacing)."""
 
     def finish(self) -> Transcript:
         """End the utterance and return the final words with timings."""
+
+    def transcribe(self, audio: np.ndarray) -> Transcript:
+        """A whole recording (any length) at once."""
 
     def close(self) -> None:
         """Free the decoder; safe to call twice."""
 
 
-class VoskRecognizer:
+class StreamingRecognizer:
+    """What streaming recognisers share: the partial after every block, and how long its last word held."""
+
+    name = "streaming"
+    streaming = True
+
+    def _decode_partial(self) -> str:
+        raise NotImplementedError
+
+    def _reset_partial(self) -> None:
+        self._partial = ""
+        self._held = 0  # blocks the partial's last word has stayed the same
+
+    def _update_partial(self) -> None:
+        text = self._decode_partial()
+        last = text.split()[-1:] or [""]
+        self._held = self._held + 1 if last == (self._partial.split()[-1:] or [""]) else 0
+        self._partial = text
+
+    def settle(self) -> None:
+        return None  # the words are already there
+
+    def wait(self, timeout_s: float | None = None) -> None:
+        return None
+
+    def hypothesis(self) -> Hypothesis:
+        return Hypothesis(self._partial, last_word_confidence=1.0 if self._held >= STABLE_BLOCKS else 0.0)
+
+    def partial(self) -> str:
+        return self._partial
+
+    def transcribe(self, audio: np.ndarray) -> Transcript:
+        self.start()  # subclasses provide start, accept and finish
+        for i in range(0, len(audio), 512):
+            self.accept(audio[i:i + 512])
+        return self.finish()
+
+
+class VoskRecognizer(StreamingRecognizer):
     """Kaldi streaming recognition through Vosk, with word timings."""
 
     name = "vosk"
@@ -77,13 +125,15 @@ class VoskRecognizer:
         self._rec.SetWords(True)
         self._rec.SetPartialWords(True)
         self._segments = []
+        self._reset_partial()
 
     def accept(self, block: np.ndarray) -> None:
         if self._rec.AcceptWaveform(block.astype(np.int16).tobytes()):
             # Kaldi found an internal pause: keep the segment, the utterance goes on.
             self._segments.append(json.loads(self._rec.Result()))
+        self._update_partial()
 
-    def partial(self) -> str:
+    def _decode_partial(self) -> str:
         current = json.loads(self._rec.PartialResult()).get("partial", "")
         return " ".join(s.get("text", "") for s in self._segments + [{"text": current}] if s.get("text")).strip()
 
@@ -102,8 +152,8 @@ class VoskRecognizer:
 _FILLERS = {"<s>", "</s>", "<sil>", "[NOISE]", "[SPEECH]", "[BREATH]", "[COUGH]", "[UM]", "[UH]"}
 
 
-class PocketSphinxRecognizer:
-    """CMU PocketSphinx with the US-English model its wheel bundles: always available offline."""
+class PocketSphinxRecognizer(StreamingRecognizer):
+    """CMU PocketSphinx with the US-English model its wheel bundles: the last resort, always available."""
 
     name = "pocketsphinx"
 
@@ -122,11 +172,13 @@ class PocketSphinxRecognizer:
             self._decoder.end_utt()
         self._decoder.start_utt()
         self._in_utt = True
+        self._reset_partial()
 
     def accept(self, block: np.ndarray) -> None:
         self._decoder.process_raw(block.astype(np.int16).tobytes(), False, False)
+        self._update_partial()
 
-    def partial(self) -> str:
+    def _decode_partial(self) -> str:
         hyp = self._decoder.hyp()
         return _clean(hyp.hypstr) if hyp is not None else ""
 
@@ -169,19 +221,32 @@ def find_vosk_model(settings: SttSettings) -> Path | None:
     return next((c for c in candidates if (c / "am").is_dir()), None)
 
 
+def recognizer_choice(settings: SttSettings) -> str:
+    """Which recogniser `load_recognizer` builds: the configured one, else Vosk if installed, else Whisper."""
+    if settings.engine != "auto":
+        return settings.engine
+    return "vosk" if find_vosk_model(settings) is not None else "whisper"
+
+
 def load_recognizer(settings: SttSettings) -> SpeechRecognizer:
-    """Vosk when a model is installed (or asked for), else PocketSphinx."""
-    if settings.engine == "pocketsphinx":
+    """Vosk when its model is installed (or asked for), else Whisper, else PocketSphinx (the last resort)."""
+    choice = recognizer_choice(settings)
+    if choice == "pocketsphinx":
         return PocketSphinxRecognizer()
-    model = find_vosk_model(settings)
-    if settings.engine == "vosk":
+    if choice == "vosk":
+        model = find_vosk_model(settings)
         if model is None:
             raise ModelMissingError(
                 f"[stt] engine = \"vosk\" but no Vosk model found in {models_dir()}; run ./setup.sh "
                 "(downloads vosk-model-small-en-us-0.15) or set [stt] vosk_model_dir"
             )
         return VoskRecognizer(model)
-    if model is not None:
-        return VoskRecognizer(model)
-    log.info("no Vosk model installed; using PocketSphinx (US English) — run ./setup.sh on a network to get Vosk")
-    return PocketSphinxRecognizer()
+    from companion.ears.whisper import WhisperRecognizer
+
+    if settings.engine == "whisper":
+        return WhisperRecognizer.load(settings)
+    try:
+        return WhisperRecognizer.load(settings)
+    except ModelMissingError as exc:
+        log.warning("%s; falling back to PocketSphinx (much less accurate)", exc)
+        return PocketSphinxRecognizer()

@@ -22,6 +22,7 @@ class Trigger(enum.Enum):
     REPLY_DONE = "reply_done"  # the reply finished; open the follow-up window
     DONE = "done"  # finished, and nothing to follow up (e.g. "stop")
     BARGE_IN = "barge_in"  # she interrupted: stop and listen
+    RESUMED = "resumed"  # she went on right after an endpoint: stop the reply, the same turn goes on
     ANNOUNCE = "announce"  # the companion speaks first (routine, alert confirmation)
     MUTE = "mute"
     UNMUTE = "unmute"
@@ -41,6 +42,8 @@ TRANSITIONS: dict[tuple[State, Trigger], State] = {
     (S.THINKING, T.DONE): S.IDLE,
     (S.THINKING, T.BARGE_IN): S.LISTENING,
     (S.THINKING, T.WAKE): S.LISTENING,
+    (S.THINKING, T.RESUMED): S.LISTENING,
+    (S.SPEAKING, T.RESUMED): S.LISTENING,
     (S.SPEAKING, T.REPLY_DONE): S.LISTENING,
     (S.SPEAKING, T.DONE): S.IDLE,
     (S.SPEAKING, T.BARGE_IN): S.LISTENING,

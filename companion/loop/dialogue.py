@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Iterator
 
 from companion.clock import Clock, Household
 from companion.language import clean_typed, cut_at_word, sentences
 from companion.loop.events import Source
-from companion.loop.skills import Question, Reply, Skill, TurnInput, TurnRecord
+from companion.loop.skills import Question, Reply, Skill, TurnRecord
+from companion.loop.turn import Turn
 from companion.voice.llm import Generation, ReplyGenerator
 
 log = logging.getLogger(__name__)
@@ -24,36 +24,6 @@ HISTORY_TURNS = 3  # exchanges the LLM sees
 TOO_MUCH = "That was a lot — let me take the start of it."  # said when her words had to be cut
 NOT_CAUGHT = "Sorry, I didn't catch that. Could you say it again?"
 CHARS_PER_TOKEN = 4  # typed text longer than context_tokens × this can never fit: cut at the door
-TIMING_KEYS = ("endpoint_ms", "stt_ms", "llm_first_token_ms", "first_sentence_ms", "tts_first_audio_ms",
-               "first_audio_after_speech_end_ms")
-
-
-@dataclass
-class TurnLog:
-    """Everything measured about one turn (what `run --input` writes to turns.jsonl)."""
-
-    wake_detected: bool
-    transcript: str = ""
-    reply: str = ""
-    intent: str | None = None
-    source: str = "wake_word"
-    speculative_used: bool = False
-    interrupted: bool = False
-    emotion: dict[str, Any] | None = None
-    endpoint_ms: float | None = None
-    stt_ms: float | None = None
-    llm_first_token_ms: float | None = None
-    first_sentence_ms: float | None = None
-    tts_first_audio_ms: float | None = None
-    first_audio_after_speech_end_ms: float | None = None
-    speech_end_stream_s: float | None = None
-    error: str | None = None
-    timings_extra: dict[str, float] = field(default_factory=dict)
-
-
-def timings(tl: TurnLog) -> dict[str, float]:
-    """The measured stage timings of a turn, rounded."""
-    return {k: round(v, 1) for k in TIMING_KEYS if (v := getattr(tl, k)) is not None}
 
 
 class Dialogue:
@@ -61,7 +31,7 @@ class Dialogue:
 
     def __init__(self, llm: ReplyGenerator, skills: list[Skill], clock: Clock, household: Household, *,
                  mood: Any | None = None, sentence_filter: Callable[[str], str] | None = None,
-                 on_turn: Callable[[TurnLog], None] | None = None) -> None:
+                 on_turn: Callable[[Turn], None] | None = None) -> None:
         self.llm = llm
         self.skills = skills  # shared list: the app adds skills after building the engine
         self.clock = clock
@@ -72,14 +42,14 @@ class Dialogue:
         self.question: Question | None = None  # the one question waiting for her answer
         self.history: list[tuple[str, str]] = []
         self.last_reply = ""
-        self.turns: list[TurnLog] = []
-        self._framing: tuple[int, str, str] | None = None  # once per utterance: these have side effects
+        self.turns: list[Turn] = []
+        self._framing: tuple[object, str, str] | None = None  # once per utterance: these have side effects
 
     def local_now(self):
         """Now, in her time zone."""
         return self.household.local(self.clock.now())
 
-    def estimate_emotion(self, turn: TurnInput, tl: TurnLog, *, record: bool) -> None:
+    def estimate_emotion(self, turn: Turn, *, record: bool) -> None:
         """Mood from voice and words (if she agreed); raw audio is dropped right after."""
         if self.mood is not None:
             try:
@@ -87,14 +57,12 @@ class Dialogue:
             except Exception:
                 log.exception("emotion estimate failed; replying without it")
         turn.discard_audio()  # raw audio is never kept beyond feature extraction
-        if turn.emotion is not None and hasattr(turn.emotion, "to_dict"):
-            tl.emotion = turn.emotion.to_dict()
 
     def claimed(self, text: str) -> bool:
         """Will a skill answer this text? (pure: lets the loop skip a useless speculative LLM run)"""
         return any(_safely(skill, "claims", False, text) for skill in self.skills)
 
-    def skill_reply(self, turn: TurnInput) -> Reply | None:
+    def skill_reply(self, turn: Turn) -> Reply | None:
         """The deterministic answer to this turn, if any skill has one.
 
         Order: skills that hear every turn first (safety: an emergency outranks
@@ -118,7 +86,7 @@ class Dialogue:
                 return reply
         return None
 
-    def _reply_from(self, skill: Skill, method: str, turn: TurnInput, *args: Any) -> Reply | None:
+    def _reply_from(self, skill: Skill, method: str, turn: Turn, *args: Any) -> Reply | None:
         reply = _safely(skill, method, None, turn, *args)
         if reply is not None and reply.asks is not None:
             self.ask(skill.name, reply, turn.at)
@@ -149,17 +117,18 @@ class Dialogue:
                 return reply
         return None
 
-    def framing(self, turn: TurnInput, utterance: int, reply: Reply | None = None) -> tuple[str, str]:
+    def framing(self, turn: Turn, utterance: object, reply: Reply | None = None) -> tuple[str, str]:
         """What is said before the reply (AI disclosure) and after it (a question she can answer).
 
-        Computed once per utterance, because saying them is recorded (a
-        discarded speculative reply must not use up the day's disclosure). A
-        closing question is added only when the reply itself asks nothing and no
-        safety question is open: one question at a time.
+        Computed once per utterance (`utterance` is any object standing for it,
+        compared by identity), because saying them is recorded: a discarded
+        speculative reply must not use up the day's disclosure. A closing question
+        is added only when the reply itself asks nothing and no safety question is
+        open: one question at a time.
         """
         if turn.source is Source.FOLLOW_UP:
             return "", ""
-        if self._framing is not None and self._framing[0] == utterance:
+        if self._framing is not None and self._framing[0] is utterance:
             return self._framing[1], self._framing[2]
         opening = " ".join(x for s in self.skills if (x := _safely(s, "opening_line", None, turn)))
         closing = ""
@@ -173,12 +142,12 @@ class Dialogue:
         self._framing = (utterance, opening, closing)
         return opening, closing
 
-    def framed(self, reply: Reply, turn: TurnInput, utterance: int) -> str:
+    def framed(self, reply: Reply, turn: Turn, utterance: object) -> str:
         """A skill's answer with the opening and closing lines around it."""
         opening, closing = self.framing(turn, utterance, reply)
         return " ".join(x for x in (opening, reply.text, closing) if x)
 
-    def context(self, turn: TurnInput) -> str:
+    def context(self, turn: Turn) -> str:
         """Everything the LLM should know this turn, after the cached persona: time, memories, mood."""
         t = turn.local_time
         part = "morning" if 5 <= t.hour < 12 else "afternoon" if t.hour < 18 else "evening" if t.hour < 22 else "night"
@@ -192,14 +161,17 @@ class Dialogue:
             lines.append(hint())
         return " ".join(lines)
 
-    def llm_source(self, turn: TurnInput, tl: TurnLog, utterance: int, gen: Generation,
+    def llm_source(self, turn: Turn, utterance: object, gen: Generation, *, framed: bool = True,
                    trimmed: bool = False) -> Callable[[threading.Event], Iterator[str]]:
-        """The sentences of an LLM reply (framed), as a generator factory for a ReplyJob.
+        """The sentences of an LLM reply, as a generator factory for a ReplyJob.
 
-        Her words are cut to what the model's context holds (the start is
-        kept) and she hears so first; `trimmed` says they were cut already.
+        `framed=False` (a speculative reply, before her turn is confirmed) leaves out the
+        opening and closing lines: asking them has effects (a question now awaits her answer)
+        that must not happen before the skills have seen this very turn. Her words are cut to
+        what the model's context holds (the start is kept) and she hears so first; `trimmed`
+        says they were cut already.
         """
-        opening, closing = self.framing(turn, utterance)
+        opening, closing = self.framing(turn, utterance) if framed else ("", "")
         fitted = self.llm.fit(turn.text, self.context(turn), self.history[-HISTORY_TURNS:])
 
         def source(cancel: threading.Event) -> Iterator[str]:
@@ -208,36 +180,38 @@ class Dialogue:
                 yield TOO_MUCH
             yield from self.llm.stream(fitted.text, context=fitted.context, history=fitted.history, cancel=cancel,
                                        gen=gen)
-            tl.llm_first_token_ms = gen.first_token_ms
-            tl.first_sentence_ms = gen.first_sentence_ms
             if not cancel.is_set():
                 yield from sentences(closing)
 
         return source
 
-    def finish(self, tl: TurnLog, turn: TurnInput | None, reply_text: str) -> None:
-        """Record a finished (or interrupted) turn: history, skills' after_turn, the turn log."""
-        tl.reply = reply_text
-        if tl in self.turns:
+    def finish(self, turn: Turn, reply_text: str, *, observed: bool = True) -> None:
+        """Record a finished (or interrupted) turn: history, skills' after_turn, the turn log.
+
+        `observed=False` (an interrupted reply) records the turn without history or after_turn.
+        """
+        turn.reply = reply_text
+        if any(t is turn for t in self.turns):
             return
-        self.turns.append(tl)
-        if reply_text and tl.intent != "repeat":
+        self.turns.append(turn)
+        if reply_text and turn.intent != "repeat":
             self.last_reply = reply_text
-        if turn is not None and tl.transcript and reply_text and tl.intent is None:
-            self.history.append((tl.transcript, reply_text))
+        if observed and turn.text and reply_text and turn.intent is None:
+            self.history.append((turn.text, reply_text))
             del self.history[:-2 * HISTORY_TURNS]
-        if turn is not None:
-            record = TurnRecord(text=turn.text, reply=reply_text, intent=tl.intent, at=turn.at, emotion=turn.emotion,
-                                words=tuple(turn.words), timings_ms=timings(tl), interrupted=tl.interrupted)
+        if observed and turn.text:  # a turn she spoke (not one the companion began)
+            record = TurnRecord(text=turn.text, reply=reply_text, intent=turn.intent, at=turn.at, emotion=turn.emotion,
+                                words=tuple(turn.words), timings_ms=turn.timings.stages_ms(),
+                                interrupted=turn.interrupted)
             for skill in self.skills:
                 _safely(skill, "after_turn", None, record)
         if self.on_turn:
             try:
-                self.on_turn(tl)
+                self.on_turn(turn)
             except Exception:
                 log.exception("turn logger failed")
 
-    def reply_to_text(self, text: str, utterance: int) -> Iterator[str]:
+    def reply_to_text(self, text: str) -> Iterator[str]:
         """A typed turn through the same skills and LLM (`companion chat`); yields reply sentences.
 
         Odd input never breaks a turn: control characters are dropped, and
@@ -247,21 +221,21 @@ class Dialogue:
         text, trimmed = cut_at_word(clean_typed(raw), self.llm.settings.context_tokens * CHARS_PER_TOKEN)
         if trimmed:
             log.info("typed input cut at the door: %d → %d characters", len(raw), len(text))
-        turn = TurnInput(text=text, at=self.clock.now(), local_time=self.local_now(), source=Source.TEXT)
-        tl = TurnLog(wake_detected=False, source=Source.TEXT.value, transcript=text)
+        turn = Turn(text=text, at=self.clock.now(), local_time=self.local_now(), source=Source.TEXT)
         if not any(ch.isalnum() for ch in text):  # nothing but punctuation, symbols or emoji: no words to answer
-            tl.intent = "not_caught"
-            self.finish(tl, turn, NOT_CAUGHT)
+            turn.intent = "not_caught"
+            self.finish(turn, NOT_CAUGHT)
             yield NOT_CAUGHT
             return
-        self.estimate_emotion(turn, tl, record=True)
+        self.estimate_emotion(turn, record=True)
         reply = self.skill_reply(turn)
+        gen = Generation()
         if reply is not None:
-            tl.intent = reply.intent
-            framed = self.framed(reply, turn, utterance)
+            turn.intent = reply.intent
+            framed = self.framed(reply, turn, turn)
             parts = sentences(f"{TOO_MUCH} {framed}" if trimmed else framed)
         else:
-            parts = self.llm_source(turn, tl, utterance, Generation(), trimmed=trimmed)(threading.Event())
+            parts = self.llm_source(turn, turn, gen, trimmed=trimmed)(threading.Event())
         said: list[str] = []
         try:
             for sentence in parts:
@@ -271,7 +245,8 @@ class Dialogue:
                     yield sentence
         finally:
             parts.close()  # releases the LLM at once, even if the caller stops early
-        self.finish(tl, turn, " ".join(said))
+        turn.timings.llm_first_token_ms, turn.timings.first_sentence_ms = gen.first_token_ms, gen.first_sentence_ms
+        self.finish(turn, " ".join(said))
 
 
 def _safely(skill: Skill, method: str, default: Any, *args: Any, **kwargs: Any) -> Any:

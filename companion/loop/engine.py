@@ -1,4 +1,11 @@
-"""The voice loop: ears (wake word, VAD, STT, endpointer) → skills or LLM → speech, with barge-in."""
+"""The voice loop: ears (wake word, VAD + level gate, recogniser, endpointer) → skills or LLM → speech.
+
+The engine decides *when*: it reads the microphone, drives the one state
+machine, hears her through a `Listening`, ends her turn, keeps the moments
+after an endpoint open for her to go on (`ResumeWindow`), and starts, holds
+and stops replies (`replying.Replying`). What is said comes from the
+`Dialogue`. Everything that happens to a turn is emitted as a typed event.
+"""
 
 from __future__ import annotations
 
@@ -6,32 +13,33 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 
-from companion.audio.echo import DoubleTalk, EchoPath
+from companion.audio.echo import DoubleTalk
 from companion.audio.frames import BLOCK_S, AudioSource, Speaker
-from companion.clock import Clock, SystemClock
 from companion.config import Settings
+from companion.ears.endpoint import Endpointer, EndpointEvent
+from companion.ears.level import VoiceGate
 from companion.ears.stopword import StopPhraseSpotter
-from companion.ears.stt import SpeechRecognizer
-from companion.ears.vad import Endpointer, EndpointEvent
+from companion.ears.stt import Hypothesis, SpeechRecognizer
 from companion.ears.wake import WakeWordDetector
 from companion.language import normalize, sentences
 from companion.loop.conversation import Conversation, Trigger
-from companion.loop.dialogue import Dialogue, TurnLog
+from companion.loop.dialogue import Dialogue
 from companion.loop.events import Source, State
-from companion.loop.skills import Reply, Skill, TurnInput
+from companion.loop.listening import Listening, ResumeWindow, Speculation
+from companion.loop.replying import Replying
+from companion.loop.skills import Reply
+from companion.loop.turn import Resumed, SpeechEnded, Transcribed, Turn, TurnEvents, Woke
 from companion.understand.reading import Understanding
-from companion.voice.llm import Generation, ReplyGenerator
+from companion.voice.llm import ReplyGenerator
 from companion.voice.replies import ReplyJob
 from companion.voice.tts import PiperTTS, VoiceStyle
 
 log = logging.getLogger(__name__)
 
-APOLOGY = "I'm sorry, something went wrong on my side. Let's try that again in a moment."
-ECHO_TAIL_S = 1.0  # keep the stricter wake rules this long after playback (detector latency + room echo)
 POLL_EVERY_S = 1.0  # how often proactive skills (routines) are asked for announcements
 
 
@@ -49,48 +57,44 @@ class Components:
     understanding: Understanding | None = None  # sentence encoder shared by safety, strategy, intents, recall
 
 
-class Engine:
+@dataclass
+class AudioIO:
+    """Where her voice comes from and where replies go."""
+
+    source: AudioSource
+    speaker: Speaker
+
+
+class Engine(Replying):
     """Owns the ears loop, the conversation state machine and the reply in flight."""
 
-    def __init__(self, settings: Settings, components: Components, *, source: AudioSource, speaker: Speaker,
-                 echo: EchoPath, style: VoiceStyle, skills: list[Skill] | None = None, clock: Clock | None = None,
-                 on_turn: Callable[[TurnLog], None] | None = None,
-                 mood: Any | None = None, sentence_filter: Callable[[str], str] | None = None) -> None:
+    def __init__(self, settings: Settings, components: Components, audio: AudioIO, dialogue: Dialogue,
+                 style: VoiceStyle) -> None:
         self.settings = settings
         self.c = components
-        self.source = source
-        self.speaker = speaker
-        self.echo = echo
+        self.source, self.speaker = audio.source, audio.speaker
         self.style = style
-        self.skills: list[Skill] = skills if skills is not None else []  # shared: the app adds skills later
-        self.clock = clock or SystemClock()
-        self.sentence_filter = sentence_filter
-        self.dialogue = Dialogue(components.llm, self.skills, self.clock, settings.household, mood=mood,
-                                 sentence_filter=sentence_filter, on_turn=on_turn)
-        self._utt_id = 0
+        self.dialogue = dialogue
+        self.events = TurnEvents()
         self.conversation = Conversation()
         self.conversation.add_listener(self._on_state)
         self.endpointer = Endpointer(settings.vad)
+        self.gate = VoiceGate()
+        self._listening: Listening | None = None  # exists while she is speaking
+        self._resume: ResumeWindow | None = None  # the moments after an endpoint
         self._job: ReplyJob | None = None
-        self._spec: tuple[str, ReplyJob, TurnLog, TurnInput] | None = None
-        self._listen_epoch = 0
-        self._ears_epoch = -1
-        self._utt_audio: list[np.ndarray] = []
-        self._silence_held: list[np.ndarray] = []
-        self._partial = ""
-        self._speech_end_wall: float | None = None
         self._speaking_until = 0.0
         self._stop = threading.Event()
         self._pending: list[Callable[[], None]] = []  # work posted from other threads (buttons, routines)
         self._pending_lock = threading.Lock()
         self._last_poll = 0.0
-        self._current_log: TurnLog | None = None
-        self.stream_s = 0.0
+        self.stream_s = 0.0  # the audio clock: seconds of microphone audio heard
+        self._captured = time.monotonic()  # when the latest block was captured
         self.on_tick: Callable[[], None] | None = None  # called every loop iteration (systemd watchdog)
         self.streaming = True  # False = the sequential baseline the benchmark compares against
 
     @property
-    def turns(self) -> list[TurnLog]:
+    def turns(self) -> list[Turn]:
         """Every finished turn so far (what turns.jsonl holds)."""
         return self.dialogue.turns
 
@@ -101,8 +105,7 @@ class Engine:
 
     def reply_to_text(self, text: str):
         """A typed turn (`companion chat`); yields reply sentences."""
-        self._utt_id += 1
-        return self.dialogue.reply_to_text(text, self._utt_id)
+        return self.dialogue.reply_to_text(text)
 
     # ---------------------------------------------------------------- external events (any thread)
 
@@ -125,9 +128,8 @@ class Engine:
         `asked_by` names the skill whose question the reply ends with, so her answer goes to it.
         """
         def go() -> None:
-            self.dialogue.ask(asked_by, reply, self.clock.now())
-            self._speak_reply(reply, TurnLog(wake_detected=False, source=Source.ROUTINE.value), None,
-                              Trigger.ANNOUNCE)
+            self.dialogue.ask(asked_by, reply, self.dialogue.clock.now())
+            self._speak_reply(reply, self._companion_turn(Source.ROUTINE), Trigger.ANNOUNCE)
         self.post(go)
 
     def awaiting_user(self) -> bool:
@@ -138,23 +140,25 @@ class Engine:
         if state is State.IDLE:
             return True
         return (state is State.LISTENING and self.conversation.listening_source is Source.FOLLOW_UP
-                and self.endpointer.state.speech_start_s is None)
+                and (self._listening is None or not self._listening.speaking))
 
     def urgent(self, reply: Reply, asked_by: str = "") -> None:
         """Speak now whatever is happening (help button): interrupts a reply; works while muted."""
         def go() -> None:
             self._interrupt()
-            self.dialogue.ask(asked_by, reply, self.clock.now())
-            tl = TurnLog(wake_detected=False, source=Source.BUTTON.value, intent=reply.intent)
+            self.dialogue.ask(asked_by, reply, self.dialogue.clock.now())
+            self._resume = None
+            turn = self._companion_turn(Source.BUTTON)
+            turn.intent = reply.intent
             if self.conversation.state is State.MUTED:
                 # the microphone stays off: speak without leaving MUTED
-                self._job = self._speak(lambda cancel: sentences(reply.text), tl, None, hold=False,
+                self._job = self._speak(lambda cancel: sentences(reply.text), turn, hold=False,
                                         expect_answer=False, change_state=False)
                 return
             if self.conversation.state is State.LISTENING:
-                self._abandon_listening()
+                self._drop_listening()
                 self.conversation.fire(Trigger.NO_SPEECH)
-            self._speak_reply(reply, tl, None, Trigger.ANNOUNCE)
+            self._speak_reply(reply, turn, Trigger.ANNOUNCE)
         self.post(go)
 
     def stop(self) -> None:
@@ -178,11 +182,12 @@ class Engine:
             if block is None:
                 continue
             self.stream_s += BLOCK_S
+            self._captured = self.source.captured_at()
             try:
                 self._hear(block)
             except Exception:
                 log.exception("error while listening; back to idle")
-                self._abandon_listening()
+                self._drop_listening()
                 self.conversation.fire(Trigger.ERROR)
         self._finish_pending_reply()
 
@@ -199,36 +204,37 @@ class Engine:
             self._last_poll = now
             self._poll_skills()
 
-    def _poll_skills(self) -> None:
-        state = self.conversation.state
-        reply = self.dialogue.poll(idle=state is State.IDLE, muted=state is State.MUTED)
-        if reply is not None and self.conversation.state is State.IDLE:
-            self._speak_reply(reply, TurnLog(wake_detected=False, source=Source.ROUTINE.value), None,
-                              Trigger.ANNOUNCE)
+    def _has_pending(self) -> bool:
+        return bool(self._pending)
 
     def _hear(self, block: np.ndarray) -> None:
         state = self.conversation.state
         if state is State.MUTED:
             return  # privacy: a muted microphone is not listened to at all
         self.c.double_talk.observe(block)
-        speaking = state in (State.SPEAKING, State.THINKING)
+        speaking = self._speaking()
         if speaking and self.c.stop is not None and self.c.stop.process(block):
             log.info("stopped by voice")
             self._interrupt()
+            self._resume = None
             self.conversation.fire(Trigger.DONE)
             return
         self.c.wake.speaking = speaking or time.monotonic() < self._speaking_until
         # While she talks after the wake word, the detector has nothing to add: skip it (CPU for the reply).
-        listening_to_her = state is State.LISTENING and self.endpointer.state.speech_start_s is not None \
-            and self._ears_epoch == self._listen_epoch \
+        listening_to_her = state is State.LISTENING and self._listening is not None and self._listening.speaking \
             and self.conversation.listening_source is not Source.FOLLOW_UP  # in follow-up she may say it again
         if not listening_to_her and self.c.wake.process(block) is not None:
             self._wake(Source.WAKE_WORD)
             return
-        if self.conversation.state is not State.LISTENING:
+        if speaking and self._resume is not None:
+            self._watch_resume(block)
             return
-        if self._ears_epoch != self._listen_epoch:
-            self._begin_utterance()
+        if self.conversation.state is not State.LISTENING:
+            if not speaking:
+                self.gate.listen_room(block)  # what the room sounds like without her (a TV included)
+            return
+        if self._listening is None:
+            self._listening = self._begin()
         self._listen(block)
 
     # ---------------------------------------------------------------- listening
@@ -237,253 +243,152 @@ class Engine:
         state = self.conversation.state
         if state is State.MUTED:
             return
+        if source is Source.WAKE_WORD:
+            self.gate.heard_wake_word()
+        else:
+            self.gate.forget_her()  # the button: anyone may speak
         if state in (State.SPEAKING, State.THINKING):
             log.info("barge-in (%s)", source.value)
             self._interrupt()
+            self._resume = None
             self.conversation.fire(Trigger.BARGE_IN, source)
             return
         self._cancel_speculation()
         self.conversation.fire(Trigger.WAKE, source)
 
-    def _begin_utterance(self) -> None:
-        self._ears_epoch = self._listen_epoch
-        self._utt_id += 1
-        follow_up = self.conversation.listening_source is Source.FOLLOW_UP
-        self.endpointer.start(self.settings.conversation.follow_up_s if follow_up else None)
+    def _begin(self) -> Listening:
+        source = self.conversation.listening_source or Source.WAKE_WORD
+        self.endpointer.start(self.settings.conversation.follow_up_s if source is Source.FOLLOW_UP else None)
         self.c.recognizer.start()
-        self._silence_held: list[np.ndarray] = []
-        self._partial = ""
-        self._utt_audio = []
-        self._speech_end_wall = None
-        self._current_log = TurnLog(wake_detected=self.conversation.listening_source is Source.WAKE_WORD,
-                                    source=(self.conversation.listening_source or Source.WAKE_WORD).value)
+        turn = Turn("", self.dialogue.clock.now(), self.dialogue.local_now(), source=source,
+                    engine=self.c.recognizer.name)
+        self.events.emit(Woke(turn, source))
+        return Listening(turn, self.c.recognizer, self.endpointer, paced=self.source.realtime)
 
     def _listen(self, block: np.ndarray) -> None:
-        prob = self.c.vad(block)
-        speech = prob >= self.settings.vad.threshold
-        if speech or self.endpointer.state.speech_start_s is None:
-            for held in self._silence_held:  # she went on: the recogniser gets the pause it skipped
-                self.c.recognizer.accept(held)
-            self._silence_held = []
-            self.c.recognizer.accept(block)
-            self._partial = self.c.recognizer.partial()
-        else:
-            # Trailing silence: the words cannot change, so spare the CPU for the speculative reply.
-            self._silence_held.append(block)
-        self._utt_audio.append(block)
-        partial = self._partial
-        event = self.endpointer.update(block, prob, partial)
-        if speech:
-            self._speech_end_wall = time.monotonic()
+        lst = self._listening
+        assert lst is not None
+        vad_speech = self.c.vad(block) >= self.settings.vad.threshold
+        speech = self.gate.is_her(block, vad_speech)
+        event = lst.hear(block, speech, self.stream_s, self._captured, other_voice=vad_speech and not speech)
         if event is EndpointEvent.SPECULATE:
-            self._speculate(partial)
+            self._speculate(lst)
         elif event is EndpointEvent.RESUMED:
-            self._cancel_speculation()
+            lst.cancel_speculation()
         elif event is EndpointEvent.NO_SPEECH:
-            self._cancel_speculation()
-            self._abandon_listening()
+            self._drop_listening()
             self.conversation.fire(Trigger.NO_SPEECH)
         elif event is EndpointEvent.ENDED:
-            self._end_of_turn()
+            self._end_of_turn(lst)
 
-    def _abandon_listening(self) -> None:
-        self._utt_audio = []
-        self._ears_epoch = -1
-
-    def _make_turn(self, text: str, words: list | None = None) -> TurnInput:
-        audio = np.concatenate(self._utt_audio) if self._utt_audio else None
-        return TurnInput(text=text, at=self.clock.now(), local_time=self.dialogue.local_now(),
-                         source=self.conversation.listening_source or Source.WAKE_WORD, words=list(words or []),
-                         audio=audio)
-
-    def _speculate(self, partial: str) -> None:
-        """She paused after complete-sounding words: start the LLM now, hold its audio back."""
-        self._cancel_speculation()
-        if not self.streaming or self.dialogue.claimed(partial):
-            return  # a deterministic answer is coming: no point warming up the LLM
-        turn = self._make_turn(partial)
-        tl = TurnLog(wake_detected=bool(self._current_log and self._current_log.wake_detected),
-                     source=turn.source.value)
-        self.dialogue.estimate_emotion(turn, tl, record=False)
-        self._spec = (normalize(partial), self._start_llm(turn, tl, hold=True), tl, turn)
+    def _drop_listening(self) -> None:
+        if self._listening is not None:
+            self._listening.cancel_speculation()
+        self._listening = None
 
     def _cancel_speculation(self) -> None:
-        if self._spec is not None:
-            _, job, _, _ = self._spec
-            job.stop()
-            self._spec = None
+        if self._listening is not None:
+            self._listening.cancel_speculation()
 
-    def _end_of_turn(self) -> None:
-        tl = self._current_log or TurnLog(wake_detected=False)
-        st = self.endpointer.state
-        ended_at = time.monotonic()
-        speech_end = self._speech_end_wall or ended_at
-        tl.endpoint_ms = (ended_at - speech_end) * 1000
+    def _speculate(self, lst: Listening) -> None:
+        """She paused after complete-sounding words: start the LLM now, hold its audio back."""
+        lst.cancel_speculation()
+        text = lst.hypothesis().text
+        if not self.streaming or self.dialogue.claimed(text):
+            return  # a deterministic answer is coming: no point warming up the LLM
+        turn = lst.turn
+        turn.text, turn.audio = text, lst.audio()
+        self.dialogue.estimate_emotion(turn, record=False)
+        lst.speculation = Speculation(normalize(text), self._start_llm(turn, lst, hold=True))
+
+    def _end_of_turn(self, lst: Listening) -> None:
+        st, turn = self.endpointer.state, lst.turn
         t0 = time.monotonic()
-        result = self.c.recognizer.finish()
-        tl.stt_ms = (time.monotonic() - t0) * 1000
-        tl.transcript = result.text
-        tl.speech_end_stream_s = self.stream_s - (ended_at - speech_end)
-        tl.timings_extra["required_silence_ms"] = float(st.required_silence_ms)
-        self._abandon_listening_keep_audio()
-        if not result.text.strip():
-            self._cancel_speculation()
-            self._utt_audio = []
+        result = self.c.recognizer.finish()  # Whisper: the decode begun at the pause; streaming: final words
+        stt_ms = (time.monotonic() - t0) * 1000
+        text = f"{lst.prefix} {result.text}".strip()
+        last = result.words[-1].confidence if result.words and not self.c.recognizer.streaming else 1.0
+        if text and lst.ended_too_early(Hypothesis(text, last_word_confidence=last, settled=True)):
+            lst.refeed()
+            return  # the final words say she is mid-phrase: keep listening, nothing was played
+        self._listening = None
+        t = turn.timings
+        if lst.speech_end_s is not None:
+            t.endpoint_ms = (self.stream_s - lst.speech_end_s) * 1000
+        t.speech_end_stream_s, t.speech_end_captured = lst.speech_end_s, lst.speech_end_captured
+        t.required_silence_ms, t.stt_ms = float(st.required_silence_ms), stt_ms
+        self.events.emit(SpeechEnded(turn, t.endpoint_ms or 0.0, lst.speech_end_s or self.stream_s))
+        if not text:
+            lst.cancel_speculation()
             self.conversation.fire(Trigger.NO_SPEECH)
             return
+        self.events.emit(Transcribed(turn, text, self.c.recognizer.name, stt_ms))
         self.conversation.fire(Trigger.SPEECH_ENDED)
-        spec, self._spec = self._spec, None
-        turn = self._make_turn(result.text, result.words)
-        self._utt_audio = []
-        tl.timings_extra["speech_end_wall"] = speech_end
-        self.dialogue.estimate_emotion(turn, tl, record=True)
+        spec, lst.speculation = lst.speculation, None
+        turn.text, turn.engine = text, self.c.recognizer.name
+        turn.words = list(result.words) if not lst.prefix else turn.words + list(result.words)
+        turn.at, turn.local_time = self.dialogue.clock.now(), self.dialogue.local_now()
+        turn.audio = lst.audio()
+        self.dialogue.estimate_emotion(turn, record=True)
+        self._resume = ResumeWindow(lst, text, self.stream_s)  # she may yet go on
         reply = self.dialogue.skill_reply(turn)
         if reply is not None:
             if spec is not None:
-                spec[1].stop()
-            self._answer(turn, tl, reply)
+                spec.job.stop()
+            self._answer(turn, lst, reply)
             return
-        if spec is not None and spec[0] == normalize(result.text) and not spec[1].cancel.is_set():
-            _, job, spec_log, _ = spec
-            for key in ("endpoint_ms", "stt_ms", "transcript", "speech_end_stream_s", "wake_detected", "source",
-                        "timings_extra", "emotion"):
-                setattr(spec_log, key, getattr(tl, key))
-            spec_log.speculative_used = True
-            job.turn = turn  # type: ignore[attr-defined]
-            self._job = job
-            job.release()
-            if job.timings.first_played is not None:
-                self._on_first_audio(job)
+        framing = self.dialogue.framing(turn, lst)  # now, after the skills saw her turn (asking has effects)
+        if spec is not None and spec.text == normalize(text) and not spec.job.cancel.is_set() and not any(framing):
+            turn.speculative_used = True
+            self._job = spec.job
+            spec.job.release()
+            if spec.job.timings.first_played is not None:
+                self._on_first_audio(spec.job)
             return
         if spec is not None:
-            spec[1].stop()
-        self._start_llm(turn, tl, hold=False)
+            spec.job.stop()
+        self._start_llm(turn, lst, hold=False)
 
-    def _abandon_listening_keep_audio(self) -> None:
-        self._ears_epoch = -1
-
-    # ---------------------------------------------------------------- replying
-
-    def _answer(self, turn: TurnInput, tl: TurnLog, reply: Reply) -> None:
-        """Speak a skill's deterministic reply for a finished turn."""
-        tl.intent = reply.intent
-        if reply.intent == "stop":
-            self.dialogue.finish(tl, turn, "")
-            self.conversation.fire(Trigger.DONE)
+    def _watch_resume(self, block: np.ndarray) -> None:
+        """Just after an endpoint, while the reply is prepared or plays: does she go on?"""
+        rw = self._resume
+        assert rw is not None
+        if not rw.open(self.stream_s):
+            self._resume = None
             return
-        text = self.dialogue.framed(reply, turn, self._utt_id)
-        self._speak(lambda cancel: sentences(text), tl, turn, hold=False, chime=reply.speak_first == "chime",
-                    expect_answer=True)
+        vad_speech = self.c.vad(block) >= self.settings.vad.threshold
+        gated = self.gate.is_her(block, vad_speech, learn_room=False)
+        playing = self.conversation.state is State.SPEAKING
+        if rw.hear(block, gated, echo_ok=self.c.double_talk.her_voice(), playing=playing,
+                   other_voice=vad_speech and not gated):
+            self._resume_turn(rw)
 
-    def _start_llm(self, turn: TurnInput, tl: TurnLog, *, hold: bool) -> ReplyJob:
-        """Stream an LLM reply into speech (held back from the speaker if speculative)."""
-        gen = Generation()
-        return self._speak(self.dialogue.llm_source(turn, tl, self._utt_id, gen), tl, turn, hold=hold, gen=gen)
-
-    def _speak_reply(self, reply: Reply, tl: TurnLog, turn: TurnInput | None, trigger: Trigger) -> None:
-        if not self.conversation.fire(trigger):
-            return
-        tl.intent = reply.intent
-        self._speak(lambda cancel: sentences(reply.text), tl, turn, hold=False, chime=reply.speak_first == "chime",
-                    expect_answer=reply.expect_answer)
-
-    def _speak(self, source, tl: TurnLog, turn: TurnInput | None, *, hold: bool, chime: bool = False,
-               expect_answer: bool = True, gen: Generation | None = None, change_state: bool = True) -> ReplyJob:
-        ls, vol = self.style.for_turn(turn.emotion if turn else None)
-        job = ReplyJob(source, self.c.tts, self.speaker, style=(ls, vol), chime=chime, hold=hold,
-                       sentence_filter=self.sentence_filter, pause_ms=self.settings.tts.sentence_pause_ms,
-                       streaming=self.streaming,
-                       on_first_audio=self._on_first_audio if change_state else None,
-                       on_done=lambda j: self.post(lambda: self._reply_done(j, tl, getattr(j, "turn", turn),
-                                                                            expect_answer, gen, change_state)))
-        job.tl = tl  # type: ignore[attr-defined]
-        if not hold:
-            self._job = job
-        return job.start()
-
-    def _on_first_audio(self, job: ReplyJob) -> None:
-        """Called on the player thread when the first sample of a reply plays."""
-        if not job.released.is_set() or job is not self._job:
-            return
-        tl: TurnLog = job.tl  # type: ignore[attr-defined]
-        speech_end = tl.timings_extra.get("speech_end_wall")
-        if speech_end is not None and job.timings.first_played is not None and tl.first_audio_after_speech_end_ms is None:
-            tl.first_audio_after_speech_end_ms = (job.timings.first_played - speech_end) * 1000
-        tl.tts_first_audio_ms = job.timings.tts_first_ms
-        self.post(lambda: self.conversation.fire(Trigger.SPEAKING))
-
-    def _reply_done(self, job: ReplyJob, tl: TurnLog, turn: TurnInput | None, expect_answer: bool,
-                    gen: Generation | None, change_state: bool = True) -> None:
-        if job is not self._job:
-            return  # a discarded speculation or an interrupted reply
-        self._job = None
-        if not change_state:
-            self._finish_turn(tl, turn, job)
-            return
-        self._speaking_until = time.monotonic() + ECHO_TAIL_S
-        if gen is not None:
-            tl.llm_first_token_ms = gen.first_token_ms
-            tl.first_sentence_ms = gen.first_sentence_ms
-        tl.tts_first_audio_ms = job.timings.tts_first_ms
-        if job.error is not None:
-            tl.error = repr(job.error)
-            self._finish_turn(tl, turn, job)
-            self.conversation.fire(Trigger.ERROR)
-            if tl.intent != "error":  # never apologise for a failed apology
-                self._apologise()
-            return
-        self._finish_turn(tl, turn, job)
-        self.conversation.fire(Trigger.REPLY_DONE if expect_answer else Trigger.DONE)
-
-    def _apologise(self) -> None:
-        try:
-            self._speak_reply(Reply(APOLOGY, "error"), TurnLog(wake_detected=False), None, Trigger.ANNOUNCE)
-        except Exception:
-            log.exception("could not even apologise")
-
-    def _interrupt(self) -> None:
-        job, self._job = self._job, None
-        self._cancel_speculation()
-        if job is not None:
-            job.stop()
-            tl: TurnLog = job.tl  # type: ignore[attr-defined]
-            tl.interrupted = True
-            # keep only the words she actually heard
-            tl.reply = " ".join(job.spoken)
-            self._finish_turn(tl, None, job, reply_text=tl.reply)
-
-    def _finish_turn(self, tl: TurnLog, turn: TurnInput | None, job: ReplyJob | None,
-                     reply_text: str | None = None) -> None:
-        if reply_text is None:
-            reply_text = job.text if job is not None else tl.reply
-        self.dialogue.finish(tl, turn, reply_text)
-
-    def _finish_pending_reply(self) -> None:
-        """At the end of a file run, let the last reply finish playing."""
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            self._run_pending()
-            job = self._job
-            if job is None and not self._pending:
-                break
-            if job is not None:
-                job.wait(0.1)
-        self._cancel_speculation()
-
-    # ---------------------------------------------------------------- prompt context
+    def _resume_turn(self, rw: ResumeWindow) -> None:
+        """She went on: stop the reply, listen again to the same turn, and answer the whole of it."""
+        self._resume = None
+        turn = rw.listening.turn
+        log.info("she went on %.0f ms after the endpoint: one turn", (self.stream_s - rw.ended_s) * 1000)
+        self._drop_reply()
+        self.events.emit(Resumed(turn, (self.stream_s - rw.ended_s) * 1000))
+        turn.joined += 1
+        turn.speculative_used = False
+        self.conversation.fire(Trigger.RESUMED, turn.source)
+        self._listening = rw.continued(self.stream_s)
 
     # ---------------------------------------------------------------- state side effects
 
     def _on_state(self, prev: State, cur: State) -> None:
         if cur is State.LISTENING:
-            self._listen_epoch += 1
+            self._drop_listening()  # a new utterance begins with the next block
+        if cur in (State.IDLE, State.MUTED, State.LISTENING):
+            self._resume = None
         if cur is State.THINKING and self.c.stop is not None:
             self.c.stop.reset()  # a new reply: nothing heard before it counts
 
     def _mute(self, muted: bool) -> None:
         if muted:
             self._interrupt()
-            self._abandon_listening()
+            self._drop_listening()
             self.conversation.fire(Trigger.MUTE)
         else:
             self.conversation.fire(Trigger.UNMUTE)

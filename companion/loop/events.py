@@ -1,7 +1,8 @@
 """The conversation state enum and where a turn came from, shared by every component.
 
-What moves the state is `conversation.Trigger`; everything else talks through
-the `skills.Skill` seam and plain callbacks (buttons), not a generic event bus.
+What moves the state is `conversation.Trigger`; what happens to a turn is told
+by the typed events of `turn` (wake, speech end, transcript, first token, first
+audio, done); skills plug in through the `skills.Skill` seam.
 """
 
 from __future__ import annotations
@@ -27,3 +28,4 @@ class Source(enum.Enum):
     FOLLOW_UP = "follow_up"
     ROUTINE = "routine"
     TEXT = "text"
+    COMPANION = "companion"  # the companion spoke of its own accord (an apology after a failed reply)

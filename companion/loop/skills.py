@@ -14,27 +14,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-import numpy as np
-
 from companion.ears.words import Word
-from companion.loop.events import Source
+from companion.loop.turn import Turn
 
-
-@dataclass
-class TurnInput:
-    """What she said in one turn, and what we know about how she said it."""
-
-    text: str
-    at: datetime  # aware, UTC: when her speech ended
-    local_time: datetime  # the same instant in her time zone
-    source: Source = Source.WAKE_WORD
-    words: list[Word] = field(default_factory=list)
-    audio: np.ndarray | None = None  # int16 mono 16 kHz; dropped after features are extracted
-    emotion: Any | None = None  # emotion.EmotionEstimate once the emotion stage ran
-
-    def discard_audio(self) -> None:
-        """Raw audio is never kept: call once features are extracted."""
-        self.audio = None
+# Skills receive the loop's Turn (loop.turn): what she said, when, how, and her mood.
+TurnInput = Turn
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from companion.config import LlmSettings, models_dir
 from companion.errors import ModelMissingError
@@ -70,6 +70,7 @@ class Generation:
     tokens: int = 0
     stopped: str = ""  # "eos" | "max_tokens" | "deadline" | "cancelled" | "degenerate"
     sentences: list[str] = field(default_factory=list)
+    on_first_token: Callable[[float], None] | None = None  # told first_token_ms as soon as it is known
 
 
 def bundled_model_path() -> Path:
@@ -158,6 +159,11 @@ class ReplyGenerator:
         content = f"[Notes: {context.strip()}]\n{text}" if context else text
         msgs.append({"role": "user", "content": content})
         return msgs
+
+    @property
+    def model_name(self) -> str:
+        """The GGUF file's name (for logs and the benchmark)."""
+        return Path(str(getattr(self._llama, "model_path", "?"))).name
 
     def warm_up(self) -> float:
         """Evaluate the persona prefix now so the first reply doesn't pay for it; returns seconds."""
@@ -258,6 +264,8 @@ class ReplyGenerator:
                 for piece in tokens:
                     if gen.first_token_ms is None:
                         gen.first_token_ms = (time.monotonic() - t0) * 1000
+                        if gen.on_first_token is not None:
+                            gen.on_first_token(gen.first_token_ms)
                     gen.tokens += 1
                     buf += piece
                     marker = ROLE_MARKERS.search(buf)

@@ -42,7 +42,9 @@ class ReplyJob:
                  style: tuple[float, float], chime: bool = False, hold: bool = False,
                  sentence_filter: Callable[[str], str] | None = None, pause_ms: int = 250,
                  on_first_audio: Callable[["ReplyJob"], None] | None = None,
-                 on_done: Callable[["ReplyJob"], None] | None = None, streaming: bool = True) -> None:
+                 on_done: Callable[["ReplyJob"], None] | None = None, streaming: bool = True,
+                 turn: object | None = None) -> None:
+        self.turn = turn  # the loop's turn this reply answers (opaque here: the voice sits below the loop)
         self._text_source = text_source
         self._tts = tts
         self._speaker = speaker

@@ -1,0 +1,204 @@
+"""While she is speaking: her audio, the recogniser's words so far, when her speech ended, and a speculation.
+
+A `Listening` exists from the moment the loop starts listening to her until
+her turn is decided; dropping it is how an utterance ends (no counters). After
+an endpoint it is kept for a short while (`ResumeWindow`): if she goes on, her
+new words join the old ones in one turn.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from companion.ears.endpoint import Completeness, Endpointer, EndpointEvent
+from companion.ears.level import level_db
+from companion.ears.stt import Hypothesis, SpeechRecognizer
+from companion.loop.turn import Turn
+from companion.voice.replies import ReplyJob
+
+log = logging.getLogger(__name__)
+
+RESUME_WINDOW_S = 1.5  # she goes on this soon after an endpoint: the same turn, not a new one
+RESUME_LEAD_BLOCKS = 8  # ~250 ms kept before her resumed speech was confirmed (its first syllable)
+ECHO_LEARN_BLOCKS = 10  # ~320 ms of playback before the microphone's echo level is trusted
+ECHO_MARGIN_DB = 10.0  # her voice over the reply: this far above the loudest echo heard so far
+PAUSE_KEPT_BLOCKS = 5  # of a pause inside her turn the recogniser hears ~160 ms at each side (long
+# stretches of silence inside an utterance make Whisper stop early or repeat itself)
+LEAD_BLOCKS = 10  # ~320 ms before her speech began is given to the recogniser (her first syllable)
+
+
+@dataclass(frozen=True)
+class Speculation:
+    """A reply started during her trailing silence for these words, held back until the turn is confirmed."""
+
+    text: str  # her words, normalised, that the reply answers
+    job: ReplyJob
+
+
+class Listening:
+    """One utterance being heard."""
+
+    def __init__(self, turn: Turn, recognizer: SpeechRecognizer, endpointer: Endpointer, *, paced: bool,
+                 prefix: str = "") -> None:
+        self.turn = turn
+        self.recognizer = recognizer
+        self.endpointer = endpointer
+        self.paced = paced  # False: audio comes faster than real time, so wait for each decode
+        self.prefix = prefix  # words heard before an endpoint she went on after (streaming recognisers)
+        self.blocks: list[np.ndarray] = []  # everything heard since listening began (for the mood stage)
+        self.fed: list[np.ndarray] = []  # exactly what the recogniser was given (other voices silenced, pauses cut)
+        self.held: list[np.ndarray] = []  # silence after her speech, not yet given to the recogniser
+        self.speech_end_s: float | None = None  # audio clock: end of her last speech block
+        self.speech_end_captured: float | None = None  # monotonic capture time of that block
+        self.speculation: Speculation | None = None
+
+    @property
+    def speaking(self) -> bool:
+        """Has she started speaking?"""
+        return self.endpointer.state.speech_start_s is not None
+
+    def hypothesis(self) -> Hypothesis:
+        """The recogniser's words so far, after any words from before a resumed endpoint."""
+        hyp = self.recognizer.hypothesis()
+        if not self.prefix:
+            return hyp
+        return Hypothesis(f"{self.prefix} {hyp.text}".strip(), hyp.last_word_confidence if hyp.text else 1.0,
+                          hyp.settled, hyp.pending)
+
+    def hear(self, block: np.ndarray, speech: bool, stream_s: float, captured: float, *,
+             other_voice: bool = False) -> EndpointEvent:
+        """One microphone block (`speech`: the VAD and the level gate call it her voice).
+
+        `other_voice`: speech that is not hers (a TV under her voice). The recogniser hears
+        silence in its place, so the TV's words do not end up in hers.
+        """
+        ep = self.endpointer
+        started = self.speaking
+        event = ep.update(block, speech, self.hypothesis())
+        counted = speech and ep.state.last_speech_s is not None and ep.state.last_speech_s >= ep.t - 1e-9
+        heard = np.zeros_like(block) if other_voice else block
+        if not self.speaking:
+            self.held = (self.held + [heard])[-LEAD_BLOCKS:]  # before she speaks: only a short lead-in
+        elif counted or not started:
+            # she went on (or began): the recogniser gets the pause it skipped, shortened
+            self._feed(shorten(self.held) + [heard])
+            self.held = []
+            if counted:
+                self.speech_end_s, self.speech_end_captured = stream_s, captured
+        else:
+            # Trailing silence: the words cannot change, so spare the CPU for the speculative reply.
+            self.held.append(heard)
+        self.blocks.append(block)
+        if event is EndpointEvent.PAUSED:
+            self.recognizer.settle()  # a non-streaming recogniser decodes now, while the silence is timed
+            if not self.paced:
+                self.recognizer.wait()
+        return event
+
+    def _feed(self, blocks: list[np.ndarray]) -> None:
+        for block in blocks:
+            self.recognizer.accept(block)
+        self.fed.extend(blocks)
+
+    def audio(self) -> np.ndarray | None:
+        """Everything heard in this utterance (int16), for the mood stage."""
+        return np.concatenate(self.blocks) if self.blocks else None
+
+    def cancel_speculation(self) -> None:
+        """Drop the held-back reply (she went on, or the words changed)."""
+        if self.speculation is not None:
+            self.speculation.job.stop()
+            self.speculation = None
+
+    def ended_too_early(self, final: Hypothesis) -> bool:
+        """Check an endpoint against the final words (a streaming partial can differ from them).
+
+        If those words need a longer silence than she has left, the endpointer
+        keeps listening, judging by them, and True is returned.
+        """
+        ep, st = self.endpointer, self.endpointer.state
+        if st.speech_start_s is None or ep.t - st.speech_start_s >= ep.settings.max_utterance_s:
+            return False
+        s = ep.settings
+        required = {Completeness.COMPLETE: s.complete_silence_ms, Completeness.UNSURE: s.default_silence_ms,
+                    Completeness.INCOMPLETE: s.incomplete_silence_ms}[ep.completeness(final)]
+        if st.silence_ms(ep.t) >= required:
+            return False
+        log.info("final words %r need %d ms of silence, not %d: still listening", final.text, required,
+                 st.required_silence_ms)
+        ep.reopen(final)
+        return True
+
+    def refeed(self) -> None:
+        """Give the recogniser this utterance again from the start (after an early endpoint was revoked)."""
+        self.recognizer.start()
+        for block in self.fed:
+            self.recognizer.accept(block)
+
+
+def shorten(pause: list[np.ndarray]) -> list[np.ndarray]:
+    """A pause as the recogniser hears it: its beginning and end, not the silence between."""
+    if len(pause) <= 2 * PAUSE_KEPT_BLOCKS:
+        return pause
+    return pause[:PAUSE_KEPT_BLOCKS] + pause[-PAUSE_KEPT_BLOCKS:]
+
+
+class ResumeWindow:
+    """The moments after an endpoint: if she goes on now, it is the same turn."""
+
+    def __init__(self, listening: Listening, text: str, ended_s: float) -> None:
+        self.listening = listening
+        self.text = text  # her final words up to the endpoint
+        self.ended_s = ended_s  # audio clock
+        self.gap: list[np.ndarray] = []  # everything since the endpoint
+        self.gap_heard: list[np.ndarray] = []  # the same with other voices silenced
+        self._speech_blocks = 0
+        self._playing_blocks = 0
+        self._echo_db = -90.0  # the loudest the microphone was while the reply played and she did not speak
+
+    def open(self, now_s: float) -> bool:
+        """Is it still soon enough after the endpoint?"""
+        return now_s - self.ended_s <= RESUME_WINDOW_S
+
+    def hear(self, block: np.ndarray, gated: bool, *, echo_ok: bool, playing: bool, other_voice: bool = False) -> bool:
+        """Feed a block heard after the endpoint; True once she has clearly gone on (three blocks of her voice).
+
+        `gated`: the VAD and the level gate call it her voice; `echo_ok`: the double-talk check
+        (louder than the playback could explain) agrees; `playing`: the reply is audible. While
+        it plays, the microphone's own level is learned (the echo as it really arrives, small
+        with echo cancellation) and her voice may also count once it is 10 dB above that.
+        """
+        self.gap.append(block)
+        self.gap_heard.append(np.zeros_like(block) if other_voice else block)
+        db = level_db(block)
+        above_echo = playing and self._playing_blocks >= ECHO_LEARN_BLOCKS and db >= self._echo_db + ECHO_MARGIN_DB
+        hers = gated and (echo_ok or above_echo)
+        if playing:
+            self._playing_blocks += 1
+            if not hers:
+                self._echo_db = max(self._echo_db, db)
+        self._speech_blocks = self._speech_blocks + 1 if hers else 0
+        return self._speech_blocks >= 3
+
+    def continued(self, now_s: float) -> Listening:
+        """The same utterance, listening again: audio so far plus the gap; words joined."""
+        lst = self.listening
+        ep = lst.endpointer
+        ep.resume(now_s - self.ended_s)
+        lst.speculation = None
+        lst.recognizer.start()
+        lead = self.gap_heard[-RESUME_LEAD_BLOCKS:]
+        if lst.recognizer.streaming:
+            lst.prefix = self.text  # the words are known; the recogniser starts on the new ones
+            lst.fed = []
+            lst._feed(lead)
+        else:  # a whole-utterance recogniser hears it all again, the pause shortened: better words
+            lst.prefix = ""
+            fed, lst.fed = lst.fed, []
+            lst._feed(fed + shorten(lst.held + self.gap_heard[:-RESUME_LEAD_BLOCKS]) + lead)
+        lst.held = []
+        lst.blocks.extend(self.gap)
+        return lst
