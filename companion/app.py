@@ -79,7 +79,7 @@ class App:
         self.understanding = self.components.understanding
         self.style = VoiceStyle(settings.tts, self.store)
         self.alerts = AlertService.from_settings(settings, data_dir(settings), self.clock)
-        self.safety = SafetySkill(settings, self.store, self.alerts, self.clock)
+        self.safety = SafetySkill(settings, self.store, self.alerts, self.clock, understanding=self.understanding)
         self.honesty = HonestySkill.from_settings(settings, self.store, self.clock, self.alerts)
         self.memory = MemorySkill(self.store, settings.memory, self.clock, household=settings.household)
         self.mood = MoodSensor.from_settings(settings.emotion, self.store, self.clock)  # a stage, not a skill

@@ -21,6 +21,9 @@ from companion.voice.llm import Generation, ReplyGenerator
 log = logging.getLogger(__name__)
 
 HISTORY_TURNS = 3  # exchanges the LLM sees
+# Said when a skill that hears every turn first (safety) failed and could not say anything itself.
+FIRST_SKILL_FAILED = ("I'm having trouble on my side. If you need help, call for help on the phone or press "
+                      "your pendant now.")
 TIMING_KEYS = ("endpoint_ms", "stt_ms", "llm_first_token_ms", "first_sentence_ms", "tts_first_audio_ms",
                "first_audio_after_speech_end_ms")
 
@@ -104,7 +107,7 @@ class Dialogue:
             question = None
         first = [s for s in self.skills if getattr(s, "first", False)]
         for skill in first:
-            if (reply := self._reply_from(skill, "handle", turn)) is not None:
+            if (reply := self._first_reply(skill, turn)) is not None:
                 return reply
         if question is not None:
             owner = next((s for s in self.skills if s.name == question.skill), None)
@@ -114,6 +117,17 @@ class Dialogue:
             if skill not in first and (reply := self._reply_from(skill, "handle", turn)) is not None:
                 return reply
         return None
+
+    def _first_reply(self, skill: Skill, turn: TurnInput) -> Reply | None:
+        """A skill that hears every turn first (safety) never fails into the LLM: its own fallback, or ours."""
+        try:
+            reply = skill.handle(turn)
+        except Exception:
+            log.exception("skill %s handle failed; its fallback answers", getattr(skill, "name", skill))
+            reply = _safely(skill, "failed", None, turn) or Reply(FIRST_SKILL_FAILED, "error:first_skill", alone=True)
+        if reply is not None and reply.asks is not None:
+            self.ask(skill.name, reply, turn.at)
+        return reply
 
     def _reply_from(self, skill: Skill, method: str, turn: TurnInput, *args: Any) -> Reply | None:
         reply = _safely(skill, method, None, turn, *args)
@@ -154,7 +168,7 @@ class Dialogue:
         closing question is added only when the reply itself asks nothing and no
         safety question is open: one question at a time.
         """
-        if turn.source is Source.FOLLOW_UP:
+        if turn.source is Source.FOLLOW_UP or (reply is not None and reply.alone):
             return "", ""
         if self._framing is not None and self._framing[0] == utterance:
             return self._framing[1], self._framing[2]
@@ -241,8 +255,9 @@ class Dialogue:
             parts = self.llm_source(turn, tl, utterance, Generation())(threading.Event())
         said: list[str] = []
         try:
+            check = self.sentence_filter if reply is None else None  # skills' words are spoken as written
             for sentence in parts:
-                sentence = self.sentence_filter(sentence) if self.sentence_filter else sentence
+                sentence = check(sentence) if check else sentence
                 if sentence:
                     said.append(sentence)
                     yield sentence

@@ -391,7 +391,8 @@ class Engine:
                expect_answer: bool = True, gen: Generation | None = None, change_state: bool = True) -> ReplyJob:
         ls, vol = self.style.for_turn(turn.emotion if turn else None)
         job = ReplyJob(source, self.c.tts, self.speaker, style=(ls, vol), chime=chime, hold=hold,
-                       sentence_filter=self.sentence_filter, pause_ms=self.settings.tts.sentence_pause_ms,
+                       sentence_filter=self.sentence_filter if gen is not None else None,  # LLM text only
+                       pause_ms=self.settings.tts.sentence_pause_ms,
                        streaming=self.streaming,
                        on_first_audio=self._on_first_audio if change_state else None,
                        on_done=lambda j: self.post(lambda: self._reply_done(j, tl, getattr(j, "turn", turn),
