@@ -117,7 +117,11 @@ _NOW = re.compile(
 _CRY = re.compile(
     r"^(?:(?:please|oh|god|oh god|someone|somebody|anyone|anybody|quick|quickly|i need|need) )*"
     r"(?:help|help me|help us|help help|help help help|help me please|please help(?: me)?|get help|"
-    r"emergency|sos|mayday|fire|fire fire)(?: (?:please|quick|quickly|now|help|me|someone|somebody|anyone))*$")
+    r"emergency|sos|mayday|fire|fire fire)(?: (?:please|quick|quickly|now|help|me|someone|somebody|anyone))*$|"
+    # or an utterance that opens with one: "help me i have fallen", "help i am stuck" (not "help me find ...")
+    r"^(?:(?:please|oh|god|oh god|someone|somebody) )*help(?: me| us)?(?: please)? (?!(?:me |us )?(?:find|with|"
+    r"remember|to|get|look|sort|put|choose|write|fix|understand|read|think|do|make|decide|in|out|up|carry|move|set|"
+    r"pick|plan|tidy|clean|cook|work|you|yourself|him|her|them|my|the|a|this|that|some|if|when|please find)\b)")
 
 
 @dataclass(frozen=True)
@@ -136,7 +140,7 @@ class Cues:
     mild: bool = False  # "a bit", "in the evenings", "from the cold"
     request: bool = False  # "could you help me": a request, not a cry
     now: bool = False  # "now", "still", "again", "please", "quick"
-    cry: bool = False  # a bare cry for help
+    cry: bool = False  # a cry for help, alone or opening the utterance
 
     def vector(self) -> np.ndarray:
         """The cues as a 0/1 feature vector, in field order."""
