@@ -11,7 +11,8 @@ PYTHON=${COMPANION_PYTHON:-python3}
 SYSTEM_PREFIX=/opt/companion
 SYSTEM_DATA=/var/lib/companion
 SYSTEM_USER=companion
-UNITS=(companion.service companion-failed.service companion-summary.service companion-summary.timer)
+UNITS=(companion.service companion-failed.service companion-summary.service companion-summary.timer
+       companion-summary-weekly.service companion-summary-weekly.timer)
 PROBE_URL=${COMPANION_PROBE_URL:-https://huggingface.co}
 
 # ------------------------------------------------------------------ models (pinned)
@@ -123,7 +124,7 @@ uninstall() {
     say "Uninstalling Companion"
     if [ "$IS_ROOT" = 1 ]; then
         if [ -d /run/systemd/system ]; then
-            systemctl disable --now companion.service companion-summary.timer 2>/dev/null || true
+            systemctl disable --now companion.service companion-summary.timer companion-summary-weekly.timer 2>/dev/null || true
         fi
         for unit in "${UNITS[@]}"; do rm -f "/etc/systemd/system/$unit"; done
         if [ -d /run/systemd/system ]; then systemctl daemon-reload || true; fi
@@ -163,7 +164,8 @@ apt_packages() {
     if ! "$PYTHON" -c 'import ensurepip, venv' >/dev/null 2>&1; then pkgs+=(python3-venv); fi
     # lgpio has no aarch64 wheel for Python 3.13 (Trixie): pip builds it with swig.
     if [ "$PI" = 1 ]; then pkgs+=(libopenblas-dev swig python3-dev); fi
-    if [ "$DEV" = 1 ]; then pkgs+=(shellcheck systemd); fi
+    # mosquitto: the tests start a real MQTT broker on 127.0.0.1
+    if [ "$DEV" = 1 ]; then pkgs+=(shellcheck systemd mosquitto); fi
     printf '%s\n' "${pkgs[@]}"
 }
 
@@ -463,9 +465,9 @@ install_service() {
     done
     if [ -d /run/systemd/system ]; then
         systemctl daemon-reload
-        systemctl enable companion.service companion-summary.timer
+        systemctl enable companion.service companion-summary.timer companion-summary-weekly.timer
         systemctl restart companion.service
-        systemctl start companion-summary.timer
+        systemctl start companion-summary.timer companion-summary-weekly.timer
         note "running: systemctl status companion; logs: journalctl -u companion -f"
     else
         note "systemd is not running here: units copied to /etc/systemd/system but not started"

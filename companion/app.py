@@ -21,6 +21,7 @@ from companion.ears.vad import load_vad
 from companion.ears.wake import WakeWordDetector
 from companion.loop.dialogue import TurnLog
 from companion.loop.engine import Components, Engine
+from companion.loop.events import State
 from companion.loop.intents import InstantIntents
 from companion.loop.skills import Skill
 from companion.store.store import Store
@@ -58,9 +59,9 @@ class App:
 
     def __init__(self, settings: Settings, *, source: AudioSource, speaker: Speaker, echo: EchoPath,
                  components: Components | None = None, clock: Clock | None = None, store: Store | None = None,
-                 on_turn: Callable[[TurnLog], None] | None = None, start_alerts: bool = True) -> None:
-        from companion.caregiver.alerts import AlertService
-        from companion.caregiver.inactivity import InactivityWatch
+                 on_turn: Callable[[TurnLog], None] | None = None, start_alerts: bool = True,
+                 config_problem: str | None = None) -> None:
+        from companion.caregiver.wiring import Caregiving
         from companion.emotion.consent import MoodConsentSkill
         from companion.emotion.sensor import MoodSensor
         from companion.memory.skill import MemorySkill
@@ -78,7 +79,11 @@ class App:
             self.components.understanding = Understanding.load()
         self.understanding = self.components.understanding
         self.style = VoiceStyle(settings.tts, self.store)
-        self.alerts = AlertService.from_settings(settings, data_dir(settings), self.clock)
+        self.caregiving = Caregiving(settings, data_dir(settings), self.store, self.clock,
+                                     listening=lambda: self.engine.conversation.state is not State.MUTED)
+        self.alerts = self.caregiving.alerts
+        if config_problem:  # running on the last good config: the family is told it needs attention
+            self.alerts.report_failure("its configuration file", config_problem)
         self.safety = SafetySkill(settings, self.store, self.alerts, self.clock, understanding=self.understanding)
         self.honesty = HonestySkill.from_settings(settings, self.store, self.clock, self.alerts)
         self.memory = MemorySkill(self.store, settings.memory, self.clock, household=settings.household)
@@ -86,17 +91,20 @@ class App:
         self.mood.warm_up()
         self.mood_consent = MoodConsentSkill(self.mood.consent)
         self.routines = RoutineScheduler.from_settings(settings, self.store, self.clock,
-                                                       on_escalation=self.alerts.medication_escalation)
+                                                       on_escalation=self.alerts.medication_escalation,
+                                                       device_last_seen=self.caregiving.presence.previous_end)
         self.skills: list[Skill] = []
         self.engine = Engine(settings, self.components, source=source, speaker=speaker, echo=echo, style=self.style,
                              skills=self.skills, clock=self.clock, on_turn=on_turn,
                              sentence_filter=check_reply, mood=self.mood)
         intents = InstantIntents(self.style, last_reply=lambda: self.engine.last_reply)
         # Safety hears every turn first; her answer to a question goes to the skill that asked it
-        # (the dialogue's answer slot), whatever the order here.
-        self.skills.extend([self.safety, self.honesty, self.mood_consent, self.memory, self.routines, intents])
+        # (the dialogue's answer slot), whatever the order here. Closing questions are offered in
+        # this order, one at a time: mood consent before quoting consent.
+        self.skills.extend([self.safety, self.honesty, self.mood_consent, self.caregiving.consent,
+                            self.caregiving.inactivity, self.memory, self.routines, intents])
         if start_alerts:
-            self.alerts.start(checks=[InactivityWatch(settings, self.store, self.alerts, self.clock).check])
+            self.caregiving.start()
 
     def mood_sensing(self) -> bool:
         """Is mood sensing on (for the LED)?"""
@@ -109,7 +117,7 @@ class App:
     def close(self) -> None:
         """Stop the loop, alerts, devices and the store; safe to call twice."""
         self.engine.close()
-        self.alerts.close()
+        self.caregiving.close()
         if self._own_store:
             self.store.close()
 
@@ -135,7 +143,8 @@ class TurnsWriter:
 
 def run_files(settings: Settings, inputs: Sequence[str | Path], output_dir: str | Path, *, realtime: bool = True,
               components: Components | None = None, store: Store | None = None, clock: Clock | None = None,
-              gap_s: float = 1.0, turn_taking: bool = True) -> tuple[list[TurnLog], list[Path]]:
+              gap_s: float = 1.0, turn_taking: bool = True,
+              config_problem: str | None = None) -> tuple[list[TurnLog], list[Path]]:
     """Feed WAV files through the whole loop; write reply-NNN.wav and turns.jsonl to output_dir.
 
     With `turn_taking` each file starts only once the companion has finished
@@ -147,7 +156,7 @@ def run_files(settings: Settings, inputs: Sequence[str | Path], output_dir: str 
     sink = WavFileSink(out, realtime=realtime, echo=echo)
     writer = TurnsWriter(out / "turns.jsonl")
     app = App(settings, source=source, speaker=sink, echo=echo, components=components, store=store, clock=clock,
-              on_turn=writer)
+              on_turn=writer, config_problem=config_problem)
     if turn_taking:
         source.ready = app.engine.awaiting_user
     try:
@@ -157,7 +166,7 @@ def run_files(settings: Settings, inputs: Sequence[str | Path], output_dir: str 
     return app.engine.turns, sink.files
 
 
-def run_live(settings: Settings, *, stop: threading.Event | None = None) -> None:
+def run_live(settings: Settings, *, stop: threading.Event | None = None, config_problem: str | None = None) -> None:
     """Microphone in, speaker out, buttons and LEDs, until interrupted; devices are reopened if they fail."""
     from companion.watchdog import Notifier
 
@@ -165,7 +174,7 @@ def run_live(settings: Settings, *, stop: threading.Event | None = None) -> None
     echo = EchoPath(0.0)
     source = ResilientSource(lambda: MicrophoneSource(settings.audio.input_device))
     speaker = SoundDeviceSpeaker(settings.audio.output_device, echo)
-    app = App(settings, source=source, speaker=speaker, echo=echo)
+    app = App(settings, source=source, speaker=speaker, echo=echo, config_problem=config_problem)
     panel = attach_panel(app)
     app.engine.on_tick = notifier.kick
     notifier.ready("Listening")
@@ -181,7 +190,6 @@ def run_live(settings: Settings, *, stop: threading.Event | None = None) -> None
 
 def attach_panel(app: App, pin_factory: Any = None):
     """Buttons drive the same events as the voice; LEDs follow the state machine."""
-    from companion.loop.events import State
     from companion.panel import Panel
 
     engine = app.engine

@@ -305,3 +305,21 @@ def test_a_bare_yes_long_after_the_question_is_not_taken_as_an_acknowledgement(h
     h.clock.advance(minutes=10)
     assert h.say("yes, what's the weather like?") is None
     assert h.sched.pending_ack()
+
+
+def test_a_dose_due_during_an_outage_is_recorded_as_not_asked_device_off(tmp_path):
+    text = NO_QUIET + '[[medication]]\nname = "heart tablet"\ntime = "08:00"\nescalate = true\n' \
+                      '[[medication]]\nname = "vitamin D"\ntime = "09:00"\n'
+    start = datetime(2024, 5, 6, 15, 0, tzinfo=timezone.utc)  # 16:00 London: back after a power cut
+    last_seen = datetime(2024, 5, 6, 5, 30, tzinfo=timezone.utc)  # 06:30: the device went off
+    h = Harness(tmp_path, text, start, device_last_seen=last_seen)
+    h.run(1)
+    missed = h.log("missed")
+    assert [(d["title"], d["detail"]) for d in missed] == [("heart tablet", "not asked: device off"),
+                                                            ("vitamin D", "not asked: device off")]
+    assert [(e["title"], e["escalate"], e["device_off"]) for e in h.escalations] == [
+        ("heart tablet", True, True), ("vitamin D", False, True)]
+    h.sched = RoutineScheduler(h.path, h.store, h.clock, Household(LONDON), device_last_seen=last_seen,
+                               on_escalation=h.escalations.append)
+    h.run(1)
+    assert len(h.log("missed")) == 2 and len(h.escalations) == 2  # recorded once, also after another restart

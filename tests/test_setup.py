@@ -35,7 +35,7 @@ def test_systemd_units_verify():
     need("systemd-analyze")
     result = subprocess.run([str(REPO / "scripts" / "verify_units.sh")], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "4 units OK" in result.stdout
+    assert "6 units OK" in result.stdout
 
 
 def test_units_keep_the_promises():
@@ -48,10 +48,14 @@ def test_units_keep_the_promises():
     assert "StartLimitIntervalSec=0" not in service  # never a tight restart loop for ever
     failed = (REPO / "systemd" / "companion-failed.service").read_text()
     assert "ExecStart=/opt/companion/bin/companion report-failure --unit companion.service" in failed
-    summary = (REPO / "systemd" / "companion-summary.service").read_text()
-    assert "ExecStart=/opt/companion/bin/companion summary --period day" in summary
-    timer = (REPO / "systemd" / "companion-summary.timer").read_text()
-    assert "OnCalendar=" in timer and "Persistent=true" in timer
+    for period, unit in (("day", "companion-summary"), ("week", "companion-summary-weekly")):
+        summary = (REPO / "systemd" / f"{unit}.service").read_text()
+        assert f"ExecStart=/opt/companion/bin/companion summary --period {period} --send\n" in summary  # sent, not only written
+        timer = (REPO / "systemd" / f"{unit}.timer").read_text()
+        assert "OnCalendar=" in timer and "Persistent=true" in timer and f"Unit={unit}.service" in timer
+    setup = (REPO / "setup.sh").read_text()
+    assert "companion-summary-weekly.service companion-summary-weekly.timer" in setup
+    assert "systemctl enable companion.service companion-summary.timer companion-summary-weekly.timer" in setup
 
 
 @pytest.mark.parametrize("args, message", [

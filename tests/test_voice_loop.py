@@ -209,6 +209,8 @@ def test_chat_answers_typed_lines(tmp_path):
 
 def test_saying_stop_while_it_speaks_stops_it_without_the_wake_word(tmp_path, settings, components, tts):
     app, sink, history = _talk_over_a_long_reply(tmp_path, settings, components, tts, "Stop talking.", 5.0)
-    assert ("speaking", "done", "idle") in history  # stopped, and not listening: she asked for quiet
+    # stopped, and not listening: she asked for quiet (on a loaded machine the reply may still be
+    # in its first sentence's synthesis when she says it: stopping then is the same behaviour)
+    assert ("speaking", "done", "idle") in history or ("thinking", "done", "idle") in history
     assert app.engine.turns[0].interrupted
     assert len(read_wav(sink.files[0])) / 16000 < 6.0

@@ -1,27 +1,34 @@
-"""Wellbeing summaries for caregivers: figures from the store, the most important line first, plain text.
+"""Wellbeing summaries for the family and agencies: the figures, computed once from the store, the
+alert audit log and the device's running record. Words are made in summary_text (plain text and
+JSON) and summary_html (the e-mail).
 
 Definitions (so the family can trust the figures):
 - a *conversation* is a run of turns less than 10 minutes apart; its minutes are the span from
   its first to its last turn plus 30 s for the last exchange;
-- *medication taken* = routine_log "acknowledged" for kind medication, *missed* = "missed";
-- *mood* uses the emotion stage's readings (experimental), compared with her own baseline: the
-  28 days before the period; with fewer than 10 readings there is no baseline and we say so;
-- *concerns* are keyword matches in her own words (pain, sleep, loneliness, confusion, falls).
+- *adherence* per medicine = doses confirmed / doses due; a dose due while the device was off
+  is "not asked" and is counted as missed, with the reason shown;
+- *mood* is the emotion stage's readings (experimental), each day compared with her own usual:
+  the 28 days before the period, from at least 10 readings, else no comparison is made;
+- *worries* are keyword matches in her own words (pain, sleep, loneliness, confusion, falls),
+  leaving out negated ones ("no, I'm not hurt"); her words are quoted only if she agreed.
 """
 
 from __future__ import annotations
 
-import re
 import statistics
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
-from companion.caregiver.alerts import AuditLog
+from companion.caregiver.consent import words_may_be_shared
+from companion.caregiver.presence import Presence
+from companion.caregiver.spool import AuditLog
+from companion.caregiver.summary_parts import AlertOutcome, alert_outcomes, concerns_in, mood_sentence, mood_word
 from companion.clock import Clock, Household
 from companion.config import Settings
 from companion.language import normalize
 from companion.memory.people import known_people, mentions
+from companion.routines.scheduler import NOT_ASKED_DEVICE_OFF
 from companion.store.journal import ALERT_TITLES
 from companion.store.store import Store
 
@@ -30,72 +37,91 @@ CONVERSATION_GAP_S = 10 * 60
 CONVERSATION_TAIL_S = 30.0
 BASELINE_DAYS = 28
 BASELINE_MIN_READINGS = 10
-CHART_DAYS = 7
-
-CONCERNS: dict[str, re.Pattern[str]] = {
-    "pain": re.compile(r"\b(?:pain|painful|hurts?|hurting|aches?|aching|sore|headache)\b"),
-    "sleep": re.compile(r"\b(?:cannot sleep|could not sleep|did not sleep|slept (?:badly|poorly)|awake all night|"
-                        r"no sleep|insomnia|so tired|exhausted|bad night)\b"),
-    "loneliness": re.compile(r"\b(?:lonely|alone|no one (?:visits|calls|comes)|nobody (?:visits|calls|comes|cares)|"
-                             r"miss (?:my|him|her|them))\b"),
-    "confusion": re.compile(r"\b(?:confused|muddled|forgot|forgetting|cannot remember|do not remember|"
-                            r"what day is it|lost track)\b"),
-    "falls": re.compile(r"\b(?:fell(?! asleep| in love| for)|fallen|a fall|tripped|slipped|dizzy|wobbly|unsteady)\b"),
-}
 
 
 @dataclass
 class DayStats:
-    """One local calendar day, for the charts."""
+    """One local calendar day of the period."""
 
     day: date
     conversations: int = 0
     turns: int = 0
     minutes: float = 0.0
     valence: float | None = None  # mean of the mood readings (-1..1)
-    low_arousal_share: float | None = None  # share of readings with arousal "low"
-    routines_done: int = 0
-    routines_missed: int = 0
+    mood: str | None = None  # in words, against her usual
     meds_taken: int = 0
     meds_missed: int = 0
+    off_minutes: float = 0.0  # the device was off
+
+
+@dataclass
+class Medicine:
+    """Adherence for one medicine over the period."""
+
+    title: str
+    taken: int = 0
+    missed: list[str] = field(default_factory=list)  # "Tue 08:00" (+ " (device off)")
+    escalate: bool = False
+
+    @property
+    def due(self) -> int:
+        return self.taken + len(self.missed)
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.taken / self.due) if self.due else 100
+
+
+@dataclass
+class Checkin:
+    """One check-in question over the period: each day's answer once, and the days with none."""
+
+    question: str
+    answers: list[tuple[str, str]] = field(default_factory=list)  # (day label, what is shown)
+    unanswered: list[str] = field(default_factory=list)  # day labels
 
 
 @dataclass
 class Summary:
-    """Everything a summary page shows, already computed."""
+    """Everything a summary shows, already computed."""
 
     period: Period
     start: datetime  # local
     end: datetime  # local
-    user_name: str
-    share_words: bool
-    lines: list[str] = field(default_factory=list)  # most important first; lines[0] is the headline
-    days: list[DayStats] = field(default_factory=list)
+    who: str
+    where: str
+    share_words: bool  # the family asked AND she agreed
+    days: list[DayStats] = field(default_factory=list)  # the period's days
+    trend: list[DayStats] = field(default_factory=list)  # the last 7 days, for the charts
+    alerts: list[AlertOutcome] = field(default_factory=list)
+    help: list[str] = field(default_factory=list)  # from the help table (also when no channel is set up)
+    medicines: list[Medicine] = field(default_factory=list)
+    routines_done: int = 0
+    routines_missed: int = 0
+    checkins: list[Checkin] = field(default_factory=list)
     conversations: int = 0
     turns: int = 0
     minutes: float = 0.0
+    usual_per_day: float | None = None  # conversations per day in the 28 days before
     mood_n: int = 0
-    valence: float | None = None
-    low_arousal_share: float | None = None
-    baseline: dict[str, float] | None = None  # valence, valence_sd, low_arousal_share, n, conversations_per_day
-    mood_categories: dict[str, int] = field(default_factory=dict)
-    meds_taken: int = 0
-    meds_missed: list[str] = field(default_factory=list)  # "Heart tablet (Tue 08:00)"
-    routines_done: int = 0
-    routines_missed: int = 0
-    checkins: list[str] = field(default_factory=list)
+    baseline: dict[str, float] | None = None  # valence, valence_sd, n
     concerns: dict[str, int] = field(default_factory=dict)
     quotes: dict[str, list[str]] = field(default_factory=dict)  # only when share_words
-    help: list[str] = field(default_factory=list)
     people: dict[str, int] = field(default_factory=dict)
-    alerts_sent: int = 0
+    downtime: list[tuple[datetime, datetime]] = field(default_factory=list)  # local
     delivery_failures: int = 0
-    failures: list[str] = field(default_factory=list)
 
     @property
-    def headline(self) -> str:
-        """The one line a busy relative reads."""
-        return self.lines[0] if self.lines else ""
+    def mood_text(self) -> str:
+        """Mood in words against her usual."""
+        if self.mood_n and self.baseline is None:
+            return (f"{self.mood_n} mood readings, but not enough history yet to know her usual, so no "
+                    "comparison is made.")
+        return mood_sentence([(f"{d.day:%A}", d.mood) for d in self.days])
+
+    @property
+    def urgent_alerts(self) -> list[AlertOutcome]:
+        return [a for a in self.alerts if a.severity == "urgent"]
 
 
 def _at(doc: dict[str, Any]) -> datetime | None:
@@ -106,8 +132,7 @@ def _at(doc: dict[str, Any]) -> datetime | None:
 
 
 def _within(docs: list[dict[str, Any]], start: datetime, end: datetime) -> list[dict[str, Any]]:
-    out = [d for d in docs if (t := _at(d)) is not None and start <= t < end]
-    return sorted(out, key=lambda d: d["at"])
+    return sorted((d for d in docs if (t := _at(d)) is not None and start <= t < end), key=lambda d: d["at"])
 
 
 def conversations_of(turns: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
@@ -126,211 +151,139 @@ def conversation_minutes(group: list[dict[str, Any]]) -> float:
     return ((_at(group[-1]) - _at(group[0])).total_seconds() + CONVERSATION_TAIL_S) / 60  # type: ignore[operator]
 
 
-def build_summary(store: Store, settings: Settings, clock: Clock, period: Period,
-                  audit: AuditLog | None = None) -> Summary:
-    """Compute a day (last 24 h) or week (last 7 days) summary ending now."""
+def build_summary(store: Store, settings: Settings, clock: Clock, period: Period, audit: AuditLog | None = None,
+                  presence: Presence | None = None) -> Summary:
+    """A day (the last 24 h, shown as today) or week (the last 7 local days) ending now."""
     household = settings.household
     end = household.local(clock.now())
-    start = end - (timedelta(days=1) if period == "day" else timedelta(days=7))
-    s = Summary(period, start, end, settings.conversation.user_name, settings.caregiver.share_words)
+    days = 1 if period == "day" else 7
+    first_day = end.date() - timedelta(days=days - 1)
+    start = datetime.combine(first_day, datetime.min.time(), tzinfo=end.tzinfo) if period == "week" \
+        else end - timedelta(days=1)
+    c = settings.caregiver
+    s = Summary(period, start, end, settings.conversation.user_name, c.home_name or c.device_name,
+                words_may_be_shared(settings, store))
     turns_all, mood_all = store.all("turns"), store.all("mood")
-    routine_all, help_all = store.all("routine_log"), store.all("help")
-    turns = _within(turns_all, start, end)
-    mood = _within(mood_all, start, end)
-    routines = _within(routine_all, start, end)
-    helps = _within(help_all, start, end)
-
+    turns, mood = _within(turns_all, start, end), _within(mood_all, start, end)
+    routines, helps = _within(store.all("routine_log"), start, end), _within(store.all("help"), start, end)
     groups = conversations_of(turns)
     s.conversations, s.turns = len(groups), len(turns)
     s.minutes = round(sum(conversation_minutes(g) for g in groups), 1)
-    _mood(s, mood, _within(mood_all, start - timedelta(days=BASELINE_DAYS), start),
-          _within(turns_all, start - timedelta(days=BASELINE_DAYS), start))
-    _routines(s, routines, household)
-    _concerns_and_people(s, turns, store, settings)
-    s.help = [f"{ALERT_TITLES.get(h.get('category', 'help'), h.get('category'))} — "
+    before = start - timedelta(days=BASELINE_DAYS)
+    base_turns = _within(turns_all, before, start)
+    history_days = (start - _at(base_turns[0])).days if base_turns else 0  # type: ignore[operator]
+    if history_days >= 7:  # "her usual" needs a week of her own history
+        s.usual_per_day = round(len(conversations_of(base_turns)) / history_days, 1)
+    _baseline(s, _within(mood_all, before, start), mood)
+    s.days = [_day(first_day + timedelta(days=i), turns, mood, routines, s, household) for i in range(days)]
+    if period == "week":
+        s.trend = s.days
+    else:  # the daily summary's charts show the week up to today
+        week = end - timedelta(days=7)
+        args = (_within(turns_all, week, end), _within(mood_all, week, end), _within(store.all("routine_log"), week, end))
+        s.trend = [_day(end.date() - timedelta(days=6 - i), *args, s, household) for i in range(7)]
+    _medicines(s, routines, household)
+    _checkins(s, routines, household)
+    _worries_and_people(s, turns, store, settings)
+    name = settings.conversation.user_name
+    s.help = [f"{_named(ALERT_TITLES.get(h.get('category', 'help'), str(h.get('category'))), name)} — "
               f"{household.local(_at(h)):%a %H:%M}"  # type: ignore[arg-type]
               f"{' (help button)' if h.get('source') == 'button' else ''}"
               f"{' — she said it was a false alarm' if h.get('cancelled') else ''}" for h in helps]
     if audit is not None:
-        _device(s, audit, start, end)
-    chart_end = end.date()
-    chart_days = [chart_end - timedelta(days=i) for i in range(max(CHART_DAYS, 7) - 1, -1, -1)]
-    s.days = [_day_stats(d, turns_all, mood_all, routine_all, household) for d in chart_days]
-    s.lines = _lines(s)
+        s.alerts, s.delivery_failures = alert_outcomes(audit.read(), start, end)
+    if presence is not None:
+        s.downtime = [(household.local(a), household.local(b)) for a, b in presence.downtime(start, end)]
+        for a, b in s.downtime:
+            for d in {id(x): x for x in s.days + s.trend}.values():
+                lo = max(a, datetime.combine(d.day, datetime.min.time(), tzinfo=a.tzinfo))
+                hi = min(b, datetime.combine(d.day + timedelta(days=1), datetime.min.time(), tzinfo=a.tzinfo))
+                d.off_minutes += max(0.0, (hi - lo).total_seconds() / 60)
     return s
 
 
-def _mood(s: Summary, mood: list[dict[str, Any]], base: list[dict[str, Any]], base_turns: list[dict[str, Any]]) -> None:
-    vals = [float(m["valence"]) for m in mood if isinstance(m.get("valence"), (int, float))]
-    s.mood_n = len(vals)
-    s.valence = round(statistics.fmean(vals), 2) if vals else None
-    ar = [m.get("arousal") for m in mood if m.get("arousal") in ("low", "high")]
-    s.low_arousal_share = round(ar.count("low") / len(ar), 2) if ar else None
-    for m in mood:
-        if m.get("category"):
-            s.mood_categories[str(m["category"])] = s.mood_categories.get(str(m["category"]), 0) + 1
-    bvals = [float(m["valence"]) for m in base if isinstance(m.get("valence"), (int, float))]
-    if len(bvals) >= BASELINE_MIN_READINGS:
-        bar = [m.get("arousal") for m in base if m.get("arousal") in ("low", "high")]
-        s.baseline = {"valence": round(statistics.fmean(bvals), 2),
-                      "valence_sd": round(statistics.pstdev(bvals), 2), "n": float(len(bvals)),
-                      "low_arousal_share": round(bar.count("low") / len(bar), 2) if bar else 0.0,
-                      "conversations_per_day": round(len(conversations_of(base_turns)) / BASELINE_DAYS, 1)}
+def _named(title: str, name: str) -> str:
+    """'She may have fallen' -> 'Mary may have fallen'."""
+    return name + title[3:] if name and title.startswith("She ") else title
 
 
-def _routines(s: Summary, routines: list[dict[str, Any]], household: Household) -> None:
-    for r in routines:
-        event, kind = r.get("event"), r.get("kind")
-        if event == "acknowledged":
-            s.routines_done += 1
-            s.meds_taken += kind == "medication"
-        elif event == "missed":
-            s.routines_missed += 1
-            if kind == "medication":
-                when = r.get("due") or r.get("at")
-                s.meds_missed.append(f"{r.get('title', 'medication')} ({household.local(datetime.fromisoformat(when)):%a %H:%M})")
-        elif event == "checkin_answer":
-            answer = str(r.get("detail", ""))
-            if s.share_words:
-                shown = f'"{answer}"'
-            else:
-                found = [c for c, rx in CONCERNS.items() if rx.search(normalize(answer))]
-                shown = "answered" + (f", mentioned {', '.join(found)}" if found else "")
-            mood = f" (sounded {r['emotion']})" if r.get("emotion") else ""
-            s.checkins.append(f"{r.get('title', 'Check-in')}: {shown}{mood}")
+def _baseline(s: Summary, base: list[dict[str, Any]], mood: list[dict[str, Any]]) -> None:
+    s.mood_n = sum(isinstance(m.get("valence"), (int, float)) for m in mood)
+    vals = [float(m["valence"]) for m in base if isinstance(m.get("valence"), (int, float))]
+    if len(vals) >= BASELINE_MIN_READINGS:
+        s.baseline = {"valence": round(statistics.fmean(vals), 2), "valence_sd": round(statistics.pstdev(vals), 2),
+                      "n": float(len(vals))}
 
 
-def _concerns_and_people(s: Summary, turns: list[dict[str, Any]], store: Store, settings: Settings) -> None:
-    for t in turns:
-        norm = normalize(t.get("user") or "")
-        for cat, rx in CONCERNS.items():
-            if rx.search(norm):
-                s.concerns[cat] = s.concerns.get(cat, 0) + 1
-                if s.share_words and len(s.quotes.setdefault(cat, [])) < 3:
-                    s.quotes[cat].append(str(t.get("user")))
-    s.people = mentions(" ".join(t.get("user") or "" for t in turns), known_people(store, settings))
-
-
-def _device(s: Summary, audit: AuditLog, start: datetime, end: datetime) -> None:
-    for e in audit.read():
-        t = _at(e)
-        if t is None or not start <= t < end:
-            continue
-        if e.get("event") == "raised" and e.get("kind") != "summary":
-            s.alerts_sent += 1
-            if e.get("kind") == "companion_failure":
-                s.failures.append(str(e.get("why")))
-        elif e.get("event") == "send" and str(e.get("result", "")).startswith("failed"):
-            s.delivery_failures += 1
-
-
-def _day_stats(day: date, turns: list[dict[str, Any]], mood: list[dict[str, Any]],
-               routines: list[dict[str, Any]], household: Household) -> DayStats:
+def _day(day: date, turns: list[dict[str, Any]], mood: list[dict[str, Any]], routines: list[dict[str, Any]],
+         s: Summary, household: Household) -> DayStats:
     def on_day(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return sorted((d for d in docs if (t := _at(d)) and household.today(t) == day), key=lambda d: d["at"])
+        return [d for d in docs if household.today(_at(d)) == day]  # type: ignore[arg-type]
 
     ds = DayStats(day)
-    dt = on_day(turns)
-    groups = conversations_of(dt)
-    ds.conversations, ds.turns = len(groups), len(dt)
+    groups = conversations_of(on_day(turns))
+    ds.conversations, ds.turns = len(groups), sum(len(g) for g in groups)
     ds.minutes = round(sum(conversation_minutes(g) for g in groups), 1)
     vals = [float(m["valence"]) for m in on_day(mood) if isinstance(m.get("valence"), (int, float))]
     ds.valence = round(statistics.fmean(vals), 2) if vals else None
-    ar = [m.get("arousal") for m in on_day(mood) if m.get("arousal") in ("low", "high")]
-    ds.low_arousal_share = round(ar.count("low") / len(ar), 2) if ar else None
+    if s.baseline is not None:
+        ds.mood = mood_word(ds.valence, s.baseline["valence"], s.baseline["valence_sd"])
     for r in on_day(routines):
-        if r.get("event") == "acknowledged":
-            ds.routines_done += 1
-            ds.meds_taken += r.get("kind") == "medication"
-        elif r.get("event") == "missed":
-            ds.routines_missed += 1
-            ds.meds_missed += r.get("kind") == "medication"
+        if r.get("kind") == "medication":
+            ds.meds_taken += r.get("event") == "acknowledged"
+            ds.meds_missed += r.get("event") == "missed"
     return ds
 
 
-def mood_phrase(s: Summary) -> str | None:
-    """How she seemed against her own baseline (experimental), or None without readings."""
-    if s.valence is None:
-        return None
-    if s.baseline is None:
-        return (f"Mood (experimental): {s.mood_n} readings; not enough history yet for her own baseline, "
-                "so no comparison is made.")
-    diff = s.valence - s.baseline["valence"]
-    sd = max(s.baseline["valence_sd"], 0.1)
-    word = "lower than usual" if diff < -sd else "brighter than usual" if diff > sd else "about as usual"
-    return (f"Mood (experimental, from voice and words): {word} for her — {s.valence:+.2f} against her usual "
-            f"{s.baseline['valence']:+.2f}. A hint to check in, never a diagnosis.")
+def _medicines(s: Summary, routines: list[dict[str, Any]], household: Household) -> None:
+    meds: dict[str, Medicine] = {}
+    for r in routines:
+        if r.get("kind") != "medication":
+            if r.get("event") in ("acknowledged", "suggested", "message_delivered", "checkin_answer"):
+                s.routines_done += 1
+            continue
+        m = meds.setdefault(str(r.get("title", "medication")), Medicine(str(r.get("title", "medication"))))
+        if r.get("event") == "acknowledged":
+            m.taken += 1
+        elif r.get("event") == "missed":
+            due = _at({"at": r.get("due") or r.get("at")})
+            label = f"{household.local(due):%a %H:%M}" if due else "?"
+            m.missed.append(label + (" (device off)" if r.get("detail") == NOT_ASKED_DEVICE_OFF else ""))
+            s.routines_missed += 1
+    s.medicines = sorted(meds.values(), key=lambda m: (m.percent, m.title))
 
 
-def _n(count: int, word: str) -> str:
-    """"1 dose", "2 doses"."""
-    return f"{count} {word}{'' if count == 1 else 's'}"
+def _checkins(s: Summary, routines: list[dict[str, Any]], household: Household) -> None:
+    asked: dict[tuple[str, date], str] = {}
+    answered: dict[tuple[str, date], tuple[str, str | None]] = {}
+    for r in routines:
+        if r.get("kind") != "checkin":
+            continue
+        t = _at(r)
+        key = (str(r.get("title", "Check-in")), household.today(t))  # type: ignore[arg-type]
+        if r.get("event") == "announced":
+            asked[key] = str(r.get("title"))
+        elif r.get("event") == "checkin_answer":
+            answered.setdefault(key, (str(r.get("detail", "")), r.get("emotion")))
+    by_question: dict[str, Checkin] = {}
+    for (question, day) in sorted(set(asked) | set(answered), key=lambda k: (k[0], k[1])):
+        c = by_question.setdefault(question, Checkin(question))
+        label = f"{day:%a}"
+        if (question, day) not in answered:
+            c.unanswered.append(label)
+            continue
+        words, emotion = answered[(question, day)]
+        worries = sorted(concerns_in(normalize(words)))
+        shown = f'"{words}"' if s.share_words else "answered" + (f", mentioned {', '.join(worries)}" if worries else "")
+        c.answers.append((label, shown + (f" (sounded {emotion})" if emotion else "")))
+    s.checkins = list(by_question.values())
 
 
-def _lines(s: Summary) -> list[str]:
-    """Every finding, most important first."""
-    who = s.user_name or "she"
-    urgent, notable, normal = [], [], []
-    if s.help:
-        real = [h for h in s.help if "false alarm" not in h]
-        (urgent if real else notable).append(f"{_n(len(s.help), 'help request')}: " + "; ".join(s.help) + ".")
-    if s.meds_missed:
-        urgent.append(f"Missed medication: {len(s.meds_missed)} of {_n(len(s.meds_missed) + s.meds_taken, 'dose')} — "
-                      + ", ".join(s.meds_missed) + ".")
-    for cat in ("falls", "pain", "confusion", "loneliness", "sleep"):
-        if s.concerns.get(cat):
-            quote = f' e.g. "{s.quotes[cat][0]}"' if s.share_words and s.quotes.get(cat) else ""
-            notable.append(f"Mentioned {cat} {_n(s.concerns[cat], 'time')}.{quote}")
-    mood = mood_phrase(s)
-    if mood and "lower than usual" in mood:
-        notable.append(mood)
-    elif mood:
-        normal.append(mood)
-    if s.failures or s.delivery_failures:
-        notable.append(f"Device: {_n(len(s.failures), 'trouble report')}, {_n(s.delivery_failures, 'failed delivery attempt')} "
-                       "(retried automatically).")
-    per_day = s.baseline["conversations_per_day"] if s.baseline else 0.0
-    usual = per_day * (1 if s.period == "day" else 7) if per_day > 0 else None
-    talk = f"Talked {_n(s.conversations, 'time')} ({s.turns} turns, about {s.minutes:.0f} min)"
-    if usual is not None:
-        talk += f"; usually about {usual:.0f} per {s.period}"
-    if s.conversations == 0:
-        notable.append(f"No conversations with the companion this {s.period}" +
-                       (" (the device may be off or muted)." if not s.mood_n else "."))
-    else:
-        (notable if usual and s.conversations < usual / 2 else normal).append(talk + ".")
-    if s.meds_taken and not s.meds_missed:
-        normal.append(f"All medication taken ({_n(s.meds_taken, 'dose')}).")
-    if s.routines_done or s.routines_missed:
-        normal.append(f"Routines: {s.routines_done} done, {s.routines_missed} missed.")
-    for c in s.checkins:
-        normal.append(f"Check-in — {c}")
-    if s.people:
-        normal.append("Mentioned: " + ", ".join(f"{n} ({k}×)" for n, k in s.people.items()) + ".")
-    else:
-        normal.append("Did not mention family or friends by name.")
-    normal.append(f"Device: {_n(s.alerts_sent, 'alert')} raised; no problems." if not (s.failures or s.delivery_failures)
-                  else f"Device: {_n(s.alerts_sent, 'alert')} raised.")
-    if not urgent and not notable:
-        headline = f"All looks well: {who[0].upper() + who[1:]} talked {_n(s.conversations, 'time')}"
-        headline += ", took all her medication." if s.meds_taken else "."
-        return [headline] + normal
-    return urgent + notable + normal
-
-
-def summary_title(s: Summary) -> str:
-    """"Companion daily summary for Mary"."""
-    kind = "daily" if s.period == "day" else "weekly"
-    return f"Companion {kind} summary" + (f" for {s.user_name}" if s.user_name else "")
-
-
-def render_text(s: Summary) -> str:
-    """The plain-text version for e-mail: headline first, then the rest as bullets."""
-    title = summary_title(s)
-    span = f"{s.start:%a %d %b %H:%M} – {s.end:%a %d %b %H:%M}"
-    out = [title, span, "", s.headline, ""] + [f"- {line}" for line in s.lines[1:]]
-    share = ("Her own words are included for flagged moments (she agreed)." if s.share_words
-             else "Only categories are shared, not her words (her choice; see [caregiver] share_words).")
-    out += ["", share, "Mood figures are experimental signals from voice and words, compared with her own "
-            "usual; they are not a diagnosis."]
-    return "\n".join(out) + "\n"
+def _worries_and_people(s: Summary, turns: list[dict[str, Any]], store: Store, settings: Settings) -> None:
+    for t in turns:
+        words = str(t.get("user") or "")
+        for cat in sorted(concerns_in(normalize(words))):
+            s.concerns[cat] = s.concerns.get(cat, 0) + 1
+            if s.share_words and len(s.quotes.setdefault(cat, [])) < 3:
+                s.quotes[cat].append(words)
+    s.people = mentions(" ".join(t.get("user") or "" for t in turns), known_people(store, settings))

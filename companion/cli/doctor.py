@@ -104,7 +104,11 @@ def check_state(settings: Settings) -> list[tuple[str, str]]:
             out.append((OK, _line(OK, "microphone", "MUTED by the mute button" if muted else "on")))
             out += _optional_status(settings, store)
     except Exception as exc:
-        out.append((PROBLEM, _line(PROBLEM, "data", f"{d}: {exc}", "check permissions, or set [memory] data_dir")))
+        fix = "check permissions, or set [memory] data_dir"
+        if isinstance(exc, PermissionError) or "Permission denied" in str(exc):
+            fix = ("the service's data belongs to the user 'companion': run "
+                   "`sudo -u companion /opt/companion/bin/companion doctor`")
+        out.append((PROBLEM, _line(PROBLEM, "data", f"{d}: {exc}", fix)))
     return out
 
 
@@ -129,11 +133,20 @@ def _optional_status(settings: Settings, store) -> list[tuple[str, str]]:
     try:
         from companion.caregiver.alerts import AlertService
 
+        from companion.caregiver.presence import ClockSync
+
         alerts = AlertService.from_settings(settings, data_dir(settings), SystemClock())
         pending = alerts.pending()
-        channels = ", ".join(sorted(getattr(alerts, "channels", {}) or {})) or "outbox folder only"
-        kind = FALLBACK if pending else OK
-        out.append((kind, _line(kind, "caregiver alerts", f"channels: {channels}; {len(pending)} waiting to be sent")))
+        channels = ", ".join(f"{n} ({ch.recipient()})" for n, ch in alerts.channels.items() if not ch.local)
+        opened = [a for a in alerts.open_alerts() if a.kind != "summary"]
+        kind = FALLBACK if pending or opened or not channels else OK
+        detail = (f"channels: {channels or 'the outbox folder only (nobody is reached)'}; "
+                  f"{len(pending)} waiting to be sent; {len(opened)} open alert(s)")
+        out.append((kind, _line(kind, "caregiver alerts", detail, "" if channels else
+                                "set contacts and contact_urls (or smtp_*/webhook_url) in [caregiver]")))
+        sync = ClockSync()
+        kind = OK if sync.synchronised() or not settings.caregiver.require_clock_sync else FALLBACK
+        out.append((kind, _line(kind, "clock", sync.describe())))
     except Exception as exc:
         out.append((PROBLEM, _line(PROBLEM, "caregiver alerts", str(exc), "fix the [caregiver] section")))
     return out
@@ -156,9 +169,27 @@ def check_native(settings: Settings) -> list[tuple[str, str]]:
     return out
 
 
+def where_from(settings: Settings) -> str:
+    """Which config and data it read, and why (a service install is found from a login shell too)."""
+    from companion.config.paths import SERVICE_CONFIG, is_service_config, user_config_path
+
+    lines = [f"Config: {settings.source or 'none found, using defaults'}"]
+    if is_service_config(settings.source) and not os.environ.get("COMPANION_CONFIG"):
+        lines[0] += f" (the service's: {user_config_path()} does not exist)"
+    elif not settings.source and SERVICE_CONFIG.exists():
+        lines[0] += f" (the service's {SERVICE_CONFIG} exists but is not readable: run with sudo)"
+    d = data_dir(settings)
+    from companion.config import paths
+
+    why = ("[memory] data_dir" if settings.memory.data_dir else "the service's"
+           if d == paths.SERVICE_DATA or os.environ.get("STATE_DIRECTORY") else "your own")
+    lines.append(f"Data: {d} ({why})")
+    return "\n".join(lines)
+
+
 def doctor(settings: Settings) -> int:
     """Print every check; exit 0 when the companion can run (fallbacks are fine), 1 otherwise."""
-    print(f"Config: {settings.source or 'none found, using defaults'}")
+    print(where_from(settings))
     results = check_audio(settings) + check_models(settings) + check_native(settings) + check_state(settings)
     for _, line in results:
         print(line)

@@ -19,12 +19,38 @@ def add_commands(subparsers: Any) -> None:
     c = sub.add_parser("check", help="check a routines file and list every problem")
     c.add_argument("file", nargs="?", help="routines file (default: [routines] file in the config)")
     c.set_defaults(func=check_command)
+    e = sub.add_parser("export-ics", help="write the routines as an .ics calendar for the family's calendar app")
+    e.add_argument("--file", help="routines file (default: [routines] file in the config)")
+    e.add_argument("--out", help="where to write it (default: print it)")
+    e.set_defaults(func=export_command)
     u = sub.add_parser("upcoming", help="list what the companion will say, and when")
     u.add_argument("--hours", type=float, default=24.0, help="how far ahead to look (default 24)")
     u.add_argument("--file", help="routines file (default: [routines] file in the config)")
     u.add_argument("--from", dest="start", metavar="YYYY-MM-DDTHH:MM",
                    help="start at this local time instead of now")
     u.set_defaults(func=upcoming_command)
+
+
+def export_command(args: argparse.Namespace, settings: Any) -> int:
+    """`companion routines export-ics [--out FILE]`: the routines as a calendar the family can subscribe to."""
+    from companion.routines.ics import routines_to_ics
+
+    path = _path(args, settings, "file")
+    if path is None:
+        print("no routines file: give one, or set [routines] file in the config", file=sys.stderr)
+        return 2
+    try:
+        rf = load_routines(path)
+    except RoutinesFileError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    data = routines_to_ics(rf.routines, settings.household, settings.household.today(datetime.now(timezone.utc)))
+    if args.out:
+        Path(args.out).write_bytes(data)
+        print(f"wrote {args.out}: {len(rf.routines)} routine(s); import it into the family's calendar")
+    else:
+        sys.stdout.write(data.decode("utf-8"))
+    return 0
 
 
 def _path(args: argparse.Namespace, settings: Any, attr: str) -> Path | None:

@@ -36,5 +36,5 @@ def cmd_run(args: argparse.Namespace, settings) -> int:
     settings, problem = load_settings_or_last_good(args.config)
     if problem:
         log.error("config problem: %s", problem)
-    run_live(settings)
+    run_live(settings, config_problem=problem)  # the family gets a "needs attention" alert
     return 0

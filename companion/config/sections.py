@@ -140,6 +140,7 @@ class RoutinesSettings:
     """Family-set routines."""
 
     file: str = ""  # path to routines.toml; empty = none
+    calendar_file: str = ""  # an .ics file of appointments (exported or synced from the family's calendar); empty = none
     timezone: ZoneInfo | None = None  # IANA name like "Europe/London"; empty = system zone
     quiet_from: time = time(22)  # local time ("22:00" or "10pm"): no non-urgent speech from then...
     quiet_until: time = time(7)  # ...until then (the routines file may override); equal = no quiet hours
@@ -150,29 +151,47 @@ class RoutinesSettings:
 class CaregiverSettings:
     """Alerts and summaries for the family."""
 
-    share_words: bool = False  # False = categories only; True = her own words for flagged moments
-    contacts: list[str] = field(default_factory=list)  # names she hears in confirmations ("I've let Susan know")
+    share_words: bool = False  # true = the family would like her own words quoted; she is asked first and can say no
+    contacts: list[str] = field(default_factory=list)  # in order: urgent alerts go to the first, then the next ...
+    contact_urls: list[str] = field(default_factory=list)  # one apprise URL per contact, same order ("" = none)
+    escalate_after_min: float = 5.0  # an urgent alert nobody acknowledged goes to the next contact after this
+    home_name: str = ""  # where she is, as the family says it ("Mum's flat, 3 Rose Lane"); empty = the device name
+    device_name: str = ""  # empty = the computer's host name
     smtp_host: str = ""  # empty = no e-mail channel
     smtp_port: int = 587  # 587 with STARTTLS, 465 with smtp_ssl, 25 for a local relay
     smtp_user: str = ""  # empty = no login
     smtp_password_file: str = ""  # file holding the SMTP password (never the password itself)
     smtp_from: str = ""  # sender address; empty = smtp_user
-    smtp_to: list[str] = field(default_factory=list)  # caregiver addresses
+    smtp_to: list[str] = field(default_factory=list)  # the family's shared addresses (summaries with charts)
     smtp_starttls: bool = True  # upgrade the connection with STARTTLS
     smtp_ssl: bool = False  # implicit TLS (port 465) instead of STARTTLS
     smtp_timeout_s: float = 20.0  # per connection attempt
-    webhook_url: str = ""  # empty = no webhook; e.g. https://ntfy.sh/my-mum-topic
+    webhook_url: str = ""  # empty = no webhook; JSON for agencies and home-automation hubs
     webhook_headers: list[str] = field(default_factory=list)  # extra headers as "Name: value"
     webhook_format: Literal["json", "text"] = "json"  # text = plain body + Title/Priority headers (ntfy)
-    webhook_timeout_s: float = 10.0  # per request
+    webhook_timeout_s: float = 10.0  # per network read (also for contact_urls)
+    send_deadline_s: float = 20.0  # total time one send may take before it is abandoned and retried
     outbox_dir: str = ""  # empty = <data dir>/outbox; every alert is always written here
     retry_initial_s: float = 30.0  # first retry delay; doubles each failure
     retry_max_s: float = 3600.0  # longest wait between retries (never gives up)
     quiet_hours: QuietHours | None = None  # "21:00-08:00" or "9pm-8am": non-urgent messages wait; urgent don't
-    inactivity_hours: float = 6.0  # daytime hours without any interaction before an alert; 0 = off
+    ack_url: str = ""  # base of acknowledgement links, e.g. "http://companion.local:8377"; empty = no links
+    ack_listen: str = ""  # "0.0.0.0:8377" to answer those links on the home network; empty = off
+    inactivity_hours: float = 6.0  # daytime hours of listening without any interaction before she is asked; 0 = off
+    inactivity_grace_min: float = 20.0  # after asking "are you all right?", wait this long for an answer
+    inactivity_severity: Literal["urgent", "warning"] = "warning"  # the alert when she does not answer
     daytime_start_hour: int = 8  # local hour the inactivity watch starts counting
     daytime_end_hour: int = 21  # local hour it stops
-    failure_alert_interval_s: float = 3600.0  # at most one "companion failing" alert per component this often
+    require_clock_sync: bool = True  # judge inactivity only once the clock is synchronised (no RTC on a Pi)
+    heartbeat_at: time | None = None  # "18:00": a daily "all well, last heard her at 17:40" message; empty = none
+    failure_alert_interval_s: float = 3600.0  # at most one "companion needs attention" alert per part this often
+    mqtt_host: str = ""  # MQTT broker (Home Assistant, an agency); empty = no MQTT
+    mqtt_port: int = 1883
+    mqtt_user: str = ""
+    mqtt_password_file: str = ""  # file holding the MQTT password
+    mqtt_tls: bool = False
+    mqtt_topic: str = "companion"  # topics are <mqtt_topic>/<device>/...
+    mqtt_discovery_prefix: str = "homeassistant"  # Home Assistant MQTT discovery; empty = no discovery
 
 
 @dataclass(frozen=True)

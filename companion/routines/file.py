@@ -26,7 +26,7 @@ ROUTINE_KINDS = ("medication", "checkin", "reminder", "appointment", "message", 
 # Which fields each kind accepts; "times" is also accepted under the name "time".
 _COMMON = {"time", "times", "days", "date", "urgent", "id"}
 FIELDS: dict[str, set[str]] = {
-    "medication": _COMMON | {"name", "dose", "question", "repeat_every_minutes", "repeat_times"},
+    "medication": _COMMON | {"name", "dose", "question", "repeat_every_minutes", "repeat_times", "escalate"},
     "checkin": _COMMON | {"question"},
     "reminder": _COMMON | {"what", "notice"},
     "appointment": _COMMON | {"with", "what", "where", "notice"},
@@ -42,6 +42,9 @@ EXAMPLE_TEXT = {"name": '"blood-pressure tablet"', "question": '"Good morning! H
 DEFAULT_REPEAT_EVERY_MIN = 10  # ask again after this many minutes without a "yes"
 DEFAULT_REPEAT_TIMES = 2  # ask again at most this many times, then record a missed dose
 MAX_REPEAT_TIMES = 10
+# A missed dose is told to the first contact as "needs attention" and listed in the summaries;
+# `escalate = true` makes it an URGENT alert that goes on to the next contact until acknowledged.
+DEFAULT_ESCALATE = False
 
 
 
@@ -72,6 +75,7 @@ class Routine:
     notice: timedelta | None = None  # advance notice for reminders/appointments
     repeat_every: timedelta = timedelta(minutes=DEFAULT_REPEAT_EVERY_MIN)
     repeat_times: int = DEFAULT_REPEAT_TIMES
+    escalate: bool = DEFAULT_ESCALATE  # medication: a missed dose is an URGENT alert (else "needs attention")
 
     def text(self, key: str, default: str = "") -> str:
         """A text field of the routine ('' when not given)."""
@@ -237,13 +241,14 @@ def _routine(kind: str, index: int, item: dict[str, Any], lines: LineFinder,
             b.problem("days", "is given together with date", "keep date for a one-off, or days for a repeating one")
     days = read_days(b, item["days"]) if "days" in item else frozenset(range(7))
     fields = {k: b.text(k, required=(REQUIRED_TEXT.get(kind) == k))
-              for k in sorted(allowed - _COMMON - {"repeat_every_minutes", "repeat_times", "notice"})}
+              for k in sorted(allowed - _COMMON - {"repeat_every_minutes", "repeat_times", "notice", "escalate"})}
     if kind == "appointment" and not (fields.get("with") or fields.get("what")):
         b.problem(None, "says neither who nor what", 'add with = "Dr. Patel" and/or what = "physiotherapy"')
     notice = read_notice(b, item["notice"]) if "notice" in item else None
     repeat_every = b.number("repeat_every_minutes", DEFAULT_REPEAT_EVERY_MIN, 1, 120, 10)
     repeat_times = b.number("repeat_times", DEFAULT_REPEAT_TIMES, 0, MAX_REPEAT_TIMES, 2)
     urgent = b.flag("urgent")
+    escalate = b.flag("escalate") if "escalate" in item else DEFAULT_ESCALATE
     given_id = b.text("id")
     if len(problems) > before:
         return None
@@ -251,7 +256,7 @@ def _routine(kind: str, index: int, item: dict[str, Any], lines: LineFinder,
     rid = given_id or _make_id(kind, fields, times, day)
     return Routine(id=rid, kind=kind, title=title, line=lines.header(kind, index), times=times, days=days,
                    date=day, urgent=urgent, fields=fields, notice=notice,
-                   repeat_every=timedelta(minutes=repeat_every), repeat_times=repeat_times)
+                   repeat_every=timedelta(minutes=repeat_every), repeat_times=repeat_times, escalate=escalate)
 
 
 def _quiet_hours(value: Any, lines: LineFinder, problems: list[Problem]) -> QuietHours | None:

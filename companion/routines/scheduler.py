@@ -8,11 +8,9 @@ it" acknowledges a medication, and a check-in answer is recorded.
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import threading
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Callable
@@ -20,6 +18,8 @@ from typing import Any, Callable
 from companion.clock import Clock, Household, SystemClock
 from companion.loop.skills import Ask, BaseSkill, Question, Reply, TurnInput, TurnRecord
 from companion.routines.file import Routine, RoutinesFile, RoutinesFileError, load_routines
+from companion.routines.ics import CalendarSource
+from companion.routines.items import Item, locked
 from companion.routines.log import RoutineLog
 from companion.routines.schedule import Occurrence, household_for, occurrences, upcoming
 from companion.routines.speech import classify_answer, combine, medication_words, sentence
@@ -30,39 +30,12 @@ log = logging.getLogger(__name__)
 RELEVANCE = {"medication": timedelta(hours=2), "checkin": timedelta(hours=2), "reminder": timedelta(hours=1),
              "appointment": timedelta(hours=1), "activity": timedelta(minutes=30), "message": timedelta(days=7)}
 LOOKBACK = timedelta(hours=3)  # after a restart, still-relevant items from this far back are caught up
+OUTAGE_LOOKBACK = timedelta(days=2)  # doses missed while the device was off are recorded this far back
 QUESTION_WINDOW = timedelta(minutes=3)  # a bare "yes" this soon after the medication question answers it
 ANSWER_WINDOW = timedelta(minutes=15)  # a turn this soon after a check-in question is its answer
 
 Escalation = Callable[[dict[str, Any]], None]
-
-
-def _locked(method: Callable[..., Any]) -> Callable[..., Any]:
-    """The loop polls while a button callback (another thread) may acknowledge."""
-
-    @functools.wraps(method)
-    def wrapper(self: "RoutineScheduler", *args: Any, **kwargs: Any) -> Any:
-        with self._lock:
-            return method(self, *args, **kwargs)
-
-    return wrapper
-
-
-@dataclass
-class _Item:
-    """One occurrence waiting to be spoken (or, for medication, acknowledged)."""
-
-    key: tuple[str, str, str]
-    occ: Occurrence
-    ready_at: datetime  # UTC: not before this (after quiet hours)
-    expires: datetime  # UTC: no longer worth saying; an unconfirmed medication counts as missed
-    asked: int = 0
-    last_asked: datetime | None = None
-    after_turn: int = -1  # for "next conversation" messages: speak once the turn count passes this
-
-    @property
-    def routine(self) -> Routine:
-        """The routine this item belongs to."""
-        return self.occ.routine
+NOT_ASKED_DEVICE_OFF = "not asked: device off"  # routine_log detail of a dose due while the companion was off
 
 
 class RoutineScheduler(BaseSkill):
@@ -71,7 +44,8 @@ class RoutineScheduler(BaseSkill):
     name = "routines"
 
     def __init__(self, path: Path | None, store: Any, clock: Clock, household: Household | None = None,
-                 reload_check_s: float = 2.0, on_escalation: Escalation | None = None) -> None:
+                 reload_check_s: float = 2.0, on_escalation: Escalation | None = None,
+                 device_last_seen: datetime | None = None, calendar: Path | None = None) -> None:
         self.path = path
         self.store = store
         self.clock = clock
@@ -84,27 +58,38 @@ class RoutineScheduler(BaseSkill):
         self._problem: str = ""  # why the newest edit is not in use ('' = fine)
         self._signature: tuple[int, int, int] | None = None
         self._last_check = float("-inf")
-        self._items: dict[tuple[str, str, str], _Item] = {}
+        self._items: dict[tuple[str, str, str], Item] = {}
         self._turns = 0  # finished conversation turns seen (for "next conversation" messages)
         self._checkin: tuple[Routine, datetime] | None = None
         self._last_error: tuple[str, float] = ("", float("-inf"))
         now = clock.now()
         self._cursor = now - LOOKBACK
+        # Doses due while the device was off are recorded as "not asked: device off" (see _collect).
+        if device_last_seen is not None and now - OUTAGE_LOOKBACK <= device_last_seen < self._cursor:
+            self._cursor = device_last_seen
+        self.calendar = CalendarSource(calendar)  # appointments from the family's .ics, if any
         self.journal = RoutineLog(store, clock)
         self._done_keys, self._delivered = self.journal.history()
         self._maybe_reload(force=True)
 
     @classmethod
     def from_settings(cls, settings: Any, store: Any, clock: Clock | None = None,
-                      on_escalation: Escalation | None = None) -> "RoutineScheduler":
-        """Build from config.Settings; a missing or bad file never raises (see status())."""
+                      on_escalation: Escalation | None = None,
+                      device_last_seen: datetime | None = None) -> "RoutineScheduler":
+        """Build from config.Settings; a missing or bad file never raises (see status()).
+
+        `device_last_seen`: when the device was last running before this start (from the
+        caregiver's uptime record), so doses due during an outage are recorded, not lost.
+        """
         rs = settings.routines
         path = Path(rs.file).expanduser() if rs.file else None
-        return cls(path, store, clock or SystemClock(), settings.household, rs.reload_check_s, on_escalation)
+        calendar = Path(rs.calendar_file).expanduser() if rs.calendar_file else None
+        return cls(path, store, clock or SystemClock(), settings.household, rs.reload_check_s, on_escalation,
+                   device_last_seen, calendar)
 
     # ---------------------------------------------------------------- the loop's calls
 
-    @_locked
+    @locked
     def poll(self, idle: bool, muted: bool) -> Reply | None:
         """Called ~1/s: reloads an edited file, and returns an announcement when one is due and welcome."""
         try:
@@ -123,23 +108,23 @@ class RoutineScheduler(BaseSkill):
                 self._last_error = (what, mono)
             return None
 
-    @_locked
+    @locked
     def pending_ack(self) -> bool:
         """Is a medication waiting for her 'yes' (for the LED)?"""
         return any(i.asked for i in self._items.values() if i.routine.kind == "medication")
 
-    @_locked
+    @locked
     def acknowledge_button(self) -> Reply | None:
         """The talk button pressed while a medication waits: counts as 'done'."""
         return self._acknowledge("button")
 
-    @_locked
+    @locked
     def status(self) -> str:
         """One paragraph for `companion doctor`."""
-        if self.path is None:
-            return "routines: no routines file configured ([routines] file in the config)"
         lines = []
-        if self._file is not None:
+        if self.path is None:
+            lines.append("routines: no routines file configured ([routines] file in the config)")
+        elif self._file is not None:
             counts: dict[str, int] = {}
             for r in self._file.routines:
                 counts[r.kind] = counts.get(r.kind, 0) + 1
@@ -151,6 +136,10 @@ class RoutineScheduler(BaseSkill):
         if self._problem:
             keep = "still using the last good version" if self._file else "no routines are active"
             lines.append(f"the file has problems, {keep}:\n  {self._problem}")
+        if self.calendar.path is not None:
+            n = len(self.calendar.routines(self.household, self.clock.now()))
+            lines.append(f"calendar: {n} appointment(s) in the next 14 days from {self.calendar.path}"
+                         + (f"; problem: {self.calendar.problem}" if self.calendar.problem else ""))
         waiting = [i.routine.title for i in self._items.values() if i.asked and i.routine.kind == "medication"]
         if waiting:
             lines.append("waiting for a yes: " + ", ".join(waiting))
@@ -169,7 +158,7 @@ class RoutineScheduler(BaseSkill):
 
     # ---------------------------------------------------------------- Skill protocol
 
-    @_locked
+    @locked
     def handle(self, turn: TurnInput) -> Reply | None:
         """Catches 'yes, I took it' while a medication waits; everything else goes on to the LLM."""
         if not self.pending_ack():
@@ -179,7 +168,7 @@ class RoutineScheduler(BaseSkill):
             return self._acknowledge("voice", turn.text)
         return None
 
-    @_locked
+    @locked
     def answer(self, turn: TurnInput, question: Question) -> Reply | None:
         """Her answer to our last announcement: a bare yes/no to the medication question, or the check-in answer."""
         if question.ask.topic == "checkin":
@@ -202,7 +191,7 @@ class RoutineScheduler(BaseSkill):
             return Reply(text, intent="routine_not_yet")
         return None
 
-    @_locked
+    @locked
     def context(self, turn: TurnInput) -> str:
         """Tells the LLM what she is answering, so it can reply naturally."""
         parts = []
@@ -213,7 +202,7 @@ class RoutineScheduler(BaseSkill):
             parts.append(f"You reminded her to take her {' and '.join(waiting)}; she has not confirmed yet.")
         return " ".join(parts)
 
-    @_locked
+    @locked
     def after_turn(self, record: TurnRecord) -> None:
         """Counts conversation turns; the check-in question is over after her next turn."""
         if record.intent == "routine":
@@ -250,7 +239,7 @@ class RoutineScheduler(BaseSkill):
         self._loaded_at = self.clock.now()
         for w in new.warnings:
             log.info("routines file %s: %s", self.path, w)
-        ids = {r.id: r for r in new.routines}
+        ids = {r.id: r for r in new.routines + self.calendar.routines(self.household, self.clock.now())}
         for key, item in list(self._items.items()):  # keep waiting items whose routine is unchanged
             if item.routine.id in ids:
                 item.occ = Occurrence(ids[item.routine.id], item.occ.stage, item.occ.due, item.occ.event)
@@ -267,10 +256,9 @@ class RoutineScheduler(BaseSkill):
 
     def _collect(self, now: datetime) -> None:
         """Turn newly due occurrences (and untimed messages) into waiting items."""
-        if self._file is None:
-            return
         household = self.household
-        for occ in occurrences(self._file.routines, household, self._cursor, now):
+        mine = self._file.routines if self._file is not None else ()
+        for occ in occurrences(mine + self.calendar.routines(household, now), household, self._cursor, now):
             if occ.key in self._done_keys or occ.key in self._items:
                 continue
             if occ.routine.kind == "message" and occ.routine.id in self._delivered:
@@ -279,18 +267,20 @@ class RoutineScheduler(BaseSkill):
             expires = ready + self._relevance(occ)
             if expires <= now:  # caught up after a restart, but too late to be worth saying
                 log.info("routine %s due %s was missed while the companion was off", occ.routine.id, occ.due)
+                if occ.routine.kind == "medication":
+                    self._missed(Item(occ.key, occ, ready, expires), now, device_off=True)
                 continue
-            self._items[occ.key] = _Item(occ.key, occ, ready, expires)
+            self._items[occ.key] = Item(occ.key, occ, ready, expires)
         self._cursor = now
         today = household.today(now)
-        for r in self._file.routines:  # messages for "the next conversation"
+        for r in mine:  # messages for "the next conversation"
             if r.kind != "message" or r.times or r.id in self._delivered:
                 continue
             if r.date is not None and r.date > today:
                 continue
             key = (r.id, "main", "")
             if key not in self._items:
-                self._items[key] = _Item(key, Occurrence(r, "main", now, now), now, now + RELEVANCE["message"],
+                self._items[key] = Item(key, Occurrence(r, "main", now, now), now, now + RELEVANCE["message"],
                                          after_turn=self._turns)
 
     def _relevance(self, occ: Occurrence) -> timedelta:
@@ -315,7 +305,7 @@ class RoutineScheduler(BaseSkill):
                 del self._items[key]
                 log.info("routine %s (%s) not said in time; dropped", r.id, r.title)
 
-    def _speakable(self, item: _Item, now: datetime, quiet_now: bool) -> bool:
+    def _speakable(self, item: Item, now: datetime, quiet_now: bool) -> bool:
         r = item.routine
         if now < item.ready_at or (quiet_now and not r.urgent):
             return False
@@ -368,7 +358,7 @@ class RoutineScheduler(BaseSkill):
                            "kinds": [i.routine.kind for i in spoken],
                            "stages": [i.occ.stage for i in spoken]})
 
-    def _done(self, item: _Item, now: datetime) -> None:
+    def _done(self, item: Item, now: datetime) -> None:
         r = item.routine
         self._items.pop(item.key, None)
         event = {"message": "message_delivered", "activity": "suggested"}.get(r.kind, "announced")
@@ -387,16 +377,20 @@ class RoutineScheduler(BaseSkill):
         names = " and ".join(i.routine.text("name") for i in items)
         return Reply(f"Thank you. I've made a note that you took your {names}.", intent="routine_ack")
 
-    def _missed(self, item: _Item, now: datetime) -> None:
+    def _missed(self, item: Item, now: datetime, device_off: bool = False) -> None:
         r = item.routine
-        reason = (f"no confirmation after {item.asked} reminder(s)" if item.asked
-                  else "could not be announced in time (muted or busy)")
+        if device_off:
+            reason = NOT_ASKED_DEVICE_OFF
+        else:
+            reason = (f"no confirmation after {item.asked} reminder(s)" if item.asked
+                      else "could not be announced in time (muted or busy)")
         due_local = self.household.local(item.occ.due)
         log.warning("missed dose: %s due %s; %s", r.title, f"{due_local:%Y-%m-%d %H:%M}", reason)
         self.journal.record("missed", r, reason, due=item.occ)
         event = {"at": now.isoformat(), "routine_id": r.id, "kind": r.kind, "title": r.title,
                  "due": item.occ.due.isoformat(), "due_local": f"{due_local:%Y-%m-%d %H:%M}",
-                 "reason": reason, "asked": item.asked, "urgent": r.urgent}
+                 "reason": reason, "asked": item.asked, "urgent": r.urgent, "escalate": r.escalate,
+                 "device_off": device_off}
         self.journal.record("escalated", r, reason, due=item.occ)
         if self.on_escalation is not None:
             try:
