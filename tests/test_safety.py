@@ -21,6 +21,8 @@ from companion.understand.heads import LinearHead
 from companion.understand.safety import CATEGORIES, SafetyTriage, Tier
 from companion.voice.guard import check_reply
 
+from caregiver_servers import Hook  # noqa: E402  (tests/ is on the path)
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 from train_safety import load_split  # noqa: E402
 
@@ -37,7 +39,8 @@ class World:
 
     def __init__(self, tmp_path, triage, **caregiver):
         self.settings = Settings().replace(
-            caregiver={"contacts": ["Susan"], "webhook_url": "http://127.0.0.1:9/hook", **caregiver},
+            caregiver={"contacts": ["Susan"], "webhook_url": "http://127.0.0.1:9/hook", "inactivity_hours": 0,
+                       **caregiver},
             safety={"emergency_number": "999", "crisis_line": "116 123"}, routines={"timezone": "Europe/London"})
         self.clock = ManualClock(START)
         self.store = Store.open(tmp_path / "data")
@@ -51,8 +54,12 @@ class World:
         now = self.clock.now()
         return self.dialogue.skill_reply(TurnInput(text=text, at=now, local_time=now))
 
-    def queued(self) -> list[dict]:
-        return [e["alert"] for e in self.alerts.pending() if e["channel"] == "outbox"]
+    def raised(self) -> list[dict]:
+        """The alerts raised (not their updates), from the audit log."""
+        return [e for e in self.alerts.audit.read() if e["event"] == "raised"]
+
+    def events(self, alert_id: str) -> list[str]:
+        return [e["event"] for e in self.alerts.audit.read() if e.get("alert_id") == alert_id]
 
     def close(self):
         self.alerts.close()
@@ -130,10 +137,11 @@ def test_each_category_speaks_its_own_script_and_raises_a_titled_alert(world, te
     assert reply.asks is not None and reply.asks.urgent
     # honest: nothing has confirmed delivery yet, so she is not told that Susan knows
     assert "I'm trying to reach Susan" in reply.text and "I've let" not in reply.text
-    alerts = world.queued()
-    assert [a["kind"] for a in alerts] == [f"safety:{category}"]
-    assert alerts[0]["urgent"] and alerts[0]["summary"] in phrases.TITLES.values()
-    assert "her_words" not in alerts[0]["detail"]  # categories only by default
+    assert [e["kind"] for e in world.raised()] == [f"safety:{category}"]
+    alert = world.alerts.get(reply.data["alert_id"])
+    assert alert.urgent and alert.title in phrases.TITLES.values()
+    assert "trying to reach Susan (not yet that anyone knows)" in alert.told_her  # never more than she heard
+    assert "her_words" not in alert.detail  # categories only by default
     assert [r["category"] for r in world.store.all("help")] == [category]
 
 
@@ -161,14 +169,16 @@ def test_ok_but_my_hip_hurts_is_not_fine(world):
     assert world.say("I've had a fall").text.endswith("Are you hurt?")
     reply = world.say("I'm ok but my hip hurts")
     assert reply.intent == "safety:not_all_right" and "keep warm" in reply.text
-    titles = [a["summary"] for a in world.queued()]
-    assert any("NOT all right" in t for t in titles) and not any("all right now" in t for t in titles)
+    alert = world.alerts.get(reply.data["about_alert"])
+    assert "NOT all right" in alert.title and alert.revision == 1 and alert.urgent  # the same alert, updated
 
 
 def test_not_hurt_is_passed_on_without_cancelling_the_fall(world):
     world.say("I fell")
     reply = world.say("no I'm not hurt")
     assert reply.intent == "safety:all_right" and "roll onto your side" in reply.text
+    alert = world.alerts.get(reply.data["about_alert"])
+    assert "all right now" in alert.title and not alert.resolved  # she may still need a hand up
     assert world.store.all("help")[0]["cancelled"] is False  # she did fall; only "help" can be a false alarm
     assert world.say("what's for lunch") is None  # the question is closed
 
@@ -189,17 +199,17 @@ def test_stranger_and_scam_follow_ups_escalate(world, first, answer):
 def test_hopelessness_gets_a_direct_caring_question_and_her_answer_decides(world):
     reply = world.say("what's the point of anything anymore")
     assert reply.intent == "safety:check:suicidal" and "thoughts of ending your life" in reply.text
-    assert world.queued() == []  # a question first, no alarm yet
+    assert world.raised() == []  # a question first, no alarm yet
     escalated = world.say("sometimes yes")
     assert escalated.intent == "safety:suicidal" and "116 123" in escalated.text
-    assert [a["kind"] for a in world.queued()] == ["safety:suicidal"]
+    assert [e["kind"] for e in world.raised()] == ["safety:suicidal"]
 
 
 def test_hopelessness_answered_no_stands_down_without_an_alert(world):
     world.say("i'm just a burden to everyone")
     reply = world.say("no no nothing like that")
     assert reply.intent == "safety:stand_down" and "116 123" in reply.text
-    assert world.queued() == []
+    assert world.raised() == []
 
 
 def test_a_middle_confidence_fall_is_checked_and_a_yes_escalates(world, triage):
@@ -208,19 +218,18 @@ def test_a_middle_confidence_fall_is_checked_and_a_yes_escalates(world, triage):
     assert found.tier is not Tier.NONE
     reply = world.say(text)
     if found.tier is Tier.CHECK:
-        assert "Are you hurt? Do you want me to get Susan?" in reply.text and world.queued() == []
+        assert "Are you hurt? Do you want me to get Susan?" in reply.text and world.raised() == []
         reply = world.say("yes please")
-    assert reply.intent == "safety:fall" and len(world.queued()) == 1
+    assert reply.intent == "safety:fall" and len(world.raised()) == 1
 
 
 def test_repeated_cries_update_one_alert(world):
-    world.say("help i've fallen")
+    first = world.say("help i've fallen")
     world.say("help me please i can't get up")  # her answer is distress: the same event
     world.say("i've fallen help", after_s=60)
-    raised = [a for a in world.queued() if a["kind"] == "safety:fall"]
-    assert len(raised) == 1
-    updates = [a for a in world.queued() if a["id"] != raised[0]["id"]]
-    assert len(updates) == 2 and all(a["detail"]["about_alert"] == raised[0]["id"] for a in updates)
+    assert [e["kind"] for e in world.raised()] == ["safety:fall"]
+    alert_id = first.data["alert_id"]
+    assert world.events(alert_id) == ["raised", "updated", "updated"] and world.alerts.get(alert_id).revision == 2
 
 
 def test_an_unclear_answer_is_asked_again_then_treated_as_an_emergency(world):
@@ -243,12 +252,13 @@ def test_help_false_alarm_is_cancelled(world):
     reply = world.say("yes I'm fine it was a false alarm")
     assert reply.intent == "safety:all_right"
     assert world.store.all("help")[0]["cancelled"] is True
+    assert world.events(reply.data["about_alert"]) == ["raised", "resolved"]  # the all-clear, not a new alert
 
 
 def test_help_button_alerts_and_can_be_cancelled(world):
     reply = world.skill.help_button()
     assert reply.intent == "safety:help" and "reach Susan" in reply.text
-    assert "help button" in world.queued()[0]["summary"]
+    assert "help button" in world.alerts.get(reply.data["alert_id"]).title
     assert world.skill.cancel_help() is not None and world.store.all("help")[0]["cancelled"] is True
 
 
@@ -265,7 +275,7 @@ def test_a_store_that_cannot_be_written_never_stops_the_script_or_the_alert(worl
     world.store.close()  # every store call now raises StoreError, as on a failed SD card
     reply = world.say("help i've fallen")
     assert reply.intent == "safety:fall" and "don't rush to get up" in reply.text
-    assert [a["kind"] for a in world.queued()] == ["safety:fall"]
+    assert [e["kind"] for e in world.raised()] == ["safety:fall"]
 
 
 def test_a_failing_safety_skill_gives_the_scripted_fallback_and_an_alert(world, understanding):
@@ -273,4 +283,22 @@ def test_a_failing_safety_skill_gives_the_scripted_fallback_and_an_alert(world, 
     world.skill.triage = SafetyTriage(understanding, broken)
     reply = world.say("help I've fallen")
     assert reply.intent == "safety:trouble" and "call 9 9 9 or press your pendant" in reply.text
-    assert [a["kind"] for a in world.queued()] == ["safety:help"]
+    assert [e["kind"] for e in world.raised()] == ["safety:help"]
+
+
+def test_she_hears_i_have_let_susan_know_only_once_a_channel_confirmed(tmp_path, triage):
+    hook = Hook()
+    w = World(tmp_path, triage, webhook_url=hook.url())
+    try:
+        reply = w.say("I've fallen in the bathroom")
+        assert "I'm trying to reach Susan" in reply.text
+        assert w.skill.poll(idle=True, muted=False) is None  # her answer is awaited first
+        w.say("no I'm not hurt")
+        w.alerts.deliver_pending(w.clock.now())
+        assert hook.wait_for(1) and w.alerts.confirmed(reply.data["alert_id"]) == ["Susan"]
+        told = w.dialogue.poll(idle=True, muted=False)
+        assert told is not None and told.text == "I've let Susan know." and told.alone
+        assert w.dialogue.poll(idle=True, muted=False) is None  # said once
+    finally:
+        w.close()
+        hook.close()

@@ -3,11 +3,16 @@ webhook on 127.0.0.1: honest words, escalation, no question between hers and our
 
 from __future__ import annotations
 
+import errno
 import io
 import json
+import os
 import socket
+import subprocess
 import threading
 import time
+from contextlib import contextmanager
+from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable, Iterator
 
@@ -122,8 +127,9 @@ def test_ok_but_my_hip_hurts_escalates(tmp_path, models, hook):
     assert heard[0][-1].endswith("Are you hurt?")
     assert "keep warm" in " ".join(heard[1]) and "glad" not in " ".join(heard[1])
     assert models.llm.generations == started
-    assert [b["kind"] for b in hook.bodies][0] == "safety:fall"
-    assert "NOT all right" in hook.bodies[1]["summary"]
+    assert [b["kind"] for b in hook.bodies] == ["safety:fall", "safety:fall"]  # one alert, then its update
+    assert hook.bodies[1]["id"] == hook.bodies[0]["id"] and hook.bodies[1]["revision"] == 1
+    assert "NOT all right" in hook.bodies[1]["title"]
 
 
 def test_no_question_comes_between_a_safety_question_and_her_answer(tmp_path, models, hook):
@@ -145,3 +151,66 @@ def test_with_the_webhook_down_she_hears_trying_and_the_alert_arrives_once_later
     said = " ".join(heard[0])
     assert "I'm trying to reach Susan" in said and "I've let Susan know" not in said
     assert [b["kind"] for b in hook.bodies] == ["safety:fall"]  # delivered once the webhook came up, once
+
+
+# ---------------------------------------------------------------- a disk that cannot be written
+
+
+@contextmanager
+def mount(*args: str, target: Path) -> Iterator[None]:
+    """Mount something over `target` for the test (needs root, as CI and the dev machines run)."""
+    target.mkdir(parents=True, exist_ok=True)
+    if subprocess.run(["mount", *args, str(target)], capture_output=True).returncode != 0:
+        pytest.skip(f"cannot mount ({' '.join(args)}) here: this test needs root")
+    try:
+        yield
+    finally:
+        subprocess.run(["umount", str(target)], check=True)
+
+
+def fill(directory: Path) -> None:
+    """Write until the file system is full (ENOSPC), as on an SD card with no space left."""
+    fd = os.open(directory / "filler", os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        while True:
+            os.write(fd, b"\0" * 4096)
+    except OSError as exc:
+        assert exc.errno == errno.ENOSPC
+    finally:
+        os.close(fd)
+
+
+def test_with_a_full_disk_help_ive_fallen_gets_the_script_and_the_alert_reaches_the_webhook(tmp_path, models, hook):
+    data = tmp_path / "data"
+    with mount("-t", "tmpfs", "-o", "size=1m", "tmpfs", target=data):
+        hook.start()
+        # the card fills up while the companion runs
+        heard = talk(settings_for(tmp_path, hook), models, [lambda: fill(data), "help I've fallen",
+                                                            lambda: hook.wait(2)])
+        spooled = [p.name for p in (data / "alerts" / "spool").glob("*.json")]
+    said = " ".join(heard[0])
+    assert "don't rush to get up" in said and "I'm trying to reach Susan" in said
+    kinds = [b["kind"] for b in hook.bodies]
+    assert kinds[0] == "safety:fall" and "device:cannot_save" in kinds  # from memory; the family knows why
+    assert not [name for name in spooled if "safety-fall" in name]  # it could not be written
+
+
+def test_with_the_data_directory_read_only_the_script_and_the_alert_still_go_out(tmp_path, models, hook):
+    """The SD card remounted read-only while the companion runs: no store, no spool, still the emergency."""
+    card, data = tmp_path / "card", tmp_path / "data"
+    card.mkdir()
+    with mount("--bind", str(card), target=data):
+        def read_only() -> None:  # a read-only view of the card on top, as after a remount
+            assert subprocess.run(["mount", "--bind", str(card), str(data)]).returncode == 0
+            assert subprocess.run(["mount", "-o", "remount,ro,bind", str(data)]).returncode == 0
+            with pytest.raises(OSError):
+                (data / "probe").write_text("x")
+
+        hook.start()
+        try:
+            heard = talk(settings_for(tmp_path, hook), models, [read_only, "help I've fallen",
+                                                                lambda: hook.wait(1)])
+        finally:
+            subprocess.run(["umount", str(data)])  # the read-only view
+    assert "don't rush to get up" in " ".join(heard[0])
+    assert [b["kind"] for b in hook.bodies][:1] == ["safety:fall"]

@@ -117,6 +117,20 @@ TITLES = {
     "scam": "She may be on a scam call (asked for bank details or money)",
     "lost": "She sounded lost or confused",
 }
+# What she was told, in a few words, for the alert text ("What she was told: ...").
+GIST = {
+    "help": "that the companion is with her, and to call the emergency number or press her pendant if in danger",
+    "fall": "to stay still and not rush to get up, and to call the emergency number or press her pendant if hurt",
+    "medical": "to call the emergency number now, sit down and unlock the front door",
+    "suicidal": "that she matters, the crisis line number, and to call the emergency number if in danger",
+    "fire": "to get out of the house now, close the door and call the emergency number from outside",
+    "gas": "to leave the house now without touching switches, and call the emergency number from outside",
+    "stranger": "not to open the door, to keep it locked, and to call the emergency number if someone tries to get in",
+    "scam": "to hang up and not give bank details, a PIN, codes or money to the caller",
+    "lost": "to stay somewhere safe and light and ask a shop or someone nearby for help",
+    "trouble": "that the companion is having trouble, and to call the emergency number or press her pendant",
+}
+GIST_NOT_ALL_RIGHT = "what to do now, and to call the emergency number or press her pendant"
 _GAS = re.compile(r"\b(?:gas|carbon monoxide|rotten eggs?|fumes|hissing)\b")
 
 

@@ -48,6 +48,7 @@ class _Event:
     started_at: datetime
     help_id: int | None = None
     updates: int = 0
+    told_delivered: bool = False  # she has heard "I've let Susan know"
 
 
 @dataclass
@@ -110,7 +111,8 @@ class SafetySkill(BaseSkill):
         """Something in the safety path raised: say the scripted fallback and still try an alert."""
         category = "help"
         alert_id = self.alarm.raise_(f"safety:{category}", "The companion had trouble checking what she said "
-                                     "for an emergency", {"category": category, "source": "voice"})
+                                     "for an emergency", {"category": category, "source": "voice"},
+                                     told_her=self.alarm.told_her("", phrases.GIST["trouble"]))
         self._pending = None
         self._event = _Event(category, category, alert_id, turn.at)
         return Reply(text=self._fill(phrases.TROUBLE, alert_id), intent="safety:trouble",
@@ -128,11 +130,13 @@ class SafetySkill(BaseSkill):
                 "Be calm and brief, and check she is safe.")
 
     def poll(self, idle: bool, muted: bool) -> Reply | None:
-        """No answer to a safety question within the window: treat it as an emergency."""
+        """No answer to a safety question within the window: an emergency. A delivery confirmed: say so."""
         pending = self._pending
-        if pending is None or not idle:
+        if not idle:
             return None
         now = self.clock.now()
+        if pending is None:
+            return self._delivered(now)
         if self._open(now):
             return None
         self._pending = None
@@ -162,9 +166,35 @@ class SafetySkill(BaseSkill):
     def _ask(self, topic: str) -> Ask:
         return Ask(topic, window_s=self.settings.safety.confirm_window_s, urgent=True)
 
+    def _delivered(self, now: datetime) -> Reply | None:
+        """Once a channel confirmed the open emergency's alert, she hears it (once)."""
+        event = self._event
+        if event is None or event.told_delivered or (now - event.started_at).total_seconds() > EVENT_WINDOW_S:
+            return None
+        names = self.alarm.confirmed(event.alert_id)
+        if not names:
+            return None
+        event.told_delivered = True
+        return Reply(text=self.alarm.status_line(event.alert_id), intent="safety:delivered", alone=True,
+                     data={"about_alert": event.alert_id})
+
+    def _status(self, alert_id: str) -> str:
+        line = self.alarm.status_line(alert_id)
+        if self._event is not None and alert_id == self._event.alert_id and line.startswith("I've let"):
+            self._event.told_delivered = True
+        return line
+
+    def _title(self, script: str, suffix: str = "") -> str:
+        """The alert title, with her name when the family gave it ("Mary may have fallen")."""
+        title = phrases.TITLES[script]
+        name = self.settings.conversation.user_name
+        if name and title.startswith("She "):
+            title = name + title[3:]
+        return title + suffix
+
     def _fill(self, template: str, alert_id: str = "", **extra: str) -> str:
         s = self.settings.safety
-        return template.format(status=self.alarm.status_line(alert_id) if "{status}" in template else "",
+        return template.format(status=self._status(alert_id) if "{status}" in template else "",
                                emergency=_speakable(s.emergency_number), crisis=_speakable(s.crisis_line),
                                who=self.alarm.who(), **extra).strip()
 
@@ -178,13 +208,15 @@ class SafetySkill(BaseSkill):
             detail.update(score=round(found.score, 2), heard=sorted(found.words.values())[:3])
             if self.settings.caregiver.share_words:
                 detail["her_words"] = found.norm
-        title = phrases.TITLES[script] + (" (help button)" if source == "button" else "")
+        title = self._title(script, " (help button)" if source == "button" else "")
+        told = phrases.GIST[script]
         if event is not None and event.category == category and \
                 (at - event.started_at).total_seconds() <= EVENT_WINDOW_S:
             event.updates += 1
-            self.alarm.update(event.alert_id, f"safety:{category}", f"{title} (said again)", detail)
+            self.alarm.update(event.alert_id, f"safety:{category}", f"{title} (said again)", detail,
+                              told_her=self.alarm.told_her(event.alert_id, told))
         else:
-            alert_id = self.alarm.raise_(f"safety:{category}", title, detail)
+            alert_id = self.alarm.raise_(f"safety:{category}", title, detail, told_her=self.alarm.told_her("", told))
             event = self._event = _Event(category, script, alert_id, at, self._record_help(at, category, source, found))
         log.warning("safety: %s emergency (%s), alert %s", category, source, event.alert_id or "NOT QUEUED")
         question, _ = phrases.FOLLOW_UP[category]
@@ -249,8 +281,9 @@ class SafetySkill(BaseSkill):
                                    f"{phrases.FOLLOW_UP[pending.category][0]}",
                               intent=reply.intent, alone=True, data=reply.data, asks=reply.asks)
             return reply
-        title = f"{phrases.TITLES[event.script]}: {why}, NOT all right"
-        self.alarm.update(event.alert_id, f"safety:{event.category}", title, {"category": event.category})
+        title = self._title(event.script, f": {why}, NOT all right")
+        self.alarm.update(event.alert_id, f"safety:{event.category}", title, {"category": event.category},
+                          told_her=self.alarm.told_her(event.alert_id, phrases.GIST_NOT_ALL_RIGHT))
         event.updates += 1
         text = self._fill(phrases.NOT_ALL_RIGHT[event.category], event.alert_id)
         if no_answer:
@@ -265,7 +298,7 @@ class SafetySkill(BaseSkill):
                 self.store.update("help", {"cancelled": True, "cancelled_at": at.isoformat()}, [event.help_id])
             except Exception:
                 log.exception("could not mark help request %s cancelled", event.help_id)
-        title = f"{phrases.TITLES[event.script]}: she says she is all right now"
+        title = self._title(event.script, ": she says she is all right now")
         if cancelled:
             self.alarm.resolve(event.alert_id, title, {"category": event.category, "cancelled": True})
         else:
