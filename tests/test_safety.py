@@ -190,8 +190,10 @@ def test_cannot_reach_the_phone_escalates_and_never_reaches_the_llm(world):
 
 
 @pytest.mark.parametrize("first,answer", [("there's a man at the door who won't leave", "no it isn't"),
-                                          ("a man on the phone wants my pin", "no he's still on the phone")])
-def test_stranger_and_scam_follow_ups_escalate(world, first, answer):
+                                          ("a man on the phone wants my pin", "no he's still on the phone"),
+                                          ("i want to end it all", "no i'm not"),
+                                          ("i can't breathe properly", "i can't get to it")])
+def test_stranger_scam_suicidal_and_medical_follow_ups_escalate(world, first, answer):
     world.say(first)
     assert world.say(answer).intent == "safety:not_all_right"
 
@@ -302,3 +304,17 @@ def test_she_hears_i_have_let_susan_know_only_once_a_channel_confirmed(tmp_path,
     finally:
         w.close()
         hook.close()
+
+
+def test_companion_safety_classify_prints_one_json_object_per_line():
+    import json
+    import subprocess
+
+    proc = subprocess.run([sys.executable, "-m", "companion", "safety", "classify"], capture_output=True, text=True,
+                          input="um er help\n\nI fell last winter but I'm fine now\nwhat's the point\n", timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [(r["text"], r["category"], r["tier"]) for r in rows] == [
+        ("um er help", "help", "emergency"), ("I fell last winter but I'm fine now", None, "none"),
+        ("what's the point", "suicidal", "check")]
+    assert all(set(r) == {"text", "category", "tier", "score"} and 0 <= r["score"] <= 1 for r in rows)

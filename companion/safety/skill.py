@@ -15,6 +15,7 @@ the dialogue turns any exception into `failed()`, a scripted fallback with an al
 
 from __future__ import annotations
 
+import enum
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -51,11 +52,18 @@ class _Event:
     told_delivered: bool = False  # she has heard "I've let Susan know"
 
 
+class Asked(enum.Enum):
+    """Which safety question is waiting for her answer."""
+
+    CHECK = "check"  # middle confidence: is this an emergency? (a yes escalates)
+    FOLLOW_UP = "follow_up"  # after a script: is she all right? (the category says what a yes means)
+
+
 @dataclass
 class _Pending:
     """The safety question waiting for her answer."""
 
-    kind: str  # "check" (middle confidence) or "follow_up" (after a script)
+    kind: Asked
     category: str
     script: str
     question: str
@@ -220,7 +228,7 @@ class SafetySkill(BaseSkill):
             event = self._event = _Event(category, script, alert_id, at, self._record_help(at, category, source, found))
         log.warning("safety: %s emergency (%s), alert %s", category, source, event.alert_id or "NOT QUEUED")
         question, _ = phrases.FOLLOW_UP[category]
-        self._pending = _Pending("follow_up", category, script, question, at)
+        self._pending = _Pending(Asked.FOLLOW_UP, category, script, question, at)
         text_out = f"{self._fill(phrases.SCRIPTS[script], event.alert_id)} {question}"
         return Reply(text=text_out, intent=f"safety:{category}", alone=True,
                      data={"alert_id": event.alert_id, "category": category, "help_id": event.help_id},
@@ -230,7 +238,7 @@ class SafetySkill(BaseSkill):
         """Middle confidence: one short, direct question; no alert yet."""
         category = found.category or "help"
         question = self._fill(phrases.CHECKS[category])
-        self._pending = _Pending("check", category, phrases.script_key(category, found.text), question, at,
+        self._pending = _Pending(Asked.CHECK, category, phrases.script_key(category, found.text), question, at,
                                  words=dict(found.words))
         log.info("safety: checking a possible %s (score %.2f)", category, found.score)
         return Reply(text=question, intent=f"safety:check:{category}", alone=True,
@@ -245,7 +253,7 @@ class SafetySkill(BaseSkill):
         if new.tier is Tier.EMERGENCY and new.category not in (None, pending.category, "help"):
             return self._emergency(new.category or "help", turn.text, turn.at, new)  # a different emergency
         answer = phrases.read_answer(turn.text)
-        if pending.kind == "check":
+        if pending.kind is Asked.CHECK:
             escalate = answer.distress or answer.said is True or \
                 (answer.unsure and pending.category == "suicidal") or new.tier is Tier.EMERGENCY
             if escalate:
@@ -274,7 +282,7 @@ class SafetySkill(BaseSkill):
     def _escalate(self, pending: _Pending, at: datetime, why: str, no_answer: bool = False) -> Reply:
         """She is not all right (or did not answer): alert (or update the alert) and say what to do now."""
         event = self._event
-        if pending.kind == "check" or event is None:
+        if pending.kind is Asked.CHECK or event is None:
             reply = self._emergency(pending.category, "", at, None, script=pending.script)
             if no_answer:
                 reply = Reply(text=f"{self._fill(phrases.NO_ANSWER, reply.data.get('alert_id', ''))} "
