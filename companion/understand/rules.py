@@ -38,14 +38,17 @@ def strip_fillers(norm: str) -> str:
 
 # A time that places an event in the past, far enough that it is a memory ("last year", "in 1998").
 _PAST = re.compile(
-    r"\b(?:last (?:year|month|week|winter|summer|spring|autumn|christmas|easter|time|january|february|march|april|"
+    r"\b(?:last (?:year|month|week|winter|summer|spring|autumn|christmas|easter|january|february|march|april|"
     r"may|june|july|august|september|october|november|december)|(?:years?|months?|weeks?|ages|decades?|a while|"
     r"a few (?:years|months|weeks)|some time) (?:ago|back)|when i was (?:young|younger|little|a child|a girl|a boy|"
     r"a kid|a teenager|at school|a nurse|working|\w+ing)|as a (?:child|girl|boy|teenager|kid)|in the (?:war|"
-    r"sixties|seventies|eighties|nineties|fifties|forties|past)|in (?:19|20)\d\d|back in|once years|years back|"
+    r"sixties|seventies|eighties|nineties|fifties|forties|past)|in (?:19|20)\d\d|back in (?:the (?:day|old days|"
+    r"sixties|seventies|eighties|fifties|war)|(?:19|20)\d\d)|once years|years back|"
     r"used to|the first time|long time ago|a long time|not for (?:years|months|ages|\w+ years)|for (?:years|months) now|"
     r"in my (?:youth|twenties|thirties|forties|fifties|sixties)|before i retired|after my (?:fall|stroke|operation|"
-    r"heart attack)|since my)\b")
+    r"heart attack)|since my|when (?:the children|the kids|we|he|she|they|my \w+) (?:were|was|lived|had|used)|"
+    r"i was only \w+|in (?:january|february|march|april|june|july|august|september|october|november|december|"
+    r"the spring|the autumn))\b")
 # A recent past time ("yesterday", "on Tuesday"): an event then is usually over, unless it is still going on.
 _RECENT = re.compile(
     r"\b(?:yesterday|last night|the other (?:day|night|week)|earlier(?: on| today)?|on (?:monday|tuesday|wednesday|"
@@ -55,7 +58,8 @@ _RESOLVED = re.compile(
     r"\b(?:(?:i am|i feel|i am feeling|she is|he is|we are|everyone is|it is|all|it was|that is|i was) (?:fine|ok|"
     r"okay|all right|alright|better|safe|good|right as rain|much better|back to normal)(?: now| again)?|"
     r"(?:fine|better|all right|alright|ok|okay|recovered|healed|healing|mended|sorted|right as rain|doing well|"
-    r"coping) now|(?:has|is|had) (?:stopped|passed|gone|healed|cleared up|settled)|stopped bleeding|it passed|"
+    r"coping) now|(?:it|that|the \w+|he|she|they) (?:has|have|had|is) (?:stopped|passed|gone away|gone off|healed|"
+    r"cleared up|settled)|stopped bleeding|it passed|"
     r"that passed|(?:it|that) was (?:just|only|nothing|a false alarm|the wind|the postman|the cat|the battery|"
     r"steam|indigestion|nothing)|(?:was|were|it is|it was) (?:just|only) (?:the|a|my)|false alarm|turned out|"
     r"all fine|no harm done|nothing serious|(?:did not|never) (?:hurt|break) (?:myself|anything)|i caught myself|"
@@ -63,9 +67,8 @@ _RESOLVED = re.compile(
     r"recovered|doing well|i am still here|sorted it|got up (?:fine|ok|again)|had a sit down|a sit down|"
     r"(?:bleeding|pain|it|that|the dizziness) (?:stopped|passed|went off|eased|settled))\b")
 # Mild, usual or chronic: "a bit stiff", "in the evenings", "from the cold".
-_MILD = re.compile(r"\b(?:a bit|a little|a touch|slightly|bit of|sometimes|usually|always|every (?:day|night|"
-                   r"evening|morning|time)|in the (?:evenings?|mornings?|winter|cold)|from the (?:cold|walk|stairs|"
-                   r"gardening|telly|reading)|these days|now and then|as usual)\b")
+_MILD = re.compile(r"\b(?:a bit|a little|a touch|slightly|usually|in the (?:evenings|mornings|winter|"
+                   r"cold)|from the (?:cold|walk|stairs|gardening|telly|reading)|these days|now and then|as usual)\b")
 # A polite request that names no task yet ("could you help me"): the conversation asks what with.
 _REQUEST = re.compile(r"^(?:can|could|would|will) you (?:please )?help(?: me)?(?: please)?$")
 # "nearly", "almost": it did not happen.
@@ -73,7 +76,7 @@ _NEARLY = re.compile(r"\b(?:nearly|almost|just about|very nearly|could have|woul
 # A denial of the event itself ("I didn't fall", "no chest pain", "nobody's at the door").
 _DENIAL = re.compile(
     r"\b(?:(?:i|he|she|we) (?:did not|have not|has not|had not|never) (?:fall|fell|fallen|fall over|hurt|hit|take|"
-    r"took|taken|had|have|got|let|give|gave|been|faint|feel|trip|slip|bleed)|(?:i|he|she) (?:am|is|was) not (?:hurt|"
+    r"took|taken|had|have|got|let|give|gave|been(?! born)|faint|feel|trip|slip|bleed)|(?:i|he|she) (?:am|is|was) not (?:hurt|"
     r"lost|confused|bleeding|in (?:any )?(?:pain|danger|trouble)|on the floor|dizzy|ill|unwell|sick|injured|"
     r"feeling (?:low|suicidal|ill|unwell|dizzy)|suicidal|having|choking)|no (?:smoke|fire|gas|pain|need|blood|harm|"
     r"problem|sign)|no one (?:is|was|at|in|there)|nobody (?:is|was|at|in|there)|there is (?:no|nobody) (?:one|smoke|"
@@ -82,8 +85,11 @@ _DENIAL = re.compile(
     r"anything)(?: anymore| now)?|i do not want to (?:die|hurt|harm|kill)|nothing (?:wrong|happened|to worry))\b")
 # A question about emergencies, not a report of one ("what are the signs of a stroke").
 _QUESTION = re.compile(
-    r"^(?:what|how|why|when|which|who|whom|whose|is it|is that|is there a|are|are there|does|do you|do they|do i need|"
-    r"should|can you tell|could you tell|would you|would it|will|have you|tell me about|i wonder|i was wondering)\b|"
+    # not a plea ("what do i do he is not breathing"), hopelessness ("what is the point") or confusion
+    r"^(?!what is the point|what (?:do|shall|should|can) i do\b(?! if| when| about)|who (?:are|is) (?:these|those|"
+    r"this|that|you|in))(?:what|how|why|when|which|who|whose|is it|is that|is there a|are there|does|do you|"
+    r"do they|do i need|should|can you tell|could you tell|would it|will it|have you|tell me about|i wonder|"
+    r"i was wondering)\b|"
     r"\b(?:what (?:are|is) the (?:signs|symptoms|number|best|difference|way)|how (?:do|can|would|should|does) "
     r"(?:you|i|one|someone|people|they) (?:know|tell|spot|treat|stop|help|do|get|test|make|use|avoid|check)|"
     r"what (?:should|do|would|can|does) (?:i|you|one|someone|people) do (?:if|when|about)|what happens (?:if|when)|"
@@ -91,7 +97,7 @@ _QUESTION = re.compile(
 # A condition, not a fact ("if I fall", "in case there's a fire").
 _HYPOTHETICAL = re.compile(
     r"\b(?:if (?:i|you|he|she|someone|somebody|there|they|it|a|the|one|my)\b(?! (?:was|were|died|had died|"
-    r"was not|were not|just died|had never|did not wake|never woke)\b)|what if|in case|suppose|supposing|"
+    r"was not|were not|just died|had never|did not wake|never woke|do not|will not|refuse)\b)|what if|in case|suppose|supposing|"
     r"imagine|would you know|would it|when you (?:fall|have|get|smell|feel|take)|in an emergency)\b")
 # Someone else's story: television, radio, books, the news, what a friend said.
 _REPORTED = re.compile(
@@ -100,14 +106,25 @@ _REPORTED = re.compile(
     r"episode|paper|newspaper|magazine|game|quiz|documentary|movie|article|sermon|song|musical)|"
     r"(?:film|book|novel|story|programme|program|show|series|play|drama|soap|episode|documentary|movie|article|"
     r"song|sermon|quiz|news|game|storyline|plot)(?: last night| yesterday| tonight| today)? (?:is|was|were|had|has|"
-    r"about|where)|(?:watching|watched|reading|read about|heard about|listening to|saw on)|character|storyline|"
+    r"about|where)|(?:i was|we were|i am|we are|i have been|i) (?:watching|watched|reading|listening to)|"
+    r"read about|heard about|saw on|character|storyline|"
     r"detective|the hero|the heroine|the villain|the butler|casualty|eastenders|coronation street|emmerdale|holby|"
     r"neighbours|corrie|the archers|(?:they|he|she|my \w+|the \w+) (?:said|says|told me|was telling me|were "
     r"talking|talked) (?:about|that|on)|(?:told|was telling|were telling) me (?:about|that)|they were talking about|"
     r"on our road|down the road|in the village|the news said|a question about|there has been|there have been)\b")
+# Everyday hyperbole: the words of an emergency, the meaning of a grumble.
+_IDIOMS = (
+    r"\b(?:is|are|was) killing me\b|\bcould (?:kill|murder|die|eat a horse|burst|scream)\b|\b(?:kill|die) for a\b|"
+    r"\bdying (?:for|to)\b|\bwill be the death of\b|\b(?:dead|asleep) on my feet\b|\bon fire (?:today|with|at)\b|"
+    r"\b(?:scared|bored|worried|frightened|tickled) (?:me )?(?:half )?to (?:death|tears|bits)\b|\blost for words\b|"
+    r"\blost cause\b|\bstroke of (?:luck|genius)\b|\b(?:give|gave|giving) me a heart attack\b|"
+    r"\bheart attack one day\b|\bfell (?:for|about)\b|\bwake the dead\b|\brather die than\b|\bdrowning in\b|"
+    r"\bshot to pieces\b|\bdaylight robbery\b|\bfire hazard\b|\blose my head\b|\blast legs\b|"
+    r"\bhead is spinning\b|\bbleeding (?:money|me dry)\b|\b(?:legs|feet|knees) (?:are|were) on fire\b|"
+    r"\bi could have died\b|\bdied (?:laughing|of embarrassment)\b|\bdie of embarrassment\b")
 # Laughter and banter.
 _JOKE = re.compile(r"\b(?:ha ha|haha|hahaha|he he|only joking|just joking|joking|kidding|laughing|laughed|"
-                   r"laugh|a joke|funny old|cheeky)\b")
+                   r"laugh|a joke|funny old|cheeky)\b|" + _IDIOMS)
 # Happening now, or asking for help now.
 _NOW = re.compile(
     r"\b(?:now|right now|still|again|at the moment|quick|quickly|hurry|urgent|urgently|emergency|please|"
