@@ -212,6 +212,8 @@ def test_hopelessness_answered_no_stands_down_without_an_alert(world):
     reply = world.say("no no nothing like that")
     assert reply.intent == "safety:stand_down" and "116 123" in reply.text
     assert world.raised() == []
+    now = world.clock.now()
+    assert "not thinking of ending her life" in world.skill.context(TurnInput(text="well", at=now, local_time=now))
 
 
 def test_a_middle_confidence_fall_is_checked_and_a_yes_escalates(world, triage):

@@ -91,6 +91,7 @@ class SafetySkill(BaseSkill):
         self.triage = triage
         self._event: _Event | None = None
         self._pending: _Pending | None = None
+        self._low_at: datetime | None = None  # she said no to the suicide question, but sounded low
 
     # ------------------------------------------------------------------ the Skill seam
 
@@ -130,6 +131,9 @@ class SafetySkill(BaseSkill):
         """After a safety event, tell the LLM how to behave for the next few minutes."""
         event = self._event
         if event is None or (turn.at - event.started_at).total_seconds() > CONTEXT_WINDOW_S:
+            if self._low_at is not None and (turn.at - self._low_at).total_seconds() <= CONTEXT_WINDOW_S:
+                return ("She sounded hopeless a moment ago but says she is not thinking of ending her life. Be warm "
+                        "and brief, listen, and do not give advice.")
             return ""
         if event.category == "suicidal":
             return (f"She recently talked about ending her life. Be warm and brief, listen, do not give advice, "
@@ -260,6 +264,8 @@ class SafetySkill(BaseSkill):
                 return self._emergency(pending.category, turn.text, turn.at, new, script=pending.script)
             if answer.fine or answer.said is False:
                 log.info("safety: she says no to the %s check", pending.category)
+                if pending.category == "suicidal":
+                    self._low_at = turn.at
                 line = phrases.STAND_DOWN_SUICIDAL if pending.category == "suicidal" else phrases.STAND_DOWN
                 return Reply(text=self._fill(line), intent="safety:stand_down", alone=True)
         else:
