@@ -120,7 +120,7 @@ class Skill(Protocol):
         """Observe a finished turn (store it, learn from it)."""
 
     def failed(self, turn: TurnInput) -> Reply | None:
-        """This skill's handle or answer raised: its own words for that, or None to pass the turn on.
+        """This skill's handle raised: its own words for that, or None to pass the turn on.
 
         Only asked of skills that hear every turn first (safety): their failure must never
         leave her words to the LLM.
