@@ -6,6 +6,7 @@ import json
 import logging
 import threading
 from dataclasses import asdict
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -19,11 +20,13 @@ from companion.ears.stopword import StopPhraseSpotter
 from companion.ears.stt import load_recognizer
 from companion.ears.vad import load_vad
 from companion.ears.wake import WakeWordDetector
+from companion.errors import StoreError
 from companion.loop.dialogue import TurnLog
 from companion.loop.engine import Components, Engine
 from companion.loop.events import State
 from companion.loop.intents import InstantIntents
 from companion.loop.skills import Skill
+from companion.store.journal import HelpRow, MoodRow, RoutineRow, Row, TurnRow
 from companion.store.store import Store
 from companion.understand.reading import Understanding
 from companion.voice.llm import ReplyGenerator
@@ -50,8 +53,35 @@ def load_components(settings: Settings, echo: EchoPath, *, warm_up: bool = True)
 
 
 def open_store(settings: Settings) -> Store:
-    """The on-device store in the configured data directory."""
-    return Store.open(data_dir(settings))
+    """The on-device store in the configured data directory; if it cannot be opened, one that keeps
+    nothing on disk (she can still talk and call for help) and the reason, for doctor and the family."""
+    try:
+        return Store.open(data_dir(settings), generations=settings.memory.generations)
+    except StoreError as exc:
+        why = f"the store could not be opened, running without memory: {exc}"
+        log.error("%s", why)
+        return Store.in_memory(why)
+
+
+def retention(settings: Settings) -> dict[type[Row], timedelta]:
+    """How long each journal table keeps its rows."""
+    m = settings.memory
+    records = timedelta(days=m.records_retention_days)
+    return {TurnRow: timedelta(days=m.retention_days), MoodRow: records, HelpRow: records, RoutineRow: records}
+
+
+def report_store(store: Store, alerts: Any) -> None:
+    """Tell the family (once per problem) when memories were damaged, could not be opened, or cannot be written."""
+    untold = [r for r in store.recoveries() if not r.told]
+    problems = [r.line() for r in untold] + [p for p in (store.health.unavailable, store.health.write_error) if p]
+    if not problems:
+        return
+    try:
+        alerts.report_failure("memory store", " | ".join(problems))
+        if untold:
+            store.mark_told()
+    except (OSError, StoreError) as exc:
+        log.error("could not tell the family about the store: %s", exc)
 
 
 class App:
@@ -86,7 +116,10 @@ class App:
             self.alerts.report_failure("its configuration file", config_problem)
         self.safety = SafetySkill(settings, self.store, self.alerts, self.clock, understanding=self.understanding)
         self.honesty = HonestySkill.from_settings(settings, self.store, self.clock, self.alerts)
-        self.memory = MemorySkill(self.store, settings.memory, self.clock, household=settings.household)
+        self.memory = MemorySkill(self.store, settings.memory, self.clock, household=settings.household,
+                                  copies=[Path(settings.caregiver.outbox_dir).expanduser()]
+                                  if settings.caregiver.outbox_dir else [],
+                                  family=self.alerts.recipient_names() if self.alerts.reaches_someone() else None)
         self.mood = MoodSensor.from_settings(settings.emotion, self.store, self.clock)  # a stage, not a skill
         self.mood.warm_up()
         self.mood_consent = MoodConsentSkill(self.mood.consent)
@@ -103,8 +136,17 @@ class App:
         # this order, one at a time: mood consent before quoting consent.
         self.skills.extend([self.safety, self.honesty, self.mood_consent, self.caregiving.consent,
                             self.caregiving.inactivity, self.memory, self.routines, intents])
+        report_store(self.store, self.alerts)
         if start_alerts:
-            self.caregiving.start()
+            self.caregiving.start(extra_checks=(self.maintain,))
+
+    def maintain(self, now: Any = None) -> None:
+        """Every minute, outside turns: write waiting rows; daily, compact the memories and apply retention."""
+        try:
+            self.store.maintain(retention(self.settings), now)
+        except StoreError as exc:  # a full card: rows wait in memory; it is reported below
+            log.warning("store upkeep postponed: %s", exc)
+        report_store(self.store, self.alerts)
 
     def mood_sensing(self) -> bool:
         """Is mood sensing on (for the LED)?"""
@@ -212,7 +254,7 @@ def attach_panel(app: App, pin_factory: Any = None):
 
     panel = Panel.from_settings(app.settings.gpio, pin_factory=pin_factory, store=app.store, clock=app.clock,
                                 on_talk=talk, on_help=help_requested, on_help_cancel=help_cancelled,
-                                on_mute=engine.set_muted, record_help=False)
+                                on_mute=engine.set_muted)
     if panel.muted:
         engine.set_muted(True)  # restored across restarts
 

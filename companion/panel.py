@@ -20,7 +20,6 @@ from typing import Any, Callable
 from companion.clock import Clock, SystemClock
 from companion.config import GpioSettings
 from companion.loop.events import State
-from companion.store.journal import mark_help_cancelled, record_help_request
 from companion.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -120,10 +119,9 @@ class Panel:
                  store: Store | None = None, clock: Clock | None = None,
                  on_talk: Callback | None = None, on_help: Callback | None = None,
                  on_help_cancel: Callback | None = None,
-                 on_mute: Callable[[bool], Any] | None = None, record_help: bool = True) -> None:
+                 on_mute: Callable[[bool], Any] | None = None) -> None:
         self.settings = settings
-        self.record_help = record_help  # False when the caller's safety layer records help requests itself
-        self.store = store
+        self.store = store  # only for the persisted mute state; help requests are recorded by the safety skill
         self.clock: Clock = clock or SystemClock()
         self.on_talk = on_talk
         self.on_help = on_help
@@ -134,7 +132,6 @@ class Panel:
         self._muted = bool(store.get(MUTED_KEY, False)) if store is not None else False
         self._last_mute_press = -math.inf
         self._help_at: float | None = None  # monotonic time of the open help request
-        self._help_id: int | None = None
         self._press_was_cancel = False
         self._pattern: Pattern | None = None
         self._mood_sensing = False
@@ -274,24 +271,17 @@ class Panel:
             if not self.help_pending:
                 return
             self._press_was_cancel = True
-            help_id, self._help_at, self._help_id = self._help_id, None, None
+            self._help_at = None
         log.info("help request cancelled by button")
-        if self.store is not None and help_id is not None:
-            mark_help_cancelled(self.store, help_id)
-        _call(self.on_help_cancel)
+        _call(self.on_help_cancel)  # the safety skill marks its help row as a false alarm
 
     def _help_held(self) -> None:
         with self._lock:
             if self._press_was_cancel or self.help_pending:
                 return
             self._help_at = self.clock.monotonic()
-            self._help_id = None
-            if self.store is not None and self.record_help:
-                self._help_id = record_help_request(
-                    self.store, self.clock, source="button", category="help_button",
-                    detail=f"help button held {self.settings.help_hold_s:g} s")
         log.warning("help requested by button")
-        _call(self.on_help)
+        _call(self.on_help)  # the safety skill records it and alerts the family
 
     def _mute_pressed(self) -> None:
         with self._lock:

@@ -101,6 +101,7 @@ def main() -> int:
                 t0 = time.perf_counter()
                 build_context(book.index, q["q"], NOW, NOW.date(), 640, 4)
                 times.append((time.perf_counter() - t0) * 1000)
+        store.compact()
         size_mb = (Path(tmp) / "companion.json").stat().st_size / 1e6
         store.close()
     times.sort()

@@ -11,8 +11,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-
 from caregiver_servers import Hook, free_port
+
 from companion.caregiver.alert import Severity
 from companion.caregiver.alerts import AlertService
 from companion.clock import ManualClock, SystemClock

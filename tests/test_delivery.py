@@ -13,8 +13,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from caregiver_servers import BlackHole, Hook, SteppingClock, Trickle
-from companion.clock import ManualClock, SystemClock
 from test_alerts import service
+
+from companion.clock import ManualClock, SystemClock
 
 START = datetime(2024, 5, 6, 9, 0, tzinfo=timezone.utc)
 

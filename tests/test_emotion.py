@@ -22,6 +22,7 @@ from companion.emotion.model import CATEGORIES4, CATEGORIES8, EmotionModel, Voic
 from companion.emotion.sensor import MoodSensor
 from companion.loop.dialogue import Dialogue
 from companion.loop.skills import TurnInput
+from companion.store.journal import MoodRow
 from companion.store.store import Store
 
 RAVDESS = Path(__file__).resolve().parents[2] / "shared" / "data" / "emotion-speech" / "ravdess"
@@ -124,7 +125,7 @@ def test_baseline_builds_persists_across_restarts_and_is_used(tmp_path, model):
         assert "5 utterances, in use" in skill.status()
         est = skill.estimate(turn("and then I had a cup of tea", clips[5]))
         assert est.voice_mode == "baseline"
-        assert len(store.all("mood")) == 6
+        assert len(store.journal.all(MoodRow)) == 6
 
 
 def test_her_calm_everyday_voice_as_baseline_is_not_heard_as_emotional(tmp_path, model):
@@ -147,7 +148,7 @@ def test_speculative_estimates_are_not_logged_or_learned(tmp_path, model):
         skill = sensor(store, settings(mode="on"), ManualClock(T0), model=model)
         assert skill.estimate(turn("I went out", read(clip_name(4, NEUTRAL)))).source == "voice+words"
         assert skill.estimate(turn("I went out", read(clip_name(4, NEUTRAL))), record=False) is not None
-        assert len(store.all("mood")) == 1
+        assert len(store.journal.all(MoodRow)) == 1
         assert "1 utterances" in skill.status()
 
 
@@ -191,10 +192,9 @@ def test_words_alone_when_there_is_no_audio(tmp_path):
         skill = sensor(store, settings(mode="on"), ManualClock(T0))
         est = skill.estimate(turn("I'm worried about the operation"))
         assert est.source == "words" and est.category == "fearful"
-        rec = store.all("mood")[0]
-        assert set(rec) - {"id"} == {"at", "arousal", "arousal_p", "valence", "category", "confidence",
-                                     "category4", "confidence4", "text_sentiment", "source"}
-        assert rec["source"] == "words" and rec["at"] == T0.isoformat()
+        (rec,) = store.journal.all(MoodRow)
+        assert isinstance(rec, MoodRow) and rec.category == "fearful" and rec.valence is not None
+        assert rec.source == "words" and rec.at == T0
 
 
 # ---------------------------------------------------------------- resonance
@@ -275,7 +275,7 @@ def test_first_conversation_asks_then_her_answer_and_opt_out_persist(tmp_path):
         assert talk.sensor.status().startswith("off") and "no (voice" in talk.sensor.status()
         assert talk.say("you can read my mood again").intent == "emotion_consent_on"
         assert talk.sensor.estimate(turn("hello again", audio.copy())) is not None
-        assert len(store.all("mood")) == 2
+        assert len(store.journal.all(MoodRow)) == 2
 
 
 def test_unanswered_question_does_not_hijack_the_conversation(tmp_path):

@@ -10,6 +10,7 @@ from companion.clock import ManualClock
 from companion.config import Settings
 from companion.loop.skills import TurnInput, TurnRecord
 from companion.safety.honesty import DisclosurePolicy, HonestySkill, check_reply, sharing_statement
+from companion.store.journal import TurnRow
 from companion.store.store import Store
 from companion.voice.guard import DOCTOR_LINE, violations
 
@@ -94,7 +95,7 @@ def test_what_do_you_tell_my_family(env):
 def test_loneliness_nudge_once_a_day(env):
     skill, store, clock = env
     for h in (1, 2):
-        store.insert("turns", {"at": (clock.now() - timedelta(hours=h)).isoformat(), "user": "I'm so lonely"})
+        store.journal.append(TurnRow(at=clock.now() - timedelta(hours=h), user="I'm so lonely"))
     reply = skill.handle(turn("I feel lonely", clock))
     assert reply.intent == "honesty:nudge" and "Susan" in reply.text and "AI" in reply.text
     clock.advance(60)
@@ -104,8 +105,8 @@ def test_loneliness_nudge_once_a_day(env):
 
 def test_talks_a_lot_and_mentions_nobody(env):
     skill, store, clock = env
-    store.insert_many("turns", [{"at": (clock.now() - timedelta(minutes=m)).isoformat(), "user": "tell me a story"}
-                                for m in range(1, 31)])
+    store.journal.append_many([TurnRow(at=clock.now() - timedelta(minutes=m), user="tell me a story")
+                               for m in range(1, 31)])
     hint = skill.context(turn("another story", clock))
     assert "Susan" in hint and "not offer yourself" in hint
     assert skill.context(turn("another", clock)) == ""

@@ -15,6 +15,7 @@ from companion.caregiver.presence import ClockSync, Presence
 from companion.config import Settings
 from companion.loop.dialogue import Dialogue
 from companion.loop.skills import TurnInput
+from companion.store.journal import TurnRow
 from companion.store.store import Store
 
 MORNING = datetime(2024, 5, 6, 7, 0, tzinfo=timezone.utc)  # 08:00 in London
@@ -59,7 +60,7 @@ def run(watch, clock, minutes: int, idle: bool = True) -> list:
 
 
 def say(watch, store, clock, text: str):
-    store.insert("turns", {"at": clock.now().isoformat(), "user": text})
+    store.journal.append(TurnRow(at=clock.now(), user=text))
     return dialogue(watch, clock).skill_reply(TurnInput(text, clock.now(), clock.now()))
 
 

@@ -15,6 +15,7 @@ from companion.audio.echo import EchoPath
 from companion.audio.wav import WavFileSink, WavFileSource
 from companion.errors import AudioDeviceError
 from companion.loop.events import State
+from companion.store.journal import HelpRow
 from companion.voice.spoken import silence, utterance
 
 TALK, HELP, MUTE = 17, 27, 22
@@ -73,10 +74,10 @@ def test_buttons_drive_the_state_machine_and_help_is_recorded(tmp_path, settings
         # a short press on help does nothing
         _press(factory, HELP, 0.05)
         time.sleep(0.3)
-        assert app.store.all("help") == []
+        assert app.store.journal.all(HelpRow) == []
         # a long press raises a help request, which is spoken and recorded
         _press(factory, HELP, 0.5)
-        assert _wait(lambda: len(app.store.all("help")) == 1)
+        assert _wait(lambda: len(app.store.journal.all(HelpRow)) == 1)
         assert _wait(lambda: any(t.intent and t.intent.startswith("safety") for t in app.engine.turns), 20)
         assert app.alerts.pending(), "the caregiver alert is queued"
         # mute: microphone off, LED shows it; unmute returns to idle

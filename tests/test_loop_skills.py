@@ -11,6 +11,7 @@ from companion.app import App, run_files
 from companion.audio.echo import EchoPath
 from companion.audio.wav import WavFileSink, WavFileSource, write_wav
 from companion.loop.dialogue import TurnLog
+from companion.store.journal import HelpRow, MoodRow, RoutineRow
 from companion.voice.spoken import utterance
 
 
@@ -54,8 +55,9 @@ def test_her_mood_reaches_the_prompt_and_the_voice(tmp_path, settings, component
         plain_ls, plain_vol = app.style.for_turn(None)
         assert sad_ls > plain_ls and sad_vol < plain_vol  # slower and softer when she is low
         assert happy_ls <= plain_ls and happy_vol >= sad_vol
-        assert len(app.store.all("mood")) == 2  # logged for the summaries, without audio
-        assert all("audio" not in row for row in app.store.all("mood"))
+        rows = app.store.journal.all(MoodRow)
+        assert len(rows) == 2 and all(isinstance(r, MoodRow) for r in rows)  # logged for the summaries, no audio
+        assert not any("audio" in name for name in rows[0].data())
     finally:
         app.close()
 
@@ -103,7 +105,7 @@ def test_a_due_medication_is_announced_by_the_loop_with_a_chime(tmp_path, settin
     from companion.store.store import Store
 
     with Store.open(tmp_path / "data") as store:
-        assert any(r["event"] == "announced" for r in store.all("routine_log"))
+        assert any(r.event == "announced" for r in store.journal.all(RoutineRow))
 
 
 def test_an_emergency_phrase_gets_the_scripted_answer_and_an_alert_not_the_llm(tmp_path, settings, components, tts,
@@ -119,5 +121,6 @@ def test_an_emergency_phrase_gets_the_scripted_answer_and_an_alert_not_the_llm(t
     from companion.store.store import Store
 
     with Store.open(tmp_path / "data") as store:
-        assert store.all("help"), "the help request is recorded"
+        (row,) = store.journal.all(HelpRow)  # the help request is recorded, once
+        assert row.source == "voice" and row.category in ("fall", "help")
     assert list((tmp_path / "data" / "outbox").glob("*.json")) or list((tmp_path / "data").rglob("outbox/*.json"))

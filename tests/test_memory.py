@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 import sys
@@ -16,19 +15,21 @@ from companion.config import MemorySettings
 from companion.loop.skills import TurnRecord
 from companion.memory.extract import llm_extractor
 from companion.memory.skill import MemorySkill
-from companion.store.store import DB_FILENAME, Store
+from companion.store.journal import FACTS, TurnRow
+from companion.store.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def on_disk(directory: Path) -> str:
-    """Everything the store has on disk (file and backup), lower case."""
-    return " ".join((directory / n).read_text().lower() for n in (DB_FILENAME, DB_FILENAME + ".bak")
-                    if (directory / n).exists())
+    """Every byte the store keeps on disk (memory file, journal, daily copies...), lower case."""
+    return " ".join(p.read_bytes().decode("latin-1").lower() for p in sorted(directory.rglob("*")) if p.is_file())
 
 
 def facts(directory: Path) -> list[dict]:
-    return list(json.loads((directory / DB_FILENAME).read_text()).get("facts", {}).values())
+    """The facts as another process sees them."""
+    with Store.open(directory) as other:
+        return other.all(FACTS)
 
 
 def make(tmp_path: Path, **settings) -> tuple[MemorySkill, ManualClock, Store]:
@@ -145,7 +146,8 @@ def test_forget_about_susan_removes_everything_about_her(tmp_path: Path) -> None
     say(skill, "yesterday susan and i walked along the river and had fish and chips", clock)
     say(skill, "I have a cat called Max", clock)
     reply, _ = say(skill, "forget about susan", clock)
-    assert reply.text.startswith("Shall I forget everything about susan?")
+    assert reply.text.startswith("I'll forget 3 things about Susan: that your daughter Susan lives in York; ")
+    assert reply.text.endswith("plus 3 conversations that mention Susan — all right?")
     reply, _ = say(skill, "yes", clock)
     assert reply.intent == "memory.forgotten"
     assert "susan" not in on_disk(tmp_path)
@@ -188,20 +190,20 @@ def test_retention_purges_old_turns_but_keeps_facts(tmp_path: Path) -> None:
     say(skill, "it is raining again today", clock)
     clock.advance(days=11)
     assert skill.purge_expired(clock.now()) == 1
-    assert [t["user"] for t in store.all("turns")] == ["it is raining again today"]
+    assert [t.user for t in store.journal.all(TurnRow)] == ["it is raining again today"]
     assert facts(tmp_path)[0]["subject"] == "Susan"
     clock.advance(days=25)
     say(skill, "hello", clock)  # the daily purge runs by itself
-    assert [t["user"] for t in store.all("turns")] == ["hello"]
+    assert [t.user for t in store.journal.all(TurnRow)] == ["hello"]
 
 
 def test_turn_log_matches_the_shared_contract(tmp_path: Path) -> None:
     skill, clock, store = make(tmp_path)
     skill.after_turn(TurnRecord(text="hello there", reply="Hello!", intent=None, at=clock.now(),
                                 emotion={"category": "happy", "valence": 0.6}, timings_ms={"stt": 120.0}))
-    t = store.all("turns")[0]
-    assert set(t) == {"id", "at", "user", "reply", "intent", "emotion", "duration_s", "timings_ms"}
-    assert t["emotion"]["category"] == "happy" and t["timings_ms"] == {"stt": 120.0}
+    (t,) = store.journal.all(TurnRow)
+    assert isinstance(t, TurnRow) and t.id == 1 and t.at == clock.now() and t.user == "hello there"
+    assert t.reply == "Hello!" and t.emotion["category"] == "happy" and t.timings_ms == {"stt": 120.0}
 
 
 def test_context_stays_within_the_token_budget(tmp_path: Path) -> None:

@@ -8,8 +8,8 @@ import threading
 from datetime import datetime, timezone
 
 import pytest
-
 from caregiver_servers import Mosquitto
+
 from companion.caregiver.alerts import AlertService
 from companion.caregiver.mqtt import MqttBridge
 from companion.clock import ManualClock

@@ -78,7 +78,7 @@ def test_a_week_of_the_example_fires_every_routine_at_its_local_time_across_dst(
     assert h.log("missed") == [] and h.escalations == []
     assert len(h.log("message_delivered")) == 2
     assert len(h.log("checkin_answer")) == 8 + 6  # mornings + weekday evenings
-    assert {d["routine_id"] for d in h.log()} == set(by_id)
+    assert {r.routine_id for r in h.log()} == set(by_id)
 
 
 DAILY = NO_QUIET + ('[[activity]]\nsuggest = "Night owl?"\ntime = "01:30"\n'

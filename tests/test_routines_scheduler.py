@@ -12,6 +12,7 @@ from companion.clock import Household, ManualClock
 from companion.loop.dialogue import Dialogue
 from companion.loop.skills import Reply, TurnInput, TurnRecord
 from companion.routines.scheduler import RoutineScheduler
+from companion.store.journal import RoutineRow
 from companion.store.store import Store
 
 LONDON = ZoneInfo("Europe/London")
@@ -65,8 +66,8 @@ class Harness:
                                          intent=reply.intent if reply else None, at=now))
         return reply
 
-    def log(self, event: str | None = None) -> list[dict]:
-        return [d for d in self.store.all("routine_log") if event is None or d["event"] == event]
+    def log(self, event: str | None = None) -> list[RoutineRow]:
+        return [r for r in self.store.journal.all(RoutineRow) if event is None or r.event == event]
 
 
 def at(y, mo, d, h=0, mi=0, tz=LONDON) -> datetime:
@@ -101,7 +102,7 @@ def test_voice_acknowledgement_stops_the_repeats(harness):
     assert ack is not None and ack.intent == "routine_ack"
     assert not h.sched.pending_ack()
     assert h.run(120) == []
-    assert [d["event"] for d in h.log()] == ["announced", "acknowledged"]
+    assert [r.event for r in h.log()] == ["announced", "acknowledged"]
     assert h.escalations == []
 
 
@@ -113,7 +114,7 @@ def test_not_yet_then_done(harness):
     (when, again), = h.run(11)
     assert when.time() == time(8, 10) and "Just checking" in again.text
     assert h.say("done").intent == "routine_ack"
-    assert [d["event"] for d in h.log()] == ["announced", "repeated", "acknowledged"]
+    assert [r.event for r in h.log()] == ["announced", "repeated", "acknowledged"]
 
 
 def test_an_unrelated_yes_later_is_not_an_acknowledgement(harness):
@@ -129,10 +130,10 @@ def test_no_acknowledgement_repeats_then_records_a_missed_dose_and_escalates(har
     h = harness(NO_QUIET + PILL, at(2027, 5, 3, 7, 59))
     said = h.run(60)
     assert [w.time() for w, _ in said] == [time(8, 0), time(8, 10), time(8, 20)]
-    assert [d["event"] for d in h.log()] == ["announced", "repeated", "repeated", "missed", "escalated"]
+    assert [r.event for r in h.log()] == ["announced", "repeated", "repeated", "missed", "escalated"]
     missed = h.log("missed")[0]
-    assert missed["due"] == at(2027, 5, 3, 8, 0).astimezone(timezone.utc).isoformat()
-    assert datetime.fromisoformat(missed["at"]).astimezone(LONDON).time() == time(8, 30)
+    assert missed.due == at(2027, 5, 3, 8, 0)
+    assert missed.at.astimezone(LONDON).time() == time(8, 30)
     (event,) = h.escalations
     assert event["kind"] == "medication" and event["title"] == "heart tablet (one tablet)"
     assert event["due_local"] == "2027-05-03 08:00" and event["asked"] == 3
@@ -145,7 +146,7 @@ def test_talk_button_acknowledges(harness):
     h.run(1)
     reply = h.sched.acknowledge_button()
     assert reply is not None and "heart tablet" in reply.text
-    assert h.log("acknowledged")[0]["detail"] == "by button"
+    assert h.log("acknowledged")[0].detail == "by button"
 
 
 QUIET = ('[quiet_hours]\nfrom = "22:00"\nuntil = "07:00"\n'
@@ -188,7 +189,7 @@ def test_checkin_answer_is_recorded(harness):
     assert "How did you sleep?" in h.sched.context(TurnInput("", h.clock.now(), h.local()))
     assert h.say("Not very well, my back hurts") is None  # goes through the normal conversation
     (doc,) = h.log("checkin_answer")
-    assert doc["detail"] == "Not very well, my back hurts" and doc["kind"] == "checkin"
+    assert doc.detail == "Not very well, my back hurts" and doc.kind == "checkin"
     h.say("And what is for lunch?")
     assert len(h.log("checkin_answer")) == 1
 
@@ -315,7 +316,7 @@ def test_a_dose_due_during_an_outage_is_recorded_as_not_asked_device_off(tmp_pat
     h = Harness(tmp_path, text, start, device_last_seen=last_seen)
     h.run(1)
     missed = h.log("missed")
-    assert [(d["title"], d["detail"]) for d in missed] == [("heart tablet", "not asked: device off"),
+    assert [(d.title, d.detail) for d in missed] == [("heart tablet", "not asked: device off"),
                                                             ("vitamin D", "not asked: device off")]
     assert [(e["title"], e["escalate"], e["device_off"]) for e in h.escalations] == [
         ("heart tablet", True, True), ("vitamin D", False, True)]

@@ -16,6 +16,7 @@ from companion.loop.dialogue import Dialogue
 from companion.loop.skills import TurnInput
 from companion.safety import phrases
 from companion.safety.skill import SafetySkill
+from companion.store.journal import HelpRow
 from companion.store.store import Store
 from companion.understand.heads import LinearHead
 from companion.understand.safety import CATEGORIES, SafetyTriage, Tier
@@ -142,7 +143,9 @@ def test_each_category_speaks_its_own_script_and_raises_a_titled_alert(world, te
     assert alert.urgent and alert.title in phrases.TITLES.values()
     assert "trying to reach Susan (not yet that anyone knows)" in alert.told_her  # never more than she heard
     assert "her_words" not in alert.detail  # categories only by default
-    assert [r["category"] for r in world.store.all("help")] == [category]
+    rows = world.store.journal.all(HelpRow)
+    assert [(r.category, r.source, r.cancelled) for r in rows] == [(category, "voice", False)]
+    assert rows[0].id == reply.data["help_id"]
 
 
 def test_without_a_channel_that_leaves_the_device_she_is_told_so(tmp_path, triage):
@@ -179,7 +182,7 @@ def test_not_hurt_is_passed_on_without_cancelling_the_fall(world):
     assert reply.intent == "safety:all_right" and "roll onto your side" in reply.text
     alert = world.alerts.get(reply.data["about_alert"])
     assert "all right now" in alert.title and not alert.resolved  # she may still need a hand up
-    assert world.store.all("help")[0]["cancelled"] is False  # she did fall; only "help" can be a false alarm
+    assert world.store.journal.all(HelpRow)[0].cancelled is False  # she did fall; only "help" can be a false alarm
     assert world.say("what's for lunch") is None  # the question is closed
 
 
@@ -255,7 +258,7 @@ def test_help_false_alarm_is_cancelled(world):
     world.say("help")
     reply = world.say("yes I'm fine it was a false alarm")
     assert reply.intent == "safety:all_right"
-    assert world.store.all("help")[0]["cancelled"] is True
+    assert world.store.journal.all(HelpRow)[0].cancelled is True
     assert world.events(reply.data["about_alert"]) == ["raised", "resolved"]  # the all-clear, not a new alert
 
 
@@ -263,7 +266,7 @@ def test_help_button_alerts_and_can_be_cancelled(world):
     reply = world.skill.help_button()
     assert reply.intent == "safety:help" and "reach Susan" in reply.text
     assert "help button" in world.alerts.get(reply.data["alert_id"]).title
-    assert world.skill.cancel_help() is not None and world.store.all("help")[0]["cancelled"] is True
+    assert world.skill.cancel_help() is not None and world.store.journal.all(HelpRow)[0].cancelled is True
 
 
 def test_context_after_suicidal_talk_mentions_crisis_line(world):

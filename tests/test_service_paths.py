@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from companion.cli.doctor import where_from
 from companion.cli.main import main
-from companion.config import data_dir, load_settings
-from companion.config import paths
+from companion.config import data_dir, load_settings, paths
 
 
 def test_commands_find_the_service_config_and_data_and_say_which(tmp_path, monkeypatch, capsys):

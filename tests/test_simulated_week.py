@@ -22,9 +22,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-
 from caregiver_servers import Hook, Mosquitto, Smtp, SteppingClock
 from test_mqtt import Listener
+
 from companion.caregiver.alerts import AlertService
 from companion.caregiver.inactivity import QUESTION, InactivityWatch
 from companion.caregiver.mqtt import MqttBridge
@@ -35,6 +35,7 @@ from companion.loop.dialogue import Dialogue
 from companion.loop.skills import TurnInput, TurnRecord
 from companion.routines.scheduler import RoutineScheduler
 from companion.safety.skill import SafetySkill
+from companion.store.journal import TurnRow
 from companion.store.store import Store
 
 MONDAY = datetime(2024, 5, 6, 6, 0, tzinfo=timezone.utc)  # 07:00 in London: the box is plugged in
@@ -147,8 +148,8 @@ class Home:
         now = self.clock.now()
         turn = TurnInput(text, now, now.astimezone(self.settings.household.zone))
         reply = self.dialogue.skill_reply(turn)
-        self.store.insert("turns", {"at": now.isoformat(), "user": text, "reply": reply.text if reply else "(llm)",
-                                    "intent": reply.intent if reply else None})
+        self.store.journal.append(TurnRow(at=now, user=text, reply=reply.text if reply else "(llm)",
+                                          intent=reply.intent if reply else None))
         record = TurnRecord(text, reply.text if reply else "(llm)", reply.intent if reply else None, now)
         for skill in self.skills:
             skill.after_turn(record)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from caregiver_servers import Hook
+
 from companion.app import run_files
 from companion.audio.wav import write_wav
 from companion.clock import ManualClock

@@ -13,6 +13,7 @@ from companion.caregiver.summary_text import headline, render_json, render_text,
 from companion.cli.caregiver import write_summary
 from companion.clock import ManualClock
 from companion.config import Settings
+from companion.store.journal import FACTS, HelpRow, MoodRow, RoutineRow, TurnRow
 from companion.store.store import Store
 
 LONDON = ZoneInfo("Europe/London")
@@ -66,11 +67,11 @@ def make_history(store: Store) -> None:
     turns.append({"at": local(2, 16), "user": "no I'm not hurt just shaken", "reply": "ok"})
     for d in range(1, 36):  # her usual: the five weeks before
         mood.append({"at": local(-d, 12), "arousal": "high", "valence": 0.2 if d % 2 else 0.4, "category": "neutral"})
-    store.insert_many("turns", turns)
-    store.insert_many("mood", mood)
-    store.insert_many("routine_log", routines)
-    store.insert("help", {"at": local(6, 14), "source": "voice", "category": "fall", "detail": "i fell", "cancelled": False})
-    store.insert("facts", {"person": "Tom", "text": "Tom is my grandson"})
+    store.journal.append_many([TurnRow.from_dict(d) for d in turns])
+    store.journal.append_many([MoodRow.from_dict(d) for d in mood])
+    store.journal.append_many([RoutineRow.from_dict(d) for d in routines])
+    store.journal.append(HelpRow.from_dict({"at": local(6, 14), "source": "voice", "category": "fall", "detail": "i fell"}))
+    store.insert(FACTS, {"kind": "person", "subject": "Tom", "relation": "grandson", "said": "Tom is my grandson"})
 
 
 @pytest.fixture
@@ -202,8 +203,8 @@ def test_a_silent_day_is_not_all_well(tmp_path):
 def test_quiet_day_headline_is_reassuring(tmp_path):
     settings = Settings().replace(routines={"timezone": "Europe/London"}, conversation={"user_name": "Mary"})
     with Store.open(tmp_path) as store:
-        store.insert("turns", {"at": local(6, 10), "user": "lovely weather", "duration_s": 2.0})
-        store.insert("routine_log", {"at": local(6, 8, 5), "kind": "medication", "event": "acknowledged",
-                                     "title": "Heart"})
+        store.journal.append(TurnRow.from_dict({"at": local(6, 10), "user": "lovely weather", "duration_s": 2.0}))
+        store.journal.append(RoutineRow.from_dict({"at": local(6, 8, 5), "kind": "medication", "event": "acknowledged",
+                                                 "title": "Heart"}))
         s = build_summary(store, settings, ManualClock(NOW), "day")
     assert headline(s) == ("All looks well: Mary talked 1 time, took all her medication.", "ok")

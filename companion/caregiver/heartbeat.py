@@ -15,6 +15,7 @@ from companion.caregiver.alert import Severity
 from companion.caregiver.alerts import AlertService
 from companion.clock import Clock
 from companion.config import Settings
+from companion.store.journal import TurnRow
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +35,10 @@ class Heartbeat:
 
     def _last_heard(self) -> datetime | None:
         try:
-            times = [d["at"] for d in self.store.all("turns") if d.get("at")]
+            last = self.store.journal.latest(TurnRow)
         except Exception:
             return None
-        return datetime.fromisoformat(max(times)) if times else None
+        return last.at if last is not None else None
 
     def check(self, now: datetime | None = None) -> str | None:
         """Send today's heartbeat if it is time; returns its alert id."""

@@ -26,6 +26,7 @@ from companion.clock import Clock
 from companion.config import Settings
 from companion.language import normalize
 from companion.loop.skills import Ask, BaseSkill, Question, Reply, TurnInput, TurnRecord
+from companion.store.journal import HelpRow, RoutineRow, TurnRow
 
 log = logging.getLogger(__name__)
 
@@ -93,15 +94,15 @@ class InactivityWatch(BaseSkill):
             log.error("cannot save the inactivity state: %s", exc)
 
     def _latest_interaction(self) -> datetime | None:
-        """Her newest turn, help request, or routine answer in the store."""
-        times: list[str] = []
+        """Her newest turn, help request, or routine answer in the journal."""
         try:
-            times += [d["at"] for d in self.store.all("turns") if d.get("at")]
-            times += [d["at"] for d in self.store.all("help") if d.get("at")]
-            times += [d["at"] for d in self.store.all("routine_log") if d.get("at") and d.get("event") in _INTERACTIONS]
+            j = self.store.journal
+            rows = [j.latest(TurnRow), j.latest(HelpRow), j.latest(RoutineRow, lambda r: r.event in _INTERACTIONS)]
         except Exception as exc:
-            log.error("inactivity: cannot read the store: %s", exc)
-        return datetime.fromisoformat(max(times)) if times else None
+            log.error("inactivity: cannot read the journal: %s", exc)
+            return None
+        times = [r.at for r in rows if r is not None]
+        return max(times) if times else None
 
     # ---------------------------------------------------------------- every minute
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from typing import Literal, TypeVar
 
 from companion.caregiver.consent import words_may_be_shared
 from companion.caregiver.presence import Presence
@@ -29,9 +29,10 @@ from companion.config import Settings
 from companion.language import normalize
 from companion.memory.people import known_people, mentions
 from companion.routines.scheduler import NOT_ASKED_DEVICE_OFF
-from companion.store.journal import ALERT_TITLES
+from companion.store.journal import HelpRow, MoodRow, RoutineRow, Row, TurnRow
 from companion.store.store import Store
 
+R = TypeVar("R", bound=Row)
 Period = Literal["day", "week"]
 CONVERSATION_GAP_S = 10 * 60
 CONVERSATION_TAIL_S = 30.0
@@ -105,6 +106,7 @@ class Summary:
     usual_per_day: float | None = None  # conversations per day in the 28 days before
     mood_n: int = 0
     baseline: dict[str, float] | None = None  # valence, valence_sd, n
+    help_real: int = 0  # help requests not called off by her as a false alarm
     concerns: dict[str, int] = field(default_factory=dict)
     quotes: dict[str, list[str]] = field(default_factory=dict)  # only when share_words
     people: dict[str, int] = field(default_factory=dict)
@@ -124,31 +126,24 @@ class Summary:
         return [a for a in self.alerts if a.severity == "urgent"]
 
 
-def _at(doc: dict[str, Any]) -> datetime | None:
-    try:
-        return datetime.fromisoformat(doc["at"])
-    except (KeyError, TypeError, ValueError):
-        return None
+def _within(rows: list[R], start: datetime, end: datetime) -> list[R]:
+    return sorted((r for r in rows if start <= r.at < end), key=lambda r: r.at)
 
 
-def _within(docs: list[dict[str, Any]], start: datetime, end: datetime) -> list[dict[str, Any]]:
-    return sorted((d for d in docs if (t := _at(d)) is not None and start <= t < end), key=lambda d: d["at"])
-
-
-def conversations_of(turns: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+def conversations_of(turns: list[TurnRow]) -> list[list[TurnRow]]:
     """Group time-ordered turns into conversations (gap > 10 min starts a new one)."""
-    groups: list[list[dict[str, Any]]] = []
+    groups: list[list[TurnRow]] = []
     for t in turns:
-        if groups and (_at(t) - _at(groups[-1][-1])).total_seconds() <= CONVERSATION_GAP_S:  # type: ignore[operator]
+        if groups and (t.at - groups[-1][-1].at).total_seconds() <= CONVERSATION_GAP_S:
             groups[-1].append(t)
         else:
             groups.append([t])
     return groups
 
 
-def conversation_minutes(group: list[dict[str, Any]]) -> float:
+def conversation_minutes(group: list[TurnRow]) -> float:
     """Span of a conversation plus the last exchange, in minutes."""
-    return ((_at(group[-1]) - _at(group[0])).total_seconds() + CONVERSATION_TAIL_S) / 60  # type: ignore[operator]
+    return ((group[-1].at - group[0].at).total_seconds() + CONVERSATION_TAIL_S) / 60
 
 
 def build_summary(store: Store, settings: Settings, clock: Clock, period: Period, audit: AuditLog | None = None,
@@ -163,15 +158,18 @@ def build_summary(store: Store, settings: Settings, clock: Clock, period: Period
     c = settings.caregiver
     s = Summary(period, start, end, settings.conversation.user_name, c.home_name or c.device_name,
                 words_may_be_shared(settings, store))
-    turns_all, mood_all = store.all("turns"), store.all("mood")
+    before = start - timedelta(days=BASELINE_DAYS)
+    j = store.journal
+    since = min(before, end - timedelta(days=7))  # her usual, and the daily summary's week of charts
+    turns_all, mood_all = j.between(TurnRow, since, end), j.between(MoodRow, since, end)
+    routine_all = j.between(RoutineRow, since, end)
     turns, mood = _within(turns_all, start, end), _within(mood_all, start, end)
-    routines, helps = _within(store.all("routine_log"), start, end), _within(store.all("help"), start, end)
+    routines, helps = _within(routine_all, start, end), j.between(HelpRow, start, end)
     groups = conversations_of(turns)
     s.conversations, s.turns = len(groups), len(turns)
     s.minutes = round(sum(conversation_minutes(g) for g in groups), 1)
-    before = start - timedelta(days=BASELINE_DAYS)
     base_turns = _within(turns_all, before, start)
-    history_days = (start - _at(base_turns[0])).days if base_turns else 0  # type: ignore[operator]
+    history_days = (start - base_turns[0].at).days if base_turns else 0
     if history_days >= 7:  # "her usual" needs a week of her own history
         s.usual_per_day = round(len(conversations_of(base_turns)) / history_days, 1)
     _baseline(s, _within(mood_all, before, start), mood)
@@ -180,16 +178,16 @@ def build_summary(store: Store, settings: Settings, clock: Clock, period: Period
         s.trend = s.days
     else:  # the daily summary's charts show the week up to today
         week = end - timedelta(days=7)
-        args = (_within(turns_all, week, end), _within(mood_all, week, end), _within(store.all("routine_log"), week, end))
+        args = (_within(turns_all, week, end), _within(mood_all, week, end), _within(routine_all, week, end))
         s.trend = [_day(end.date() - timedelta(days=6 - i), *args, s, household) for i in range(7)]
     _medicines(s, routines, household)
     _checkins(s, routines, household)
     _worries_and_people(s, turns, store, settings)
     name = settings.conversation.user_name
-    s.help = [f"{_named(ALERT_TITLES.get(h.get('category', 'help'), str(h.get('category'))), name)} — "
-              f"{household.local(_at(h)):%a %H:%M}"  # type: ignore[arg-type]
-              f"{' (help button)' if h.get('source') == 'button' else ''}"
-              f"{' — she said it was a false alarm' if h.get('cancelled') else ''}" for h in helps]
+    s.help = [f"{_named(h.title(), name)} — {household.local(h.at):%a %H:%M}"
+              f"{' (help button)' if h.source == 'button' else ''}"
+              f"{' — she said it was a false alarm' if h.cancelled else ''}" for h in helps]
+    s.help_real = sum(not h.cancelled for h in helps)
     if audit is not None:
         s.alerts, s.delivery_failures = alert_outcomes(audit.read(), start, end)
     if presence is not None:
@@ -207,64 +205,63 @@ def _named(title: str, name: str) -> str:
     return name + title[3:] if name and title.startswith("She ") else title
 
 
-def _baseline(s: Summary, base: list[dict[str, Any]], mood: list[dict[str, Any]]) -> None:
-    s.mood_n = sum(isinstance(m.get("valence"), (int, float)) for m in mood)
-    vals = [float(m["valence"]) for m in base if isinstance(m.get("valence"), (int, float))]
+def _baseline(s: Summary, base: list[MoodRow], mood: list[MoodRow]) -> None:
+    s.mood_n = sum(m.valence is not None for m in mood)
+    vals = [float(m.valence) for m in base if m.valence is not None]
     if len(vals) >= BASELINE_MIN_READINGS:
         s.baseline = {"valence": round(statistics.fmean(vals), 2), "valence_sd": round(statistics.pstdev(vals), 2),
                       "n": float(len(vals))}
 
 
-def _day(day: date, turns: list[dict[str, Any]], mood: list[dict[str, Any]], routines: list[dict[str, Any]],
+def _day(day: date, turns: list[TurnRow], mood: list[MoodRow], routines: list[RoutineRow],
          s: Summary, household: Household) -> DayStats:
-    def on_day(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [d for d in docs if household.today(_at(d)) == day]  # type: ignore[arg-type]
+    def on_day(rows: list[R]) -> list[R]:
+        return [r for r in rows if household.today(r.at) == day]
 
     ds = DayStats(day)
     groups = conversations_of(on_day(turns))
     ds.conversations, ds.turns = len(groups), sum(len(g) for g in groups)
     ds.minutes = round(sum(conversation_minutes(g) for g in groups), 1)
-    vals = [float(m["valence"]) for m in on_day(mood) if isinstance(m.get("valence"), (int, float))]
+    vals = [float(m.valence) for m in on_day(mood) if m.valence is not None]
     ds.valence = round(statistics.fmean(vals), 2) if vals else None
     if s.baseline is not None:
         ds.mood = mood_word(ds.valence, s.baseline["valence"], s.baseline["valence_sd"])
     for r in on_day(routines):
-        if r.get("kind") == "medication":
-            ds.meds_taken += r.get("event") == "acknowledged"
-            ds.meds_missed += r.get("event") == "missed"
+        if r.kind == "medication":
+            ds.meds_taken += r.event == "acknowledged"
+            ds.meds_missed += r.event == "missed"
     return ds
 
 
-def _medicines(s: Summary, routines: list[dict[str, Any]], household: Household) -> None:
+def _medicines(s: Summary, routines: list[RoutineRow], household: Household) -> None:
     meds: dict[str, Medicine] = {}
     for r in routines:
-        if r.get("kind") != "medication":
-            if r.get("event") in ("acknowledged", "suggested", "message_delivered", "checkin_answer"):
+        if r.kind != "medication":
+            if r.event in ("acknowledged", "suggested", "message_delivered", "checkin_answer"):
                 s.routines_done += 1
             continue
-        m = meds.setdefault(str(r.get("title", "medication")), Medicine(str(r.get("title", "medication"))))
-        if r.get("event") == "acknowledged":
+        title = r.title or "medication"
+        m = meds.setdefault(title, Medicine(title))
+        if r.event == "acknowledged":
             m.taken += 1
-        elif r.get("event") == "missed":
-            due = _at({"at": r.get("due") or r.get("at")})
-            label = f"{household.local(due):%a %H:%M}" if due else "?"
-            m.missed.append(label + (" (device off)" if r.get("detail") == NOT_ASKED_DEVICE_OFF else ""))
+        elif r.event == "missed":
+            label = f"{household.local(r.due or r.at):%a %H:%M}"
+            m.missed.append(label + (" (device off)" if r.detail == NOT_ASKED_DEVICE_OFF else ""))
             s.routines_missed += 1
     s.medicines = sorted(meds.values(), key=lambda m: (m.percent, m.title))
 
 
-def _checkins(s: Summary, routines: list[dict[str, Any]], household: Household) -> None:
+def _checkins(s: Summary, routines: list[RoutineRow], household: Household) -> None:
     asked: dict[tuple[str, date], str] = {}
     answered: dict[tuple[str, date], tuple[str, str | None]] = {}
     for r in routines:
-        if r.get("kind") != "checkin":
+        if r.kind != "checkin":
             continue
-        t = _at(r)
-        key = (str(r.get("title", "Check-in")), household.today(t))  # type: ignore[arg-type]
-        if r.get("event") == "announced":
-            asked[key] = str(r.get("title"))
-        elif r.get("event") == "checkin_answer":
-            answered.setdefault(key, (str(r.get("detail", "")), r.get("emotion")))
+        key = (r.title or "Check-in", household.today(r.at))
+        if r.event == "announced":
+            asked[key] = r.title
+        elif r.event == "checkin_answer":
+            answered.setdefault(key, (r.detail, r.emotion))
     by_question: dict[str, Checkin] = {}
     for (question, day) in sorted(set(asked) | set(answered), key=lambda k: (k[0], k[1])):
         c = by_question.setdefault(question, Checkin(question))
@@ -279,11 +276,11 @@ def _checkins(s: Summary, routines: list[dict[str, Any]], household: Household) 
     s.checkins = list(by_question.values())
 
 
-def _worries_and_people(s: Summary, turns: list[dict[str, Any]], store: Store, settings: Settings) -> None:
+def _worries_and_people(s: Summary, turns: list[TurnRow], store: Store, settings: Settings) -> None:
     for t in turns:
-        words = str(t.get("user") or "")
+        words = t.user
         for cat in sorted(concerns_in(normalize(words))):
             s.concerns[cat] = s.concerns.get(cat, 0) + 1
             if s.share_words and len(s.quotes.setdefault(cat, [])) < 3:
                 s.quotes[cat].append(words)
-    s.people = mentions(" ".join(t.get("user") or "" for t in turns), known_people(store, settings))
+    s.people = mentions(" ".join(t.user for t in turns), known_people(store, settings))

@@ -28,6 +28,7 @@ class Caregiving:
     def __init__(self, settings: Settings, data_dir: Path, store: Any, clock: Clock, *,
                  listening: Callable[[], bool] = lambda: True, clock_sync: ClockSync | None = None) -> None:
         self.settings = settings
+        self.extra_checks: tuple[Callable[[datetime], Any], ...] = ()
         self.alerts = AlertService.from_settings(settings, data_dir, clock, owner=True)
         self.presence = Presence(Path(data_dir) / "caregiver" / "presence.json", clock, listening=listening)
         self.sync = clock_sync or ClockSync()
@@ -48,13 +49,14 @@ class Caregiving:
     def checks(self) -> list[Callable[[datetime], Any]]:
         """What runs every minute in the alert service's housekeeping thread."""
         out: list[Callable[[datetime], Any]] = [lambda now: self.presence.beat(), self.inactivity.check,
-                                                self.heartbeat.check]
+                                                self.heartbeat.check, *self.extra_checks]
         if self.mqtt is not None:
             out.append(lambda now: self.mqtt.publish_health())  # type: ignore[union-attr]
         return out
 
-    def start(self) -> None:
-        """Connect MQTT, open the ack listener, start delivery and the minute checks."""
+    def start(self, extra_checks: tuple[Callable[[datetime], Any], ...] = ()) -> None:
+        """Connect MQTT, open the ack listener, start delivery and the minute checks (plus `extra_checks`)."""
+        self.extra_checks = extra_checks
         c = self.settings.caregiver
         try:
             self.mqtt = MqttBridge.from_settings(self.settings, self.alerts, health=self.health)

@@ -16,8 +16,16 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from companion.caregiver.alert import Alert, Severity
-from companion.caregiver.delivery import (DISK_ALERT_KEY, OPEN_KEEP_S, ChannelQueue, DeadlineExceeded, Delivery,
-                                          OpenAlert, backoff_s, call_with_deadline)
+from companion.caregiver.delivery import (
+    DISK_ALERT_KEY,
+    OPEN_KEEP_S,
+    ChannelQueue,
+    DeadlineExceeded,
+    Delivery,
+    OpenAlert,
+    backoff_s,
+    call_with_deadline,
+)
 from companion.caregiver.spool import owner_alive, owner_tag
 
 if TYPE_CHECKING:

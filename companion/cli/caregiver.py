@@ -11,10 +11,10 @@ from typing import Any
 
 from companion.caregiver.alert import short_code
 from companion.caregiver.alerts import AlertService
+from companion.caregiver.mqtt import MqttBridge
 from companion.caregiver.presence import Presence
 from companion.caregiver.summary import build_summary
 from companion.caregiver.summary_html import render_html
-from companion.caregiver.mqtt import MqttBridge
 from companion.caregiver.summary_text import headline, render_json, render_text, title_of, to_json
 from companion.clock import Clock, SystemClock
 from companion.config import Settings, data_dir

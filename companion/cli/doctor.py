@@ -97,9 +97,10 @@ def check_state(settings: Settings) -> list[tuple[str, str]]:
     try:
         from companion.store.store import Store
 
-        with Store.open(d) as store:
+        with Store.open(d, generations=settings.memory.generations) as store:
             mode = oct(Path(d).stat().st_mode & 0o777)
             out.append((OK, _line(OK, "data", f"{d} (mode {mode}); raw audio is never stored")))
+            out += check_store(store)
             muted = bool(store.get("muted", False))
             out.append((OK, _line(OK, "microphone", "MUTED by the mute button" if muted else "on")))
             out += _optional_status(settings, store)
@@ -109,6 +110,31 @@ def check_state(settings: Settings) -> list[tuple[str, str]]:
             fix = ("the service's data belongs to the user 'companion': run "
                    "`sudo -u companion /opt/companion/bin/companion doctor`")
         out.append((PROBLEM, _line(PROBLEM, "data", f"{d}: {exc}", fix)))
+    return out
+
+
+def check_store(store) -> list[tuple[str, str]]:
+    """Memories, journal and daily copies; every recovery from damage in the last 30 days, with what was lost."""
+    from datetime import datetime, timedelta, timezone
+
+    d = store.directory
+    journal = d / "journal.sqlite3"
+    size = sum(p.stat().st_size for p in d.glob("journal.sqlite3*") if p.is_file()) / 1e6 if journal.exists() else 0
+    copies = store.file.generations.all() if store.file else []
+    newest = f", newest {copies[0].day:%d %b}" if copies else ""
+    out = [(OK, _line(OK, "memories", f"{store.count()} memories; journal {size:.1f} MB; "
+                                      f"{len(copies)} daily copies{newest}"))]
+    recent = datetime.now(timezone.utc) - timedelta(days=30)
+    for r in store.recoveries():
+        try:
+            if datetime.fromisoformat(r.at) < recent:
+                continue
+        except ValueError:
+            pass
+        kind = FALLBACK  # a note, not a failure: the companion runs; the line says what was lost
+        told = "the family was told" if r.told else "the family will be told when the companion next starts"
+        out.append((kind, _line(kind, "memory store recovered", r.line(),
+                                f"{told}; the damaged file is kept next to the store for a person to look at")))
     return out
 
 
@@ -132,7 +158,6 @@ def _optional_status(settings: Settings, store) -> list[tuple[str, str]]:
         out.append((PROBLEM, _line(PROBLEM, "routines", str(exc))))
     try:
         from companion.caregiver.alerts import AlertService
-
         from companion.caregiver.presence import ClockSync
 
         alerts = AlertService.from_settings(settings, data_dir(settings), SystemClock())

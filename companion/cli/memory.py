@@ -10,6 +10,7 @@ from typing import Any
 
 from companion.clock import SystemClock
 from companion.config import data_dir
+from companion.memory import forget
 from companion.memory.book import MemoryBook
 from companion.memory.files import MemoryFileError, describe, export_data, import_file
 from companion.store.store import Store
@@ -28,9 +29,11 @@ def add_commands(subparsers: Any) -> None:
     p = sub.add_parser("import", help="add names and facts from a JSON file (see examples/memories.json)")
     p.add_argument("file", type=Path)
     p.set_defaults(func=cmd_import)
-    p = sub.add_parser("forget", help="really delete memories by id (f12, e3) or by topic")
+    p = sub.add_parser("forget", help="really delete memories by id (f12, e3) or by topic, and every copy")
     p.add_argument("ids", nargs="*", help="memory ids as shown by `companion memories list`")
-    p.add_argument("--about", metavar="TEXT", help="delete every memory (and conversation turn) mentioning TEXT")
+    p.add_argument("--about", metavar="NAME", help="delete every memory and conversation turn that names NAME "
+                                                   "(whole names: 'Ann' is not 'Anne')")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p.set_defaults(func=cmd_forget)
 
 
@@ -69,12 +72,13 @@ def cmd_export(args: argparse.Namespace, settings: Any) -> int:
 
 
 def cmd_import(args: argparse.Namespace, settings: Any) -> int:
-    """Merge a memories file."""
+    """Merge a memories file: every record is checked first, then all are written in one go (or none)."""
     book = _book(settings)
     try:
         count = import_file(book, args.file)
     except MemoryFileError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {args.file}: {exc}" if not str(exc).startswith(str(args.file)) else f"error: {exc}",
+              file=sys.stderr)
         return 2
     finally:
         book.store.close()
@@ -83,9 +87,9 @@ def cmd_import(args: argparse.Namespace, settings: Any) -> int:
 
 
 def cmd_forget(args: argparse.Namespace, settings: Any) -> int:
-    """Delete by id or topic, and say what went."""
+    """Delete by id or by name (whole names), with every copy on the device; say what went."""
     if not args.ids and not args.about:
-        print("error: give memory ids (see `companion memories list`) or --about TEXT", file=sys.stderr)
+        print("error: give memory ids (see `companion memories list`) or --about NAME", file=sys.stderr)
         return 2
     book = _book(settings)
     try:
@@ -96,14 +100,38 @@ def cmd_forget(args: argparse.Namespace, settings: Any) -> int:
                 print(f"error: no memory {key!r}; ids look like f12 or e3 (see `companion memories list`)", file=sys.stderr)
                 return 2
             doomed.append(m)
-        if args.about:
-            doomed += [m for m in book.about(args.about) if m not in doomed]
-        for m in doomed:
+        plan = forget.plan(book, args.about) if args.about else forget.Plan("", [], [], [])
+        plan.memories = doomed + [m for m in plan.memories if m not in doomed]
+        if not args.ids and args.about:
+            names = plan.names
+        else:
+            names = [m.subject for m in doomed if m.kind in ("person", "pet") and m.subject] + plan.names
+            plan.names = list(dict.fromkeys(names))
+            plan.turns = book.turns_about([m.said for m in doomed if m.said] + plan.names)
+        if plan.empty:
+            print("nothing to forget")
+            return 0
+        for m in plan.memories:
             print(f"forgetting {describe(m)}")
-        book.remove(doomed)
-        turns = book.forget_turns([args.about] + [m.subject for m in doomed if m.kind in ("person", "pet") and m.subject]
-                                  if args.about else [m.said for m in doomed if m.said])
-        print(f"forgot {len(doomed)} memories and {turns} conversation turns")
+        if plan.turns:
+            print(f"and {len(plan.turns)} conversation turn(s) that mention it")
+        if not args.yes and sys.stdin.isatty() and input("Forget these? [y/N] ").strip().lower() not in ("y", "yes"):
+            print("nothing forgotten")
+            return 1
+        outbox = _outbox(settings)
+        done = forget.execute(book, plan, 0.0, [outbox] if outbox else [])
+        r = done.report
+        print(f"forgot {len(done.plan.memories)} memories and {len(plan.turns)} conversation turns; "
+              f"removed the name from {len(r.files)} other files, {r.generations} daily copies and {r.rows} records")
+        if r.sent:
+            print(f"{r.outbox_copies} message(s) that mention it were sent to the family already: "
+                  "those copies cannot be recalled from here")
     finally:
         book.store.close()
     return 0
+
+
+def _outbox(settings: Any) -> Path | None:
+    """The caregiver outbox when it is configured outside the data directory."""
+    folder = getattr(getattr(settings, "caregiver", None), "outbox_dir", "")
+    return Path(folder).expanduser() if folder else None

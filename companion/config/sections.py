@@ -101,6 +101,9 @@ class MemorySettings:
     recall_count: int = 4  # relevant memories per turn, besides her name and closest family
     llm_extract: bool = False  # also ask the LLM for facts (only with a 1B+ instruct model)
     confirm_window_s: float = 120.0  # a "Shall I remember/forget...?" question waits this long for yes/no
+    undo_window_s: float = 600.0  # "undo that" brings forgotten memories back for this long (kept in RAM only)
+    records_retention_days: int = 400  # mood readings, help requests and routine events are deleted after this
+    generations: int = 7  # daily copies of the memories file kept for recovery (the last N days)
 
 
 @dataclass(frozen=True)

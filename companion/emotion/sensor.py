@@ -21,6 +21,7 @@ from companion.emotion.fusion import EmotionEstimate, fuse
 from companion.emotion.model import Baseline, EmotionModel
 from companion.errors import AudioFormatError
 from companion.loop.skills import TurnInput
+from companion.store.journal import MoodRow
 
 log = logging.getLogger(__name__)
 
@@ -103,11 +104,11 @@ class MoodSensor:
                 voice = self.model.predict(feats.vector, personal)
                 if record:  # after predicting: the turn is judged against her past, not itself
                     baseline.update(feats.vector)
-                    self.store.put(BASELINE_KEY, baseline.to_dict())
+                    self.store.put(BASELINE_KEY, baseline.to_dict(), defer=True)  # written with the turn
         if voice is None and not turn.text.strip():
             return None
         est = fuse(turn.at, turn.text, voice)
         if record:
-            self.store.insert("mood", est.to_dict())
+            self.store.journal.append(MoodRow.from_dict(est.to_dict()), defer=True)  # written with the turn
         turn.emotion = est
         return est

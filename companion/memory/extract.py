@@ -178,7 +178,10 @@ def _people(orig: str, low: str, today: date, known: dict[str, str]) -> list[Can
         if _valid_name(m.group("n")):
             attrs = {"deceased": True} if m.group("late") else {}
             out.append(Candidate("person", _proper(orig, low, m.start("n"), m.end("n")), RELATIONS[m.group("rel")], attrs, orig))
+    words = set(re.findall(r"[a-z0-9'\-]+", low))
     for key, proper in known.items():  # updates about people she already told us about
+        if not (key in words or (" " in key and key in low)):
+            continue  # a set lookup, not a regex per known name: she may know thousands of people
         for m in re.finditer(rf"\b{re.escape(key)}\b", low):
             if any(c.subject.lower() == key for c in out):
                 continue

@@ -8,8 +8,9 @@ from typing import Any
 
 from companion.language import say_date
 from companion.memory.text import say_month_day, to_second_person
+from companion.store.journal import EPISODES, FACTS
 
-FACTS, EPISODES = "facts", "episodes"
+__all__ = ["EPISODES", "FACTS", "KINDS", "Memory", "render", "search_text"]
 
 # kinds of fact; the ones about herself are single-valued (a new one replaces the old)
 SELF_KINDS = ("name", "preferred_name", "home", "birthday", "birthplace")
@@ -88,13 +89,18 @@ class Memory:
 
     @classmethod
     def from_doc(cls, table: str, doc: dict[str, Any]) -> "Memory":
-        """A store document → Memory (unknown keys are ignored)."""
-        return cls(table=table, id=int(doc["id"]), kind=str(doc.get("kind", "note")),
-                   subject=str(doc.get("subject", "")), relation=str(doc.get("relation", "")),
-                   attrs=dict(doc.get("attrs") or {}), said=str(doc.get("said", "")), at=str(doc.get("at", "")),
-                   updated=str(doc.get("updated", "")), importance=float(doc.get("importance", 0.5)),
-                   source=str(doc.get("source", "speech")), mood=doc.get("mood"),
-                   about=tuple(doc.get("about") or ()))
+        """A store document → Memory (unknown keys are ignored; a malformed field is dropped, never fatal)."""
+        attrs, mood, about = doc.get("attrs"), doc.get("mood"), doc.get("about")
+        try:
+            importance = float(doc.get("importance", 0.5))
+        except (TypeError, ValueError):
+            importance = 0.5
+        return cls(table=table, id=int(doc["id"]), kind=str(doc.get("kind") or "note"),
+                   subject=_text(doc.get("subject")), relation=_text(doc.get("relation")),
+                   attrs=dict(attrs) if isinstance(attrs, dict) else {}, said=_text(doc.get("said")),
+                   at=_text(doc.get("at")), updated=_text(doc.get("updated")), importance=importance,
+                   source=_text(doc.get("source")) or "speech", mood=mood if isinstance(mood, dict) else None,
+                   about=tuple(a for a in about if isinstance(a, str)) if isinstance(about, list) else ())
 
     def to_doc(self) -> dict[str, Any]:
         """Memory → store document (without the id)."""
@@ -105,11 +111,18 @@ class Memory:
             doc.update(mood=self.mood, about=list(self.about))
         return doc
 
-    def mentions(self, name: str) -> bool:
-        """Whether this memory is about `name` (a person, pet or thing)."""
-        n = name.lower()
-        return (self.subject.lower() == n or n in (a.lower() for a in self.about)
-                or n in self.said.lower().split() or n in render(self, you=False).lower())
+    def texts(self) -> list[str]:
+        """Every text a name could appear in: the fields (subject, about, attributes), then her words and
+        the rendered sentence last (for whole-name matching)."""
+        values = [v for v in self.attrs.values() if isinstance(v, str)]
+        values += [n for n in self.attrs.get("notes", []) if isinstance(n, str)] if isinstance(
+            self.attrs.get("notes"), list) else []
+        return [self.subject, *self.about, *values, self.said, render(self, you=False)]
+
+
+def _text(value: Any) -> str:
+    """A stored text field: None and non-text become ''."""
+    return value if isinstance(value, str) else ("" if value is None or isinstance(value, (dict, list)) else str(value))
 
 
 def _person_details(attrs: dict[str, Any], you: bool) -> list[str]:
@@ -133,6 +146,14 @@ def _person_details(attrs: dict[str, Any], you: bool) -> list[str]:
 
 def render(m: Memory, you: bool = True, today: date | None = None) -> str:
     """One sentence: to her ('Your daughter Susan lives in Leeds.') or about her ('Her daughter...')."""
+    try:
+        return _render(m, you, today)
+    except (ValueError, TypeError, IndexError, KeyError, AttributeError):  # a hand-edited file: say it plainly
+        text = m.subject or m.said or m.kind
+        return f"{'Your' if you else 'Her'} {m.kind.replace('_', ' ')}: {text}."
+
+
+def _render(m: Memory, you: bool, today: date | None) -> str:
     your, You, Your = ("your", "You", "Your") if you else ("her", "She", "Her")
     s_ = "" if you else "s"
     a, sub = m.attrs, m.subject

@@ -1,4 +1,9 @@
-"""The people in her life, as far as we know them: config contacts and names in memory's facts."""
+"""The people in her life, as far as we know them (config contacts and person memories), matched by whole name.
+
+"Ann" is a name, so it matches "Ann" and "Ann's" but never Anne, Joanna or Hannah;
+"Tom" never Tommy, tomatoes or Dr Tomlinson. Summaries, the honesty nudge and
+forgetting all use this one matcher.
+"""
 
 from __future__ import annotations
 
@@ -6,50 +11,69 @@ import re
 from typing import Any
 
 from companion.config import Settings
-from companion.memory.model import RELATIONS  # relation words, for when she says "my daughter" rather than a name
+from companion.memory.model import FACTS, RELATIONS, Memory  # RELATIONS: relation words ("my daughter")
+from companion.memory.text import STOPWORDS
+from companion.store.scrub import name_pattern
 from companion.store.store import Store
 
-_NAME_KEYS = ("person", "name", "who", "about", "subject", "object")
-_NAMED = re.compile(r"\b(?:daughter|son|grandson|granddaughter|sister|brother|friend|husband|wife|niece|nephew|"
-                    r"neighbou?r)(?: is)? (?:called|named|is) ([A-Z][a-z]+)")
-_IS_MY = re.compile(r"\b([A-Z][a-z]+) is my (?:" + "|".join(RELATIONS) + r")\b")
-_NOT_NAMES = {"I", "The", "My", "She", "He", "They", "It", "We", "You", "User", "Her", "His"}
+# Names that are also everyday words: in her free text they count only when written as a name ("Will", not
+# "will"); a speech transcript in lower case then never matches, which errs on the side of forgetting too little.
+WORD_NAMES = frozenset("""
+will may june april august mark rose pat bill grace hope joy faith sue ruby dawn jack frank art bob penny holly
+ivy daisy lily iris heather pearl amber summer autumn max buddy lucky ginger pepper honey rusty patch ray dean
+drew gene guy rich chase carol robin sandy rock sky angel bud cliff gay jean joan lee pip rod sunny tiny
+""".split())
+
+__all__ = ["RELATIONS", "WORD_NAMES", "ambiguous", "known_people", "mentions", "name_pattern", "people", "refers_to"]
 
 
-def _names_in_fact(fact: dict[str, Any]) -> list[str]:
-    """Names in one memory fact, whatever its exact shape (memory owns the schema)."""
-    names = []
-    for key in _NAME_KEYS:
-        value = fact.get(key)
-        if isinstance(value, str) and re.fullmatch(r"[A-Z][a-z]+(?: [A-Z][a-z]+)?", value.strip()):
-            names.append(value.strip())
-    text = " ".join(str(fact.get(k, "")) for k in ("text", "value", "fact", "content"))
-    names += _NAMED.findall(text) + _IS_MY.findall(text)
-    return [n for n in names if n not in _NOT_NAMES]
+def ambiguous(name: str) -> bool:
+    """Is this name also an everyday word (so lower-case text may not mean the person)?"""
+    return name.strip().lower() in WORD_NAMES or name.strip().lower() in STOPWORDS
+
+
+def people(store: Store) -> list[Memory]:
+    """Her person memories with a name, oldest first (cached until the facts change)."""
+    def compute(docs: list[dict[str, Any]]) -> list[Memory]:
+        out = []
+        for doc in docs:
+            try:
+                m = Memory.from_doc(FACTS, doc)
+            except (KeyError, TypeError, ValueError):
+                continue
+            if m.kind == "person" and m.subject.strip():
+                out.append(m)
+        return out
+
+    return store.cached(FACTS, "people", compute)
 
 
 def known_people(store: Store, settings: Settings) -> list[str]:
-    """Config contacts first (she knows them best), then names from memory facts, without duplicates."""
+    """Config contacts first (she knows them best), then the people memory knows, without duplicates."""
     out: list[str] = []
-    for name in list(settings.caregiver.contacts):
-        if name.strip() and name.strip() not in out:
-            out.append(name.strip())
-    try:
-        facts = store.all("facts")
-    except Exception:  # memory's table may not exist yet on a fresh device  # noqa: BLE001
-        facts = []
-    for fact in facts:
-        for name in _names_in_fact(fact):
-            if name not in out:
-                out.append(name)
+    seen: set[str] = set()
+    for name in list(settings.caregiver.contacts) + [m.subject for m in people(store)]:
+        name = name.strip()
+        if name and name.lower() not in seen:
+            seen.add(name.lower())
+            out.append(name)
     return out
 
 
+def refers_to(text: str, name: str) -> bool:
+    """Whether `text` names `name` as a whole name (any case)."""
+    return bool(name.strip()) and bool(name_pattern(name).search(text))
+
+
 def mentions(text: str, names: list[str]) -> dict[str, int]:
-    """How often each name, or each relation word ("my daughter"), occurs in `text`."""
+    """How often each name (whole names only), or each relation word ("my daughter"), occurs in `text`."""
     counts: dict[str, int] = {}
+    words = set(re.findall(r"\w+", text.lower()))
     for name in names:
-        n = len(re.findall(r"\b" + re.escape(name) + r"\b", text, flags=re.I))
+        parts = name.lower().split()
+        if not parts or parts[0] not in words:
+            continue  # a set lookup first: she may know hundreds of people
+        n = len(name_pattern(name).findall(text))
         if n:
             counts[name] = n
     lower = text.lower()

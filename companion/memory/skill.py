@@ -7,16 +7,20 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Callable
+from pathlib import Path
+from typing import Any, Callable, Sequence
 
 from companion.clock import Clock, Household
 from companion.config import MemorySettings
+from companion.errors import StoreError
 from companion.loop.skills import Ask, BaseSkill, Question, Reply, TurnInput, TurnRecord
-from companion.memory.book import TURNS, Change, MemoryBook
+from companion.memory import forget
+from companion.memory.book import Change, MemoryBook
 from companion.memory.extract import Candidate, extract, has_secret
 from companion.memory.model import CLOSENESS, FACTS, Memory, render
 from companion.memory.recall import build_context
 from companion.memory.text import yes_or_no
+from companion.store.journal import TurnRow
 from companion.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -47,8 +51,7 @@ class Pending:
     asked_at: float  # clock.monotonic()
     candidates: list[Candidate] = dataclasses.field(default_factory=list)
     changes: list[Change] = dataclasses.field(default_factory=list)
-    memories: list[Memory] = dataclasses.field(default_factory=list)
-    topic: str = ""
+    plan: forget.Plan | None = None
 
 
 def _as_dict(value: Any) -> dict[str, Any] | None:
@@ -85,8 +88,11 @@ class MemorySkill(BaseSkill):
 
     def __init__(self, store: Store, settings: MemorySettings, clock: Clock, *,
                  extractor: Callable[[str], list[Candidate]] | None = None, write_turns: bool = True,
-                 household: Household | None = None) -> None:
+                 household: Household | None = None, copies: Sequence[Path] = (), family: str | None = None) -> None:
         self.settings = settings
+        self.copies = list(copies)  # folders outside the data dir that hold copies (an outbox elsewhere)
+        self.family = family  # who receives messages off the device (None: nothing leaves it)
+        self.forgotten: forget.Forgotten | None = None  # undo window, RAM only
         self.household = household or Household()
         self.clock = clock
         self.book = MemoryBook(store, clock)
@@ -104,6 +110,8 @@ class MemorySkill(BaseSkill):
         low = re.sub(r"\s+", " ", text.lower().replace("’", "'"))
         if not low:
             return None
+        if self.forgotten and forget.UNDO_RE.search(" ".join(re.findall(r"[a-z']+", low))):
+            return self._undo()
         if has_secret(low):
             return Reply("Please keep that private. I don't keep PINs, passwords or card numbers, "
                          "and I will never ask you for them.", intent="memory.secret_refused")
@@ -142,12 +150,20 @@ class MemorySkill(BaseSkill):
                              self.settings.context_tokens * CHARS_PER_TOKEN, self.settings.recall_count)
 
     def after_turn(self, record: TurnRecord) -> None:
-        """Write the turn, purge old turns daily, and learn facts and stories from what she said."""
+        """Write the turn and what she told, in one commit; purge old turns daily."""
+        try:
+            with self.book.store.transaction():  # the turn, its facts and the turn's mood reading: one write
+                self._learn(record)
+        except StoreError as exc:  # the disk refuses: it stays in memory and is written with the next commit
+            log.warning("this turn is kept in memory until the disk can be written: %s", exc)
+        self._maybe_purge(record.at)
+
+    def _learn(self, record: TurnRecord) -> None:
         intent = record.intent or ""
-        private = intent.startswith(("memory.forget", "memory.forgotten", "memory.secret")) or has_secret(record.text)
+        private = intent.startswith(("memory.forget", "memory.forgotten", "memory.secret", "memory.undo")) \
+            or has_secret(record.text)
         if self.write_turns:
             self._write_turn(record, private)
-        self._maybe_purge(record.at)
         if private or intent.startswith("safety") or (intent.startswith("memory.") and intent != "memory.confirm"):
             return
         today = self._today(record.at)
@@ -160,7 +176,10 @@ class MemorySkill(BaseSkill):
         changes = [ch for c in cands for ch in self.book.apply(c)]
         if not changes and intent != "memory.confirm" and looks_like_episode(record.text):
             names = self.book.known_names()
-            about = [p for k, p in names.items() if re.search(rf"\b{re.escape(k)}\b", record.text.lower())]
+            low = record.text.lower()
+            words = set(re.findall(r"[a-z0-9'\-]+", low))
+            about = [p for k, p in names.items() if (k in words or (" " in k and k in low))
+                     and re.search(rf"\b{re.escape(k)}\b", low)]
             mood = _as_dict(record.emotion)
             ep = self.book.add_episode(record.text.strip(), {k: mood[k] for k in ("category", "valence") if k in mood}
                                        if mood else None, about)
@@ -197,7 +216,7 @@ class MemorySkill(BaseSkill):
         return text + " You can ask me to forget anything."
 
     def summary_about(self, topic: str) -> str:
-        """What is remembered about one person or thing."""
+        """What is remembered about one person or thing (whole names)."""
         mems = self.book.about(topic)
         if not mems:
             return f"I don't remember anything about {topic}."
@@ -237,14 +256,29 @@ class MemorySkill(BaseSkill):
         return self._ask(Pending("forget_last", self.clock.monotonic(), changes=changes), f"Shall I forget that {what}?")
 
     def _ask_forget_about(self, topic: str) -> Reply:
-        mems = self.book.about(topic)
-        if not mems:
-            return Reply(f"I don't have anything about {topic} to forget.", intent="memory.forget_nothing")
-        n = len(mems)
-        return self._ask(Pending("forget_about", self.clock.monotonic(), memories=mems, topic=topic),
-                         f"Shall I forget everything about {topic}? That's {n} thing{'s' if n != 1 else ''}.")
+        plan = forget.plan(self.book, topic)
+        if plan.empty:
+            return Reply(f"I don't have anything about {plan.topic} to forget.", intent="memory.forget_nothing")
+        return self._ask(Pending("forget_about", self.clock.monotonic(), plan=plan), plan.question())
+
+    def _undo(self) -> Reply:
+        f, self.forgotten = self.forgotten, None
+        if f is None or self.clock.monotonic() - f.at > self.settings.undo_window_s:
+            return Reply("I'm sorry, it's too late to bring that back.", intent="memory.undo_too_late")
+        count = forget.undo(self.book, f)
+        what = f"the {count} thing{'s' if count != 1 else ''} about {f.plan.topic}" if count else \
+            f"what we said about {f.plan.topic}"
+        return Reply(f"All right, I've put back {what}.", intent="memory.undone")
 
     def _answer(self, p: Pending, yes: bool) -> Reply:
+        try:
+            return self._carry_out(p, yes)
+        except StoreError as exc:
+            log.error("could not change the memories: %s", exc)
+            return Reply("I'm sorry, I can't change what I remember just now: the memory card is full or "
+                         "failing. Please ask me again later.", intent="memory.error")
+
+    def _carry_out(self, p: Pending, yes: bool) -> Reply:
         if p.action == "remember":
             if not yes:
                 self.book.forget_turns([c.said for c in p.candidates if c.said])  # her words go too
@@ -259,11 +293,11 @@ class MemorySkill(BaseSkill):
             self.book.undo(p.changes)
             self.book.forget_turns([ch.memory.said for ch in p.changes if ch.memory.said])
             self.last_changes = []
-        elif p.action == "forget_about":
-            names = {p.topic} | {m.subject for m in p.memories if m.kind in ("person", "pet") and m.subject}
-            self.book.remove([m for m in (self.book.get(x.key) for x in p.memories) if m])
-            self.book.forget_turns(names | {m.said for m in p.memories if m.said})
+        elif p.action == "forget_about" and p.plan is not None:
+            self.forgotten = forget.execute(self.book, p.plan, self.clock.monotonic(), self.copies)
             self.last_changes = []
+            return Reply(forget.done_line(self.forgotten, self.family, round(self.settings.undo_window_s / 60)),
+                         intent="memory.forgotten")
         elif p.action == "forget_all":
             self.book.forget_everything()
             self.last_changes = []
@@ -271,14 +305,14 @@ class MemorySkill(BaseSkill):
 
     def _write_turn(self, record: TurnRecord, private: bool) -> None:
         words = record.words
-        doc = {"at": record.at.isoformat(),
-               "user": "(asked me to forget something)" if private and not has_secret(record.text) else
-                       ("(private: not kept)" if private else record.text),
-               "reply": "(confirmed)" if private else record.reply, "intent": record.intent,
-               "emotion": _as_dict(record.emotion),
-               "duration_s": round(words[-1].end_s - words[0].start_s, 2) if words else None,
-               "timings_ms": dict(record.timings_ms)}
-        self.book.store.insert(TURNS, doc)
+        self.book.store.journal.append(TurnRow(
+            at=record.at,
+            user="(asked me to forget something)" if private and not has_secret(record.text) else
+                 ("(private: not kept)" if private else record.text),
+            reply="(confirmed)" if private else record.reply, intent=record.intent,
+            emotion=_as_dict(record.emotion),
+            duration_s=round(words[-1].end_s - words[0].start_s, 2) if words else None,
+            timings_ms=dict(record.timings_ms)), defer=True)  # committed with the transaction
 
     def _maybe_purge(self, now: datetime) -> None:
         last = self.book.store.get(PURGE_KEY)
@@ -287,4 +321,7 @@ class MemorySkill(BaseSkill):
         except (TypeError, ValueError):
             due = True
         if due:
-            self.purge_expired(now)
+            try:
+                self.purge_expired(now)
+            except StoreError as exc:
+                log.warning("could not delete old conversation turns: %s", exc)

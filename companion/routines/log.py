@@ -1,4 +1,4 @@
-"""The routine_log table: what was announced, acknowledged, missed or answered, and when."""
+"""The routine log (a journal table): what was announced, acknowledged, missed or answered, and when."""
 
 from __future__ import annotations
 
@@ -9,17 +9,17 @@ from companion.clock import Clock
 from companion.errors import StoreError
 from companion.routines.file import Routine
 from companion.routines.schedule import Occurrence
+from companion.store.journal import RoutineRow
 
 log = logging.getLogger(__name__)
 
-TABLE = "routine_log"
 # Events after which a timed occurrence is finished, even across a restart. An announced but
 # unconfirmed medication is not finished: after a restart it is asked again.
 FINAL = {"acknowledged", "missed", "escalated", "message_delivered", "suggested", "checkin_answer"}
 
 
 class RoutineLog:
-    """Writes routine events to the store (never raising) and reads back what was already done."""
+    """Writes routine events to the journal (never raising) and reads back what was already done."""
 
     def __init__(self, store: Any, clock: Clock) -> None:
         self.store = store
@@ -27,34 +27,29 @@ class RoutineLog:
 
     def history(self) -> tuple[set[tuple[str, str, str]], set[str]]:
         """(occurrence keys already handled, message ids already delivered)."""
-        try:
-            docs = self.store.all(TABLE) if self.store is not None else []
-        except (StoreError, OSError) as exc:
-            log.error("cannot read routine history: %s", exc)
-            docs = []
-        keys = {(d.get("routine_id", ""), d.get("stage", "main"), d.get("due", "")) for d in docs
-                if d.get("due") and (d.get("kind") != "medication" or d.get("event") in FINAL)}
-        delivered = {d.get("routine_id", "") for d in docs if d.get("event") == "message_delivered"}
+        rows = self.events()
+        keys = {(r.routine_id, r.stage or "main", r.due.isoformat()) for r in rows
+                if r.due is not None and (r.kind != "medication" or r.event in FINAL)}
+        delivered = {r.routine_id for r in rows if r.event == "message_delivered"}
         return keys, delivered
 
-    def record(self, event: str, r: Routine, detail: str, due: Occurrence | None = None, **extra: Any) -> None:
-        """Append one event: {at, routine_id, kind, event, title, detail} (+ due, stage for timed ones)."""
-        doc: dict[str, Any] = {"at": self.clock.now().isoformat(), "routine_id": r.id, "kind": r.kind,
-                               "event": event, "title": r.title, "detail": detail, **extra}
-        if due is not None and r.times:  # timed occurrences: lets a restart skip what was handled
-            doc["due"] = due.due.isoformat()
-            doc["stage"] = due.stage
+    def record(self, event: str, r: Routine, detail: str, due: Occurrence | None = None,
+               emotion: str | None = None, defer: bool = False) -> None:
+        """Append one event (timed ones with their due time and stage, so a restart skips what was handled)."""
+        timed = due is not None and bool(r.times)
+        row = RoutineRow(at=self.clock.now(), routine_id=r.id, kind=r.kind, event=event, title=r.title, detail=detail,
+                         due=due.due if timed else None, stage=due.stage if timed else None, emotion=emotion)
         if self.store is None:
             return
         try:
-            self.store.insert(TABLE, doc)
+            self.store.journal.append(row, defer=defer)
         except (StoreError, OSError) as exc:
             log.error("cannot record routine event %s for %s: %s", event, r.id, exc)
 
-    def events(self) -> list[dict[str, Any]]:
+    def events(self) -> list[RoutineRow]:
         """Every recorded event, oldest first (for summaries and tests)."""
         try:
-            return self.store.all(TABLE) if self.store is not None else []
+            return self.store.journal.all(RoutineRow) if self.store is not None else []
         except (StoreError, OSError) as exc:
             log.error("cannot read routine history: %s", exc)
             return []

@@ -175,7 +175,8 @@ class RoutineScheduler(BaseSkill):
             if self._checkin is not None and turn.text.strip():
                 routine, _ = self._checkin
                 emotion = getattr(turn.emotion, "category", None)
-                self.journal.record("checkin_answer", routine, turn.text.strip(), emotion=emotion)
+                self.journal.record("checkin_answer", routine, turn.text.strip(), emotion=emotion,
+                                    defer=True)  # her answer is written with the turn's own commit
             return None  # the conversation answers her (context() says what she is answering)
         if not self.pending_ack():
             return None

@@ -12,6 +12,7 @@ from companion.config import Settings
 from companion.language import normalize
 from companion.loop.skills import BaseSkill, Reply, TurnInput, TurnRecord
 from companion.memory.people import known_people, mentions
+from companion.store.journal import MoodRow, TurnRow
 from companion.store.store import Store
 from companion.voice.guard import check_reply  # re-exported: the loop calls honesty.check_reply on every LLM sentence
 
@@ -108,9 +109,9 @@ class DisclosurePolicy:
         return None
 
     def mark_disclosed(self, now: datetime) -> None:
-        """Record that she was just told (also after answering "are you a real person?")."""
-        self.store.put(_K_DISCLOSED, now.isoformat())
-        self.store.put(_K_TALK, 0.0)
+        """Record that she was just told (also after answering "are you a real person?"); written with the turn."""
+        self.store.put(_K_DISCLOSED, now.isoformat(), defer=True)
+        self.store.put(_K_TALK, 0.0, defer=True)
 
     def talk_seconds(self) -> float:
         """Conversation time since the last disclosure."""
@@ -124,8 +125,8 @@ class DisclosurePolicy:
             gap = (at - datetime.fromisoformat(last)).total_seconds()
             if 0 < gap <= CONVERSATION_GAP_S:
                 added = max(gap, duration_s)
-        self.store.put(_K_LAST_TURN, at.isoformat())
-        self.store.put(_K_TALK, self.talk_seconds() + added)
+        self.store.put(_K_LAST_TURN, at.isoformat(), defer=True)  # per-turn counters ride with the turn's commit
+        self.store.put(_K_TALK, self.talk_seconds() + added, defer=True)
 
 
 class HonestySkill(BaseSkill):
@@ -161,7 +162,7 @@ class HonestySkill(BaseSkill):
                          intent="honesty:sharing")
         if _LONELY.search(norm) and self._nudge_due(turn.at, include_current=True):
             person = self._person()
-            self.store.put(_K_NUDGED, self.policy._local(turn.at).date().isoformat())
+            self.store.put(_K_NUDGED, self.policy._local(turn.at).date().isoformat(), defer=True)
             who = person or "a friend or someone in your family"
             return Reply(text=f"I'm sorry you're feeling lonely. I'm only an AI, and you deserve real company. "
                               f"Would you like to ring {who} today?", intent="honesty:nudge", expect_answer=True)
@@ -175,7 +176,7 @@ class HonestySkill(BaseSkill):
         """Once a day, when she seems lonely or talks only to the companion, ask the LLM to suggest a real person."""
         if not self._nudge_due(turn.at, include_current=False):
             return ""
-        self.store.put(_K_NUDGED, self.policy._local(turn.at).date().isoformat())
+        self.store.put(_K_NUDGED, self.policy._local(turn.at).date().isoformat(), defer=True)
         who = self._person() or "a friend or family member"
         return (f"She may be lonely. Gently suggest she contacts {who} (a call or a visit). "
                 "Do not offer yourself as a replacement for people.")
@@ -192,18 +193,17 @@ class HonestySkill(BaseSkill):
         if self.store.get(_K_NUDGED) == self.policy._local(at).date().isoformat():
             return False
         since = at - timedelta(days=LONELY_WINDOW_DAYS)
-        turns = [t for t in self.store.all("turns") if t.get("at") and datetime.fromisoformat(t["at"]) >= since]
+        turns = self.store.journal.since(TurnRow, since)
         signals = int(include_current)
-        signals += sum(1 for t in turns if _LONELY.search(normalize(t.get("user") or "")))
-        signals += sum(1 for m in self.store.all("mood")
-                       if m.get("at") and datetime.fromisoformat(m["at"]) >= since
-                       and str(m.get("category", "")).lower() in ("sad", "lonely"))
+        signals += sum(1 for t in turns if _LONELY.search(normalize(t.user)))
+        signals += sum(1 for m in self.store.journal.since(MoodRow, since)
+                       if (m.category or "").lower() in ("sad", "lonely"))
         if signals >= LONELY_SIGNALS_NEEDED:
             return True
         day_start = at - timedelta(days=1)
-        today = [t for t in turns if datetime.fromisoformat(t["at"]) >= day_start]
+        today = [t for t in turns if t.at >= day_start]
         if len(today) >= BUSY_TURNS_PER_DAY:
             names = known_people(self.store, self.settings)
-            said = " ".join(t.get("user") or "" for t in turns)
+            said = " ".join(t.user for t in turns)
             return not mentions(said, names)
         return False

@@ -26,6 +26,7 @@ from companion.config import Settings
 from companion.loop.skills import Ask, BaseSkill, Question, Reply, TurnInput
 from companion.safety import phrases
 from companion.safety.alarm import SafetyAlarm
+from companion.store.journal import HelpRow
 from companion.store.store import Store
 from companion.understand.safety import SafetyTriage, Tier, Triage
 
@@ -309,7 +310,7 @@ class SafetySkill(BaseSkill):
         """She says she is all right: tell the family (the all-clear for a cancelled help call)."""
         if cancelled and event.help_id is not None:
             try:
-                self.store.update("help", {"cancelled": True, "cancelled_at": at.isoformat()}, [event.help_id])
+                self.store.journal.mark_help_cancelled(event.help_id, at)
             except Exception:
                 log.exception("could not mark help request %s cancelled", event.help_id)
         title = self._title(event.script, ": she says she is all right now")
@@ -325,10 +326,9 @@ class SafetySkill(BaseSkill):
     def _record_help(self, at: datetime, category: str, source: str, found: Triage | None) -> int | None:
         """A row in `help` for the summary; a store that cannot be written never stops the emergency."""
         try:
-            return self.store.insert("help", {
-                "at": at.isoformat(), "source": source, "category": category,
-                "detail": ", ".join(sorted(found.words.values())[:3]) if found else "help button",
-                "cancelled": False})
+            return self.store.journal.append(HelpRow(
+                at=at, source=source, category=category,
+                detail=", ".join(sorted(found.words.values())[:3]) if found else "help button")).id
         except Exception:
             log.exception("could not record the help request (the alert and the script go on)")
             return None

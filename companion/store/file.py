@@ -1,13 +1,16 @@
-"""The store's file on disk: atomic replace, a backup, recovery from corruption, a file lock."""
+"""Files on disk: atomic replace, a file lock, the memory file's format, and salvage of a damaged one."""
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import logging
 import os
+import pwd
+import re
 import tempfile
-import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -30,6 +33,10 @@ def parse(text: str) -> Data:
         data = json.loads(text)
     except ValueError as exc:
         raise CorruptFile(f"not valid JSON ({exc})") from None
+    return _validated(data)
+
+
+def _validated(data: Any) -> Data:
     if not isinstance(data, dict):
         raise CorruptFile("the top level is not a JSON object")
     for name, table in data.items():
@@ -39,6 +46,142 @@ def parse(text: str) -> Data:
             if not (doc_id.isdigit() and isinstance(doc, dict)):
                 raise CorruptFile(f"table {name!r} has a malformed document {doc_id!r}")
     return data
+
+
+def clone(value: Any) -> Any:
+    """Copy JSON-shaped data so callers cannot mutate a cached tree."""
+    if isinstance(value, dict):
+        return {k: clone(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clone(v) for v in value]
+    return value
+
+
+def dumps(data: Data) -> bytes:
+    """The memory file: valid TinyDB JSON with one document per line, so damage costs only the lines it hits."""
+    out = ["{"]
+    tables = list(data.items())
+    for t, (name, table) in enumerate(tables):
+        out.append(json.dumps(name, ensure_ascii=False) + ": {")
+        docs = list(table.items())
+        for i, (doc_id, doc) in enumerate(docs):
+            comma = "," if i < len(docs) - 1 else ""
+            out.append(f'"{doc_id}": ' + json.dumps(doc, ensure_ascii=False, separators=(",", ":")) + comma)
+        out.append("}" + ("," if t < len(tables) - 1 else ""))
+    out.append("}")
+    return ("\n".join(out) + "\n").encode("utf-8")
+
+
+# ---------------------------------------------------------------- salvage
+
+_TABLE_LINE = re.compile(r'^\s*"([^"\\]+)"\s*:\s*\{\s*$')
+_DOC_START = re.compile(r'"(\d+)"\s*:\s*\{')
+
+
+@dataclass
+class Salvage:
+    """What could be read from a damaged memory file."""
+
+    data: Data = field(default_factory=dict)
+    complete: bool = False  # the whole file parsed
+    docs_seen: int = 0  # document entries found, readable or not (an estimate of what the file held)
+    problem: str = ""
+
+    @property
+    def docs(self) -> int:
+        """Documents recovered (every table but meta)."""
+        return sum(len(t) for name, t in self.data.items() if name != "meta")
+
+
+def salvage(raw: bytes) -> Salvage:
+    """Every valid document in a damaged file: a valid prefix (e.g. before a NUL tail), then line by line."""
+    text = raw.decode("utf-8", errors="replace")
+    try:
+        data = parse(text)
+        return Salvage(data, complete=True, docs_seen=_count_docs(data))
+    except CorruptFile as exc:
+        problem = str(exc)
+    seen = len(_DOC_START.findall(text))
+    out = Salvage(problem=problem, docs_seen=seen - 1 if '"meta"' in text else seen)  # meta is not a memory
+    stripped = text.lstrip()
+    try:  # a whole valid tree followed by junk (NULs from a power cut, a second write)
+        data, _ = json.JSONDecoder().raw_decode(stripped)
+        out.data = _validated(data)
+        out.docs_seen = _count_docs(out.data)  # the whole tree is there
+        return out
+    except (ValueError, CorruptFile):
+        pass
+    _walk(text, out.data)
+    _by_lines(text, out.data)
+    return out
+
+
+def _count_docs(data: Data) -> int:
+    return sum(len(t) for name, t in data.items() if name != "meta")
+
+
+def _walk(text: str, into: Data) -> None:
+    """Read tables and documents from the start until the damage (truncation, garbage)."""
+    dec = json.JSONDecoder()
+    ws = re.compile(r"[\s\x00]*")
+    i = ws.match(text, 0).end()
+    if not text.startswith("{", i):
+        return
+    i += 1
+    while True:
+        i = ws.match(text, i).end()
+        try:
+            name, i = dec.raw_decode(text, i)
+        except ValueError:
+            return
+        m = re.compile(r"[\s]*:[\s]*\{").match(text, i)
+        if not isinstance(name, str) or not m:
+            return
+        i = m.end()
+        table = into.setdefault(name, {})
+        while True:
+            i = ws.match(text, i).end()
+            if text.startswith("}", i):
+                i += 1
+                break
+            m = re.compile(r'"(\d+)"\s*:\s*').match(text, i)
+            if not m:
+                return
+            try:
+                doc, i = dec.raw_decode(text, m.end())
+            except ValueError:
+                return
+            if isinstance(doc, dict):
+                table[m.group(1)] = doc
+            i = ws.match(text, i).end()
+            if text.startswith(",", i):
+                i += 1
+        i = ws.match(text, i).end()
+        if text.startswith(",", i):
+            i += 1
+            continue
+        return
+
+
+def _by_lines(text: str, into: Data) -> None:
+    """Our own format has one document per line: read every intact line, wherever the damage is."""
+    table: str | None = None
+    for line in text.splitlines():
+        m = _TABLE_LINE.match(line)
+        if m:
+            table = m.group(1)
+            continue
+        m = re.match(r'^\s*"(\d+)"\s*:\s*(\{.*\})\s*,?\s*$', line)
+        if m and table is not None:
+            try:
+                doc = json.loads(m.group(2))
+            except ValueError:
+                continue
+            if isinstance(doc, dict):
+                into.setdefault(table, {}).setdefault(m.group(1), doc)
+
+
+# ---------------------------------------------------------------- writing
 
 
 def atomic_write(path: Path, payload: bytes, *, mode: int = 0o600,
@@ -75,7 +218,8 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def _signature(path: Path) -> tuple[int, int, int] | None:
+def signature(path: Path) -> tuple[int, int, int] | None:
+    """(inode, size, mtime) of a file, or None when it is missing: changes when another process replaces it."""
     try:
         st = os.stat(path)
     except FileNotFoundError:
@@ -83,158 +227,75 @@ def _signature(path: Path) -> tuple[int, int, int] | None:
     return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
+def ownership_fix(directory: Path) -> str:
+    """The one command that gives this user back its data directory."""
+    try:
+        user = pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        user = str(os.geteuid())
+    top = directory
+    if str(directory).startswith("/var/lib/companion"):
+        top = Path("/var/lib/companion")
+    return f"sudo chown -R {user}: {top}"
+
+
+def store_error(what: str, path: Path, exc: BaseException) -> StoreError:
+    """A StoreError in one line: what failed, on which file, why, and the fix."""
+    code = getattr(exc, "errno", None)
+    reason = getattr(exc, "strerror", None) or str(exc)
+    text = str(exc).lower()  # SQLite's errors carry words, not errno
+    if code is None and "disk is full" in text:
+        code = errno.ENOSPC
+    elif code is None and ("readonly" in text or "read-only" in text):
+        code = errno.EROFS
+    elif code is None and "disk i/o error" in text:
+        return StoreError(f"cannot {what} {path}: the card reported an I/O error; it may be failing or "
+                          "read-only (check `dmesg`, then repair or replace the SD card)")
+    if code in (errno.EACCES, errno.EPERM):
+        return StoreError(f"cannot {what} {path}: permission denied; fix: {ownership_fix(path.parent)}")
+    if code == errno.EROFS:
+        return StoreError(f"cannot {what} {path}: the file system is read-only; remount it read-write "
+                          "(or check the SD card, which turns read-only when it fails)")
+    if code in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return StoreError(f"cannot {what} {path}: no space left; free space on the SD card")
+    return StoreError(f"cannot {what} {path}: {reason}; check the SD card and the directory's permissions")
+
+
 class FileLock:
-    """An exclusive lock shared by every process that opens the same store (flock)."""
+    """An exclusive lock shared by every process that opens the same store (flock).
+
+    The lock file is opened once and kept open: a card that turns read-only later
+    cannot stop her memories from being read (flock works on a read-only descriptor).
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._fd: int | None = None
 
+    def _open(self) -> int:
+        if self._fd is None:
+            try:
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            except OSError as exc:
+                if exc.errno not in (errno.EROFS, errno.EACCES) or not os.path.exists(self.path):
+                    raise store_error("open the lock file", self.path, exc) from None
+                try:
+                    self._fd = os.open(self.path, os.O_RDONLY)
+                except OSError:
+                    raise store_error("open the lock file", self.path, exc) from None
+        return self._fd
+
     def acquire(self) -> None:
         """Block until this process holds the lock."""
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        except BaseException:
-            os.close(fd)
-            raise
-        self._fd = fd
+        fcntl.flock(self._open(), fcntl.LOCK_EX)
 
     def release(self) -> None:
-        """Give the lock back (closing the descriptor releases it)."""
+        """Give the lock back."""
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        """Close the lock file (safe twice)."""
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
-
-
-class AtomicJSONStorage:
-    """A TinyDB storage that never leaves a half-written file and keeps a backup.
-
-    write(): temporary file in the same directory → flush → fsync → the current
-    file is hard-linked to ``<name>.bak`` → rename over the file → fsync of the
-    directory. A crash at any point leaves either the old or the new file.
-
-    read() is served from memory while the file on disk is the one we last
-    read or wrote (same inode, size, mtime); another process's write is
-    noticed and re-read. The cache never stands in for a write: every write
-    is on disk before it returns.
-    """
-
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
-        self.backup = self.path.with_name(self.path.name + ".bak")
-        self._cache: Data | None = None
-        self._sig: tuple[int, int, int] | None = None
-        self.reloads = 0  # times the file was (re)read from disk
-        self.recovered_from: Path | None = None  # set when the last load used the backup
-
-    # ---------------------------------------------------------------- reading
-
-    def read(self) -> Data | None:
-        """The whole database (cached while the file is unchanged)."""
-        if self._cache is None or _signature(self.path) != self._sig:
-            self._cache = self._load()
-            self._sig = _signature(self.path)
-            self.reloads += 1
-        return self._cache
-
-    def _load(self) -> Data:
-        try:
-            return parse(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            problem = None
-        except (CorruptFile, UnicodeDecodeError) as exc:
-            problem = str(exc)
-        except OSError as exc:
-            raise StoreError(f"cannot read the store {self.path}: {exc}; check the SD card and permissions") from exc
-        return self._recover(problem)
-
-    def _recover(self, problem: str | None) -> Data:
-        """The main file is missing or bad: set it aside and fall back to the backup."""
-        aside = None
-        if problem is not None:
-            aside = self._aside_name("corrupt")
-            os.replace(self.path, aside)
-            fsync_dir(self.path.parent)
-        try:
-            data = parse(self.backup.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            if aside is not None:
-                log.error("store %s was unreadable (%s); moved it to %s; no backup %s exists, "
-                          "starting with an empty store", self.path, problem, aside, self.backup)
-            return {}
-        except (CorruptFile, UnicodeDecodeError, OSError) as exc:
-            bad_backup = self._aside_name("corrupt-bak")
-            os.replace(self.backup, bad_backup)
-            log.error("store %s is %s and its backup is unreadable too (%s; moved to %s); "
-                      "starting with an empty store", self.path,
-                      f"unreadable ({problem}), moved to {aside}" if aside else "missing", exc, bad_backup)
-            return {}
-        if aside is not None:
-            log.warning("store %s was unreadable (%s); moved it to %s and restored the backup %s",
-                        self.path, problem, aside, self.backup)
-        else:
-            log.warning("store %s is missing; restored it from the backup %s", self.path, self.backup)
-        self._write_file(data, link_backup=False)
-        self.recovered_from = self.backup
-        return data
-
-    def _aside_name(self, what: str) -> Path:
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        candidate = self.path.with_name(f"{self.path.name}.{what}-{stamp}")
-        n = 1
-        while candidate.exists():
-            candidate = self.path.with_name(f"{self.path.name}.{what}-{stamp}-{n}")
-            n += 1
-        return candidate
-
-    # ---------------------------------------------------------------- writing
-
-    def write(self, data: Data) -> None:
-        """Replace the file atomically with `data`; returns once it is durable."""
-        try:
-            self._write_file(data, link_backup=True)
-        except BaseException:
-            # TinyDB mutated the cached tree before calling us: forget it, re-read the disk
-            self._cache = None
-            raise
-        self._cache = data
-
-    def _write_file(self, data: Data, link_backup: bool) -> None:
-        payload = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-        def keep_backup() -> None:
-            if link_backup and self._sig is not None and _signature(self.path) == self._sig:
-                self._link_backup()  # only a file we read or wrote ourselves becomes the backup
-
-        atomic_write(self.path, payload, mode=0o600, before_replace=keep_backup)
-        self._sig = _signature(self.path)
-
-    def _link_backup(self) -> None:
-        tmp = self.backup.with_name(self.backup.name + ".tmp")
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        os.link(self.path, tmp)
-        os.replace(tmp, self.backup)
-
-    def refresh_backup(self) -> None:
-        """Make the backup the current file, so data just deleted leaves the disk too."""
-        if self._sig is not None and _signature(self.path) == self._sig:
-            self._link_backup()
-            fsync_dir(self.path.parent)
-
-    def cleanup(self) -> None:
-        """Delete temporary files a crash left behind (call with the file lock held)."""
-        for leftover in self.path.parent.glob(self.path.name + ".*.tmp"):
-            try:
-                leftover.unlink()
-                log.info("removed %s left by an interrupted write", leftover)
-            except FileNotFoundError:
-                pass
-
-    def close(self) -> None:
-        """Drop the cache (the file is closed after every write already)."""
-        self._cache = None
-        self._sig = None
