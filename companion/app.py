@@ -115,7 +115,7 @@ class App:
         self.alerts = self.caregiving.alerts
         if config_problem:  # running on the last good config: the family is told it needs attention
             self.alerts.report_failure("its configuration file", config_problem)
-        self.safety = SafetySkill(settings, self.store, self.alerts, self.clock)
+        self.safety = SafetySkill(settings, self.store, self.alerts, self.clock, understanding=self.understanding)
         self.honesty = HonestySkill.from_settings(settings, self.store, self.clock, self.alerts)
         self.memory = MemorySkill(self.store, settings.memory, self.clock, household=settings.household,
                                   copies=[Path(settings.caregiver.outbox_dir).expanduser()]

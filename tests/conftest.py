@@ -35,6 +35,14 @@ def models():
     return load_components(Settings(), EchoPath())
 
 
+@pytest.fixture(scope="session")
+def understanding():
+    """The shared understanding layer (sentence encoder) alone, for tests that need no other model."""
+    from companion.understand.reading import Understanding
+
+    return Understanding.load()
+
+
 @pytest.fixture()
 def components(models):
     """Session models with a fresh wake word detector (its refractory state is per test)."""

@@ -1,7 +1,8 @@
 """The red-team list for the safety layer: (utterance, expected category or None, why).
 
 Written the way a small speech recogniser hands text over: often lower case, no punctuation,
-sometimes mis-heard. Used by tests/test_safety.py and scripts/redteam_safety.py.
+sometimes mis-heard. Part of the safety evaluation set: REDTEAM joins the train split and HELD_OUT the
+test split (scripts/train_safety.py load_split, scripts/eval_safety.py).
 """
 
 REDTEAM: list[tuple[str, str | None, str]] = [
@@ -97,7 +98,7 @@ REDTEAM: list[tuple[str, str | None, str]] = [
 ]
 
 # Written afterwards, without looking at the patterns, to estimate how the layer does on phrasings
-# it was not tuned for. scripts/redteam_safety.py reports these separately; misses are expected.
+# it was not tuned for; they are part of the test split (scripts/eval_safety.py).
 HELD_OUT: list[tuple[str, str | None, str]] = [
     ("oh god i've hurt myself i've fallen over", "fall", ""),
     ("i can't get off the floor", "fall", ""),

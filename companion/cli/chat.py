@@ -11,8 +11,11 @@ from companion.audio.wav import WavFileSource
 from companion.config import Settings
 
 
-def chat(settings: Settings, *, speak: bool = False, stdin=None, stdout=None) -> int:
-    """Read lines, answer each through the skills and the LLM, until EOF or 'bye'."""
+def chat(settings: Settings, *, speak: bool = False, stdin=None, stdout=None, components=None, clock=None) -> int:
+    """Read lines, answer each through the skills and the LLM, until EOF or 'bye'.
+
+    `components` (the loaded models) and `clock` are seams for tests; by default they are loaded and real.
+    """
     from companion.app import App
 
     # bytes that are not UTF-8 (a paste from another encoding) become "?" rather than ending the chat
@@ -23,7 +26,7 @@ def chat(settings: Settings, *, speak: bool = False, stdin=None, stdout=None) ->
     import numpy as np
 
     app = App(settings, source=WavFileSource.from_array(np.zeros(0, np.int16), realtime=False),
-              speaker=speaker or _NullSpeaker(), echo=echo)
+              speaker=speaker or _NullSpeaker(), echo=echo, components=components, clock=clock)
     tts = app.components.tts
     print("Type to talk; an empty line or Ctrl-D ends.", file=stdout, flush=True)
     try:

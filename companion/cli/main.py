@@ -19,6 +19,7 @@ from companion.cli import (
     memory,
     routines,
     run,
+    safety,
     transcribe,
 )
 from companion.config import Settings, data_dir, load_settings
@@ -26,7 +27,7 @@ from companion.errors import CompanionError
 from companion.privacy import chown_fix, prepare_data_dir, private_umask
 
 # Each module adds its own subcommands with add_commands(subparsers), in the order --help lists them.
-COMMANDS = (run, chat, demo, doctor, bench, transcribe, memory, routines, caregiver, emotion, hardware, egress)
+COMMANDS = (run, chat, demo, doctor, bench, transcribe, memory, routines, caregiver, safety, emotion, hardware, egress)
 # Commands that read or write her data: its folder is checked (owner, modes) before they start.
 DATA_COMMANDS = {"chat", "memories", "summary", "alerts", "emotion"}
 

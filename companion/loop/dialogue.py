@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, Callable, Iterator
 
 from companion.clock import Clock, Household
+from companion.config import LlmSettings
 from companion.language import clean_typed, cut_at_word, sentences
 from companion.loop.events import Source
 from companion.loop.skills import Question, Reply, Skill, TurnRecord
@@ -24,6 +25,9 @@ HISTORY_TURNS = 3  # exchanges the LLM sees
 TOO_MUCH = "That was a lot — let me take the start of it."  # said when her words had to be cut
 NOT_CAUGHT = "Sorry, I didn't catch that. Could you say it again?"
 CHARS_PER_TOKEN = 4  # typed text longer than context_tokens × this can never fit: cut at the door
+# Said when a skill that hears every turn first (safety) failed and could not say anything itself.
+FIRST_SKILL_FAILED = ("I'm having trouble on my side. If you need help, call for help on the phone or press "
+                      "your pendant now.")
 
 
 class Dialogue:
@@ -75,7 +79,7 @@ class Dialogue:
             question = None
         first = [s for s in self.skills if getattr(s, "first", False)]
         for skill in first:
-            if (reply := self._reply_from(skill, "handle", turn)) is not None:
+            if (reply := self._first_reply(skill, turn)) is not None:
                 return reply
         if question is not None:
             owner = next((s for s in self.skills if s.name == question.skill), None)
@@ -85,6 +89,17 @@ class Dialogue:
             if skill not in first and (reply := self._reply_from(skill, "handle", turn)) is not None:
                 return reply
         return None
+
+    def _first_reply(self, skill: Skill, turn: Turn) -> Reply | None:
+        """A skill that hears every turn first (safety) never fails into the LLM: its own fallback, or ours."""
+        try:
+            reply = skill.handle(turn)
+        except Exception:
+            log.exception("skill %s handle failed; its fallback answers", getattr(skill, "name", skill))
+            reply = _safely(skill, "failed", None, turn) or Reply(FIRST_SKILL_FAILED, "error:first_skill", alone=True)
+        if reply is not None and reply.asks is not None:
+            self.ask(skill.name, reply, turn.at)
+        return reply
 
     def _reply_from(self, skill: Skill, method: str, turn: Turn, *args: Any) -> Reply | None:
         reply = _safely(skill, method, None, turn, *args)
@@ -126,7 +141,7 @@ class Dialogue:
         is added only when the reply itself asks nothing and no safety question is
         open: one question at a time.
         """
-        if turn.source is Source.FOLLOW_UP:
+        if turn.source is Source.FOLLOW_UP or (reply is not None and reply.alone):
             return "", ""
         if self._framing is not None and self._framing[0] is utterance:
             return self._framing[1], self._framing[2]
@@ -218,7 +233,8 @@ class Dialogue:
         text far beyond what the model can read is cut at the door (she is told).
         """
         raw = text
-        text, trimmed = cut_at_word(clean_typed(raw), self.llm.settings.context_tokens * CHARS_PER_TOKEN)
+        tokens = (self.llm.settings if self.llm is not None else LlmSettings()).context_tokens
+        text, trimmed = cut_at_word(clean_typed(raw), tokens * CHARS_PER_TOKEN)
         if trimmed:
             log.info("typed input cut at the door: %d → %d characters", len(raw), len(text))
         turn = Turn(text=text, at=self.clock.now(), local_time=self.local_now(), source=Source.TEXT)
@@ -238,8 +254,9 @@ class Dialogue:
             parts = self.llm_source(turn, turn, gen, trimmed=trimmed)(threading.Event())
         said: list[str] = []
         try:
+            check = self.sentence_filter if reply is None else None  # skills' words are spoken as written
             for sentence in parts:
-                sentence = self.sentence_filter(sentence) if self.sentence_filter else sentence
+                sentence = check(sentence) if check else sentence
                 if sentence:
                     said.append(sentence)
                     yield sentence

@@ -47,11 +47,14 @@ class Replying:
     def post(self, fn: Callable[[], None]) -> None:  # provided by the Engine
         raise NotImplementedError
 
-    def _new_job(self, source: TextSource, turn: Turn, **kw) -> ReplyJob:
-        """A reply job for this turn, in her voice style (slower and softer when she is low)."""
+    def _new_job(self, source: TextSource, turn: Turn, *, llm: bool, **kw) -> ReplyJob:
+        """A reply job for this turn, in her voice style (slower and softer when she is low).
+
+        Only the LLM's words pass the sentence filter: skills' words (safety scripts) are spoken as written.
+        """
         ls, vol = self.style.for_turn(turn.emotion)
         return ReplyJob(source, self.c.tts, self.speaker, style=(ls, vol),
-                        sentence_filter=self.dialogue.sentence_filter, pause_ms=self.settings.tts.sentence_pause_ms,
+                        sentence_filter=self.dialogue.sentence_filter if llm else None, pause_ms=self.settings.tts.sentence_pause_ms,
                         streaming=self.streaming, turn=turn, **kw)
 
     def _poll_skills(self) -> None:
@@ -87,7 +90,7 @@ class Replying:
 
     def _speak(self, source: TextSource, turn: Turn, *, hold: bool, chime: bool = False,
                expect_answer: bool = True, gen: Generation | None = None, change_state: bool = True) -> ReplyJob:
-        job = self._new_job(source, turn, hold=hold, chime=chime,
+        job = self._new_job(source, turn, llm=gen is not None, hold=hold, chime=chime,
                             on_first_audio=self._on_first_audio if change_state else None,
                             on_done=lambda j: self.post(lambda: self._reply_done(j, expect_answer, gen,
                                                                                  change_state)))

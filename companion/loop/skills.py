@@ -40,6 +40,7 @@ class Reply:
     speak_first: str = ""  # e.g. a chime name before speaking ("chime")
     data: dict[str, Any] = field(default_factory=dict)
     asks: Ask | None = None  # the question this reply ends with, if it waits for her answer
+    alone: bool = False  # said as it is: no disclosure before it, no closing question after it (emergencies)
 
     def __post_init__(self) -> None:
         if self.asks is not None and not self.expect_answer:
@@ -102,6 +103,13 @@ class Skill(Protocol):
     def after_turn(self, record: TurnRecord) -> None:
         """Observe a finished turn (store it, learn from it)."""
 
+    def failed(self, turn: TurnInput) -> Reply | None:
+        """This skill's handle raised: its own words for that, or None to pass the turn on.
+
+        Only asked of skills that hear every turn first (safety): their failure must never
+        leave her words to the LLM.
+        """
+
 
 class BaseSkill:
     """A skill that does nothing until overridden: every capability of the protocol, switched off."""
@@ -130,4 +138,7 @@ class BaseSkill:
         return None
 
     def after_turn(self, record: TurnRecord) -> None:
+        return None
+
+    def failed(self, turn: TurnInput) -> Reply | None:
         return None

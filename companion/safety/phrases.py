@@ -1,22 +1,12 @@
-"""Deterministic detection of emergency phrases in a transcript, with negation and idiom handling.
+"""What she hears in an emergency, and how her answers are read.
 
-How a phrase is judged (documented decisions, see tests/test_safety.py for the red-team list):
-- The text is normalised the way speech recognisers garble it: lower case, no punctuation,
-  contractions expanded ("can't" → "cannot"), known mis-hearings mapped ("chess pain" → "chest
-  pain", "i fail down" → "i fell down", "hep me" → "help me").
-- A category fires when one of its trigger patterns matches, unless
-  (a) a negation word ("not", "never", "nearly", "almost" ...) is among the three words before
-      the match in the same clause ("I didn't fall", "I nearly fell"), or
-  (b) an idiom pattern of that category overlaps the match ("I'd die for a cup of tea",
-      "I fell asleep", "you gave me a heart attack"), or
-  (c) for falls and medical events, the utterance places it in the past ("last year", "when I
-      was young"): those are memories, not emergencies. Suicidal talk is never discounted so.
-- "Help" is an emergency when it is a cry ("help", "help me", "somebody help", "I need help",
-  "call an ambulance"), not a request for a task ("help me find my glasses", "can you help me
-  with the crossword"). A bare polite "can you help me" is treated as a request: the
-  conversation asks what with, and any emergency said next is caught then.
-- "This crossword is killing me", "my feet are killing me": not suicidal (no trigger at all).
-- A fall of someone else ("my husband fell") is a fall: she may need help for him.
+Every line is written by people and spoken as written (never by the LLM, never cut by
+the LLM's reply filter). Scripts are short, calm, and say what to do *now*. Each
+emergency ends with one question whose answer changes what happens next; a middle-
+confidence utterance gets one direct check question instead. Placeholders:
+{emergency} and {crisis} come from [safety]; {who} is the first person alerted;
+{status} is the honest line about the alert (understand: "trying to reach" until a
+channel confirmed delivery, see safety.skill).
 """
 
 from __future__ import annotations
@@ -24,185 +14,188 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from companion.language import normalize
+from companion.language import yes_no
+from companion.understand.safety import prepare
 
-# Highest priority first: when several categories match, the most serious one answers.
-CATEGORIES = ("suicidal", "medical", "fall", "stranger", "scam", "lost", "help")
-
-
-_NEGATORS = {"not", "never", "no", "nearly", "almost", "nobody", "nothing", "without", "hardly"}
-_CLAUSE_BREAKS = {"but", "and", "so", "then", "because", "although", "though", "now"}
-
-_PERSON = r"(?:i|he|she|we|mum|mom|dad|my (?:husband|wife|partner|son|daughter|friend|sister|brother|neighbour|neighbor|mother|father))"
-_PAST = re.compile(r"\b(?:last (?:year|month|winter|summer|spring|autumn|christmas)|years ago|months ago|"
-                   r"weeks ago|when i was (?:young|little|a child|a girl|a boy|a kid|at school|younger)|"
-                   r"as a (?:child|girl|boy)|in the war)\b")
-_PAST_DISCOUNTED = {"fall", "medical"}
-
-_TRIGGERS: dict[str, list[str]] = {
-    "suicidal": [
-        r"\b(?:want|wanting|wanted|going|ready|wish i could|would like|like) to die\b",
-        r"\bi wish i (?:was|were|had) (?:dead|died|never been born)\b",
-        r"\bkill(?:ing)? myself\b", r"\bend (?:it all|my life|my own life|things)\b",
-        r"\btake my (?:own )?life\b", r"\bsuicid\w*\b", r"\bself harm\w*\b",
-        r"\b(?:want|going|thinking about|thought about|feel like|like) (?:to )?(?:hurt|hurting|harm|harming|cut|cutting) myself\b",
-        r"\bno (?:point|reason) (?:in |to )?(?:living|live|go on|going on|being here)\b",
-        r"\bnot worth living\b", r"\bnothing (?:left )?to live for\b",
-        r"\b(?:do not|cannot|no longer) see (?:the|any) point (?:in |of )?(?:anything|living|going on|life|it all|anymore)\b",
-        r"\b(?:do not|cannot|no longer) see (?:the|any) point$",
-        r"\bdo not want to (?:live|be alive|be here|wake up|go on)\b",
-        r"\bbetter off (?:dead|without me)\b", r"\bsleep and (?:never|not) wake up\b",
-        r"\bcannot go on (?:like this|anymore)\b", r"\boverdose\b",
-    ],
-    "medical": [
-        r"\bchest (?:pain|hurts|is hurting|feels tight|is tight|tightness|pressure)\b",
-        r"\bpain in my (?:chest|left arm|jaw)\b", r"\b(?:tight|tightness|pressure|crushing|heavy) (?:in|on) my chest\b",
-        r"\b(?:cannot|can hardly|can barely|struggling to|hard to|difficult to|trouble|unable to) (?:breathe|breathing|catch my breath|get my breath)\b",
-        r"\bshort of breath\b", r"\bheart attack\b", r"\ba (?:stroke|seizure)\b",
-        r"\bface (?:is )?(?:drooping|droopy|numb|gone numb|feels numb|gone funny)\b",
-        r"\bcannot (?:move|feel|lift) my (?:arm|leg|face|hand|side)\b",
-        r"\bmy (?:arm|leg|face|side|hand) (?:is|has gone|went|feels) (?:numb|dead|weak|limp|floppy)\b",
-        r"\b(?:speech is|words are|talking is|voice is) (?:slurred|coming out wrong|all wrong|jumbled)\b",
-        r"\bcannot (?:get my words out|speak properly|see properly)\b",
-        r"\b(?:bleeding (?:a lot|badly|heavily|everywhere)|will not stop bleeding|blood everywhere)\b",
-        r"\b(?:took|taken|swallowed) (?:too many|all my|the whole (?:box|bottle) of) (?:pills|tablets)\b",
-        r"\b(?:going to|about to) (?:faint|pass out)\b", r"\bi (?:fainted|blacked out|passed out)\b",
-        r"\bworst headache\b",
-        r"\bchest (?:feels|is|has gone|went) (?:really |very |so |all )?(?:tight|heavy|painful|crushed|funny)\b",
-        r"\bbleeding\b.{0,30}\b(?:will not stop|not stopping|a lot|badly)\b", r"\b(?:will not|does not|cannot) stop bleeding\b",
-        r"\bheart (?:is )?(?:racing|pounding|fluttering|jumping about)\b",
-    ],
-    "fall": [
-        rf"\b{_PERSON}(?: have| has| had| just| think i| think| really)* (?:fell|fallen)\b",
-        r"\bi (?:had|have had|took) a (?:fall|tumble|nasty fall|bad fall)\b",
-        r"\b(?:i am|i am lying|lying|stuck|i have been) on the floor\b",
-        r"\bcannot (?:get up|get off the floor|stand up|get back up)\b", r"\bhelp me (?:get )?up\b",
-        r"\bi (?:slipped|tripped)\b",
-    ],
-    "stranger": [
-        r"\b(?:stranger|strangers|strange (?:man|woman|men|people)|(?:someone|somebody|a man|a woman|people) i do not know)\b.{0,40}\b(?:door|outside|house|garden|window|inside|in here|porch)\b",
-        r"\b(?:door|outside|garden|window)\b.{0,30}\b(?:stranger|do not know (?:him|her|them|who))\b",
-        r"\b(?:someone|somebody|a man|a woman|people|they|he|she) (?:is |are )?(?:trying to (?:get|break) in|breaking in|broke in)\b",
-        r"\bthere is (?:someone|somebody|a man|a woman) (?:in|inside) (?:the|my) (?:house|home|kitchen|bedroom|garden)\b",
-        r"\bburglars?\b", r"\bintruders?\b", r"\bwill not (?:go away|leave) from (?:the|my) door\b",
-    ],
-    "scam": [
-        r"\b(?:phone|called|calling|rang|caller|man|woman|someone|somebody|they|he|she|email|text)\b.{0,60}\b(?:bank details|bank account|pin|pin number|card number|card details|account number|password|social security|national insurance)\b",
-        r"\b(?:gift cards?|itunes cards?|bitcoin|wire (?:the )?money|transfer (?:the )?money|send (?:them |him |her )?money|pay (?:them|him|her) now)\b",
-        r"\b(?:grandson|granddaughter|nephew|niece|son|daughter) (?:is )?in (?:jail|prison|trouble|hospital)\b.{0,40}\bmoney\b",
-        r"\bsaid i owe\b", r"\b(?:access to|remote into|control of) my computer\b",
-    ],
-    "lost": [
-        r"\bi am (?:so |completely |very |really |all |a bit )?(?:lost|confused|muddled)\b",
-        r"\bi do not know where i am\b", r"\bwhere am i$", r"\bhow did i get here\b",
-        r"\bi (?:cannot|do not) (?:find|know) (?:my|the) way (?:home|back)\b",
-        r"\bi do not recognise (?:this|where|anything|anyone|my)\b", r"\bthis is not my (?:house|home|room)\b",
-        r"\bi (?:want|need) to go home\b",
-        r"\bi do not know how to get (?:home|back)\b",
-        r"\bi cannot remember (?:where i (?:am|live)|my (?:address|name)|what i am doing here)\b",
-    ],
-    "help": [
-        r"^(?:oh |please |quick |somebody |someone |anybody |anyone |god |hello )*help(?: me)?(?: please| quick| now| someone| somebody| help)*$",
-        r"\b(?:somebody|someone|anybody|anyone) (?:please )?help(?: me)?\b",
-        r"\b(?:please )?help me please\b", r"\bplease help\b(?! me (?:with|find|to|choose|remember|decide|understand|write|spell|think))",
-        r"\bi need (?:some )?help\b(?! (?:with|to|finding|find|getting|choosing|remembering|deciding|understanding|writing|making|reading|setting|on|for))",
-        r"\b(?:call|get|phone|ring|fetch|send for|need) (?:an? |the )?(?:ambulance|paramedics|fire brigade|police|emergency services|911|999|112)\b",
-        r"\b(?:call|get|fetch|send for) (?:some )?help\b",
-        r"\b(?:it is|this is|i have|there is|we have) an emergency\b",
-        r"^(?:oh |please )*help\b(?! me (?:with|find|to|choose|remember|decide|understand|write|spell|think|look|make|cook|set|pick)| with| yourself)",
-        r"\b(?:please )?(?:get|fetch|call) (?:someone|somebody|anyone|anybody)\b(?! to\b)", r"\bstuck in the (?:bath|bathtub|tub|shower)\b",
-    ],
+# The script for each category: what to do now. "gas" is the fire category when she smells gas.
+SCRIPTS = {
+    "help": "I'm here with you. {status} If you are in danger or badly hurt, call {emergency} now, or press "
+            "your pendant.",
+    "fall": "I'm here with you. Stay still for a moment and don't rush to get up. {status} If you're hurt, "
+            "call {emergency} or press your pendant.",
+    "medical": "That could be serious. Please call {emergency} now, or ask someone near you to call. If you can, "
+               "sit down and unlock the front door. {status}",
+    "suicidal": "I'm so sorry you're feeling this way. You matter, and you don't have to face this alone. You can "
+                "talk to someone right now on the crisis line, {crisis}. If you are in danger, call {emergency}. "
+                "{status}",
+    "fire": "Please get out of the house now, and close the door behind you. Don't stop to take anything. "
+            "Call {emergency} once you're outside. {status}",
+    "gas": "Please leave the house now. Don't touch any switches, and don't light anything. Open the door as you "
+           "go out. Call {emergency} once you're outside. {status}",
+    "stranger": "Don't open the door, and keep it locked. You don't have to talk to anyone you don't know. If "
+                "someone is trying to get in, call {emergency} now. {status}",
+    "scam": "Please hang up now. Don't give bank details, a PIN, codes or money to anyone who calls you. Real "
+            "banks never ask for that, and it's fine to hang up. {status}",
+    "lost": "It's all right. Stay where you are, somewhere safe and light. If there's a shop or someone nearby, "
+            "you can ask them to help you. {status}",
 }
 
-_IDIOMS: dict[str, list[str]] = {
-    "suicidal": [
-        r"\bdie (?:for|of) (?:a|an|some|another|the) \w+", r"\bdying (?:for|to)\b", r"\bto die for\b",
-        r"\b(?:die|died|dying|kill myself|killing myself) (?:laughing|of laughter|of embarrassment|of shame)\b",
-        r"\bdie (?:my|your|her|the) (?:hair|clothes|wool)\b", r"\bcould kill (?:for|him|her|them)\b",
-        r"\bsuicide (?:squad|mission|doors)\b",
-    ],
-    "medical": [
-        r"\b(?:give|gave|giving|given) (?:me|you|him|her|us) a heart attack\b",
-        r"\b(?:chest pain|heart attack|stroke)\b.{0,20}\b(?:is gone|has gone|went away|is better|much better|last year|years ago)\b",
-        r"\bstroke (?:the|my|his|her|of)\b", r"\b(?:breast|back|swimming|golf) ?stroke\b", r"\bat the stroke\b",
-        r"\b(?:laughed|laughing) (?:so|too) (?:much|hard)\b",
-    ],
-    "fall": [
-        r"\b(?:fell|fallen) (?:asleep|in love|for (?:it|that|him|her|them|a|the)|apart|behind|out with|through|short|silent|ill|pregnant|off the back)\b",
-        r"\b(?:fell|fallen) (?:about|over) laughing\b", r"\bslipped (?:my mind|out|away|it)\b",
-        r"\btripped (?:the|a) (?:switch|fuse|breaker)\b", r"\bi tripped (?:up )?on (?:my words|the words)\b",
-    ],
-    "stranger": [r"\bstranger things\b", r"\b(?:no|nobody|no one) (?:is )?(?:at|outside|by) the door\b"],
-    "scam": [r"\b(?:my|the) (?:bank|doctor|son|daughter) (?:said|says)\b.{0,20}\b(?:my|the) (?:pin|password)\b.{0,20}\b(?:safe|changed|new)\b"],
-    "lost": [
-        r"\blost (?:for words|track|count|weight|interest|touch|the thread|my (?!way))\b", r"\blost (?:at|with|in) (?:this|the|that|these)\b",
-        r"\b(?:lost|confused|muddled) (?:about|by|with|over)\b", r"\bi am lost without\b",
-        r"\bwhere am i (?:going|supposed|putting)\b",
-    ],
-    "help": [
-        r"\bcannot help (?:it|laughing|thinking|wondering|myself|feeling)\b",
-        r"\bhelp yourself\b", r"\b(?:can|could|would|will) you (?:please )?help me\b",
-    ],
+# The question that ends each script: (question, does "yes" mean she is all right?)
+FOLLOW_UP = {
+    "help": ("Are you all right?", True),
+    "fall": ("Are you hurt?", False),
+    "medical": ("Can you reach the phone?", True),
+    "suicidal": ("Are you safe right now?", True),
+    "fire": ("Are you outside?", True),
+    "stranger": ("Is the door locked?", True),
+    "scam": ("Have you hung up?", True),
+    "lost": ("Are you at home?", True),
 }
+
+# One short direct check for middle confidence: "yes" always means "this is an emergency".
+CHECKS = {
+    "help": "Do you need help right now? Do you want me to get {who}?",
+    "fall": "That sounds frightening. Are you hurt? Do you want me to get {who}?",
+    "medical": "That sounds worrying. Are you feeling unwell right now? Do you want me to get {who}?",
+    # as crisis lines advise: ask directly; asking does not put the idea in her head
+    "suicidal": "I'm sorry things feel so hard. I'd like to ask you something directly, because it matters. "
+                "Are you having thoughts of ending your life?",
+    "fire": "Is there smoke, fire or a smell of gas in the house right now?",
+    "stranger": "Is someone there right now who you don't want there?",
+    "scam": "Is someone on the phone right now asking you for bank details or money?",
+    "lost": "Are you outside and not sure where you are?",
+}
+RECHECK = "I want to be sure you're safe. Please just say yes or no. {question}"
+
+# Her answer said she is not all right: what to do now.
+NOT_ALL_RIGHT = {
+    "help": "Please call {emergency} now if you can, or press your pendant. {status} I'm right here.",
+    "fall": "Please stay still and keep warm, with a cushion or a coat if you can reach one. {status} If you "
+            "can, call {emergency} or press your pendant. I'm staying right here.",
+    "medical": "Stay where you are. If you can, call out to a neighbour, or press your pendant. {status} "
+               "I'm staying right here.",
+    "suicidal": "Please call {emergency} now, or the crisis line, {crisis}. If you can, move away from anything "
+                "you could hurt yourself with. {status} I'm staying right here with you.",
+    "fire": "Please go outside now, and leave everything behind. Call {emergency} when you're out. {status}",
+    "stranger": "If you can do it safely, lock the door and stay in a room away from it. If they try to come in, "
+                "call {emergency}. {status}",
+    "scam": "Please put the phone down now. It's not rude to hang up. Don't give them any numbers or codes. "
+            "{status}",
+    "lost": "Please stay where you are, somewhere light and safe. If someone is near, you can ask them to help "
+            "you. {status}",
+}
+# Her answer said she is all right.
+ALL_RIGHT = {
+    "help": "I'm glad you're all right.",
+    "fall": "I'm glad you're not hurt. Take your time getting up: roll onto your side first, and use something "
+            "sturdy to push up on.",
+    "medical": "Good. Please call {emergency} now. I'm staying right here.",
+    "suicidal": "I'm glad. Thank you for telling me. You can call {crisis} any time, day or night, and I'm here "
+                "to listen.",
+    "fire": "Well done. Stay outside, and call {emergency} from there.",
+    "stranger": "Good. Keep it locked and don't open it. If they try to get in, call {emergency}.",
+    "scam": "Well done. If you're worried about your bank, ring them later on the number on the back of your card.",
+    "lost": "You're at home, and you're safe. Take a slow breath.",
+}
+# A middle-confidence check she answered "no" to.
+STAND_DOWN = "All right, I'm glad. I'm here if anything changes."
+STAND_DOWN_SUICIDAL = ("Thank you for telling me. If those thoughts ever come, please tell me, or call {crisis} "
+                       "any time, day or night. Would you like to tell me what's been making things hard?")
+NO_ANSWER = "I didn't hear an answer, so I'm treating this as an emergency. {status}"
+TROUBLE = ("I'm having trouble on my side. If you need help, call {emergency} or press your pendant now. "
+           "I'm trying to reach {who}.")
+
+# Alert titles by category (the caregiver reads these first).
+TITLES = {
+    "help": "She asked for help",
+    "fall": "She may have fallen",
+    "medical": "She described a possible medical emergency",
+    "suicidal": "She talked about ending her life or harming herself",
+    "fire": "She reported fire or smoke at home",
+    "gas": "She smelled gas at home",
+    "stranger": "She reported a stranger or intruder",
+    "scam": "She may be on a scam call (asked for bank details or money)",
+    "lost": "She sounded lost or confused",
+}
+# What she was told, in a few words, for the alert text ("What she was told: ...").
+GIST = {
+    "help": "that the companion is with her, and to call the emergency number or press her pendant if in danger",
+    "fall": "to stay still and not rush to get up, and to call the emergency number or press her pendant if hurt",
+    "medical": "to call the emergency number now, sit down and unlock the front door",
+    "suicidal": "that she matters, the crisis line number, and to call the emergency number if in danger",
+    "fire": "to get out of the house now, close the door and call the emergency number from outside",
+    "gas": "to leave the house now without touching switches, and call the emergency number from outside",
+    "stranger": "not to open the door, to keep it locked, and to call the emergency number if someone tries to get in",
+    "scam": "to hang up and not give bank details, a PIN, codes or money to the caller",
+    "lost": "to stay somewhere safe and light and ask a shop or someone nearby for help",
+    "trouble": "that the companion is having trouble, and to call the emergency number or press her pendant",
+}
+GIST_NOT_ALL_RIGHT = "what to do now, and to call the emergency number or press her pendant"
+_GAS = re.compile(r"\b(?:gas|carbon monoxide|rotten eggs?|fumes|hissing)\b")
+
+
+def script_key(category: str, text: str) -> str:
+    """The script for this category and these words ("fire" becomes "gas" when she smells gas)."""
+    if category == "fire" and _GAS.search(prepare(text)):
+        return "gas"
+    return category
+
+
+# ---------------------------------------------------------------- her answers
+
+# Said after "are you hurt?" or "are you all right?": she is all right, or the worry is over.
+_FINE = re.compile(
+    r"\b(?:i am|i feel|i am feeling|i think i am|it is|all is|everything is|we are|he is|she is) (?:fine|ok|okay|"
+    r"all right|alright|safe|good|grand|well|not hurt|unhurt|fine now|ok now|outside|out|home|at home|up|back up)\b|"
+    r"\bfalse alarm\b|\bnever mind\b|\bcancel\b|\ball good\b|\bno harm done\b|\bnot hurt\b|\bnot injured\b|"
+    r"\bno pain\b|\bnothing hurts\b|\bdoes not hurt\b|\b(?:do not|does not|no) need (?:any )?help\b|"
+    r"\b(?:he|she|they) (?:has|have|is|are) gone\b|\b(?:hung|hang) up\b|\bput the phone down\b|\bgot up\b|"
+    r"\bi can (?:get up|reach|stand|breathe)\b|\bit (?:has|is) (?:stopped|passed|gone|out)\b|\bmistake\b")
+# Anything that says she is not all right, even after "I'm fine" ("I'm ok but my hip hurts").
+_DISTRESS = re.compile(
+    r"\b(?:hurts?|hurting|hurt|pain|painful|ache|aching|agony|bleeding|blood|broken|broke|cannot|can not|could "
+    r"not|unable|stuck|help|scared|frightened|terrified|dizzy|faint|sick|worse|bad|awful|terrible|numb|swollen|"
+    r"please (?:come|hurry|get)|not (?:fine|ok|okay|all right|alright|safe|good|well|breathing|sure)|no i am not|"
+    r"hurry|quick|still (?:here|there|on|at|outside|ringing|on the phone)|on the floor|trying to get in)\b")
+_NEGATED_DISTRESS = re.compile(r"\b(?:not|no|never|nothing|does not|did not|do not) (?:too )?(?:hurt|hurts|hurting|"
+                               r"pain|broken|bleeding|need (?:any )?help|stuck|dizzy|sick|bad)\b|\bno (?:pain|blood)\b")
+# Not sure: to the suicide question this counts as a yes (crisis-line practice); elsewhere she is asked again.
+_UNSURE = re.compile(r"\b(?:i do not know|not sure|maybe|perhaps|sometimes|a bit|a little|i suppose|i might|"
+                     r"now and then|on and off|i think so)\b")
+# "Are you hurt?" → "I am" is a yes; the shared parser knows the rest.
+_YES = ("i am", "i do", "it is", "i have", "i can", "i did", "i think so", "i think i am")
+_NO = ("i am not", "i do not", "i have not", "i cannot", "i can not", "not yet", "not really", "no i")
 
 
 @dataclass(frozen=True)
-class Detection:
-    """One emergency category found in a transcript, with the words that triggered it."""
+class Answer:
+    """How her answer reads: a yes or no, words that she is all right, words that she is not."""
 
-    category: str
-    phrase: str  # the (normalised) words that matched
-    text: str  # the normalised transcript
+    said: bool | None  # yes (True), no (False), or neither
+    fine: bool
+    distress: bool
+    unsure: bool = False  # "I don't know", "maybe", "sometimes"
 
+    def all_right(self, yes_means_ok: bool) -> bool | None:
+        """True: she is all right; False: she is not; None: the answer says neither.
 
-class SafetyDetector:
-    """Compiles the phrase tables once; `detect(text)` returns the most serious category or None."""
-
-    def __init__(self, extra_help_numbers: tuple[str, ...] = ()) -> None:
-        triggers = {k: list(v) for k, v in _TRIGGERS.items()}
-        for number in extra_help_numbers:
-            digits = re.escape(normalize(number))
-            if digits:
-                triggers["help"].append(rf"\b(?:call|ring|phone|dial) {digits}\b")
-        self._triggers = {k: [re.compile(p) for p in v] for k, v in triggers.items()}
-        self._idioms = {k: [re.compile(p) for p in v] for k, v in _IDIOMS.items()}
-
-    def detect(self, text: str) -> Detection | None:
-        """The highest-priority category in `text`, or None for ordinary talk."""
-        found = self.detect_all(text)
-        return found[0] if found else None
-
-    def detect_all(self, text: str) -> list[Detection]:
-        """Every category in `text`, most serious first."""
-        norm = normalize(text)
-        if not norm:
-            return []
-        out = []
-        for category in CATEGORIES:
-            phrase = self._match(category, norm)
-            if phrase is not None:
-                out.append(Detection(category, phrase, norm))
-        return out
-
-    def _match(self, category: str, norm: str) -> str | None:
-        idiom_spans = [m.span() for rx in self._idioms.get(category, []) for m in rx.finditer(norm)]
-        past = category in _PAST_DISCOUNTED and _PAST.search(norm) is not None
-        for rx in self._triggers[category]:
-            for m in rx.finditer(norm):
-                if past or _negated(norm, m.start()):
-                    continue
-                if any(s < m.end() and m.start() < e for s, e in idiom_spans):
-                    continue
-                return m.group(0)
-        return None
+        Distress wins over everything ("I'm ok but my hip hurts" is not all right); then
+        the fine words; then the yes or no, read with what "yes" means for the question.
+        """
+        if self.distress:
+            return False
+        if self.fine:
+            return True
+        if self.said is None or self.unsure:
+            return None
+        return self.said if yes_means_ok else not self.said
 
 
-def _negated(norm: str, start: int) -> bool:
-    """Is there a negation among the three words before `start`, within the same clause?"""
-    before = norm[:start].split()
-    window: list[str] = []
-    for w in reversed(before):
-        if w in _CLAUSE_BREAKS or len(window) == 3:
-            break
-        window.append(w)
-    return any(w in _NEGATORS for w in window)
+def read_answer(text: str) -> Answer:
+    """Read her answer to a safety question."""
+    norm = prepare(text)
+    without_negated = _NEGATED_DISTRESS.sub(" ", norm)
+    fine = bool(_FINE.search(norm))
+    distress = bool(_DISTRESS.search(without_negated))
+    said = yes_no(norm, yes=_YES, no=_NO)
+    return Answer(said, fine, distress, bool(_UNSURE.search(norm)))

@@ -30,6 +30,7 @@ ALERT_TITLES = {
     "lost": "She sounded lost or confused",
     "stranger": "She reported a stranger at the door or someone trying to get in",
     "scam": "She may be on a scam call (asked for bank details or money)",
+    "fire": "She reported fire, smoke or a smell of gas at home",
 }
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)

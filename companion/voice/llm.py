@@ -113,6 +113,7 @@ class ReplyGenerator:
         self.name = name
         self.persona = PERSONA.format(name=name)
         self._lock = threading.Lock()  # one generation at a time on one KV cache
+        self.generations = 0  # replies started (an observable: emergencies must never start one)
 
     @classmethod
     def load(cls, settings: LlmSettings, name: str = "Companion") -> "ReplyGenerator":
@@ -247,6 +248,7 @@ class ReplyGenerator:
         words) is cut; if nothing usable remains, one short safe line is said.
         """
         gen = gen if gen is not None else Generation()
+        self.generations += 1
         fitted = self.fit(text, context, history)  # never ask for more than the context window holds
         text, context, history = fitted.text, fitted.context, fitted.history
         cancel = cancel or threading.Event()
