@@ -63,6 +63,7 @@ class App:
         from companion.caregiver.inactivity import InactivityWatch
         from companion.emotion.consent import MoodConsentSkill
         from companion.emotion.sensor import MoodSensor
+        from companion.memory.directory import PeopleDirectory
         from companion.memory.skill import MemorySkill
         from companion.routines.scheduler import RoutineScheduler
         from companion.safety.honesty import HonestySkill, check_reply
@@ -91,6 +92,7 @@ class App:
         self.engine = Engine(settings, self.components, source=source, speaker=speaker, echo=echo, style=self.style,
                              skills=self.skills, clock=self.clock, on_turn=on_turn,
                              sentence_filter=check_reply, mood=self.mood)
+        self.engine.dialogue.people = PeopleDirectory(self.store, settings)  # who she talks about, and who is alive
         intents = InstantIntents(self.style, last_reply=lambda: self.engine.last_reply)
         # Safety hears every turn first; her answer to a question goes to the skill that asked it
         # (the dialogue's answer slot), whatever the order here.

@@ -6,12 +6,12 @@ import argparse
 import logging
 import sys
 
-from companion.cli import bench, caregiver, chat, demo, doctor, emotion, hardware, memory, routines, run
+from companion.cli import bench, caregiver, chat, conversations, demo, doctor, emotion, hardware, memory, routines, run
 from companion.config import load_settings
 from companion.errors import CompanionError
 
 # Each module adds its own subcommands with add_commands(subparsers), in the order --help lists them.
-COMMANDS = (run, chat, demo, doctor, bench, memory, routines, caregiver, emotion, hardware)
+COMMANDS = (run, chat, demo, doctor, bench, memory, routines, caregiver, emotion, conversations, hardware)
 
 
 def build_parser() -> argparse.ArgumentParser:

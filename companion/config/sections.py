@@ -89,6 +89,7 @@ class ConversationSettings:
     user_name: str = ""
     follow_up_s: float = 6.0  # listen without the wake word after a reply
     disclose_after_conversation_s: float = 3 * 3600.0  # say it is an AI again after this much talk
+    quiet_after_irritation_s: float = 1800.0  # after "be quiet" or irritation: no check-ins or non-urgent questions
 
 
 @dataclass(frozen=True)

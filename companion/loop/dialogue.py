@@ -13,14 +13,18 @@ from datetime import datetime
 from typing import Any, Callable, Iterator
 
 from companion.clock import Clock, Household
+from companion.config import Settings
 from companion.language import sentences
 from companion.loop.events import Source
-from companion.loop.skills import Question, Reply, Skill, TurnInput, TurnRecord
+from companion.loop.responder import Plan, Responder
+from companion.loop.skills import People, Question, Reply, Skill, TurnInput, TurnRecord
+from companion.understand.reading import Understanding
 from companion.voice.llm import Generation, ReplyGenerator
 
 log = logging.getLogger(__name__)
 
 HISTORY_TURNS = 3  # exchanges the LLM sees
+PLANS_KEPT = 8  # replies planned but not yet finished (a discarded speculation leaves one behind)
 TIMING_KEYS = ("endpoint_ms", "stt_ms", "llm_first_token_ms", "first_sentence_ms", "tts_first_audio_ms",
                "first_audio_after_speech_end_ms")
 
@@ -33,6 +37,8 @@ class TurnLog:
     transcript: str = ""
     reply: str = ""
     intent: str | None = None
+    strategy: str | None = None  # the reply strategy, when no skill answered
+    follow_up: str = ""  # where the sentence after the acknowledgement came from: "model", "bank" or ""
     source: str = "wake_word"
     speculative_used: bool = False
     interrupted: bool = False
@@ -43,6 +49,7 @@ class TurnLog:
     first_sentence_ms: float | None = None
     tts_first_audio_ms: float | None = None
     first_audio_after_speech_end_ms: float | None = None
+    llm_first_token_wall: float | None = None  # time.monotonic() of the model's first token (for the benchmark)
     speech_end_stream_s: float | None = None
     error: str | None = None
     timings_extra: dict[str, float] = field(default_factory=dict)
@@ -58,8 +65,13 @@ class Dialogue:
 
     def __init__(self, llm: ReplyGenerator, skills: list[Skill], clock: Clock, household: Household, *,
                  mood: Any | None = None, sentence_filter: Callable[[str], str] | None = None,
-                 on_turn: Callable[[TurnLog], None] | None = None) -> None:
+                 on_turn: Callable[[TurnLog], None] | None = None, understanding: Understanding | None = None,
+                 settings: Settings | None = None) -> None:
         self.llm = llm
+        # the reply flow for turns no skill answers (strategy, banks, one guarded model sentence);
+        # without the understanding layer the model answers alone (older tests and tools)
+        self.responder = Responder(llm, understanding, settings or Settings()) if understanding is not None else None
+        self._plans: dict[int, tuple[Plan, TurnInput]] = {}
         self.skills = skills  # shared list: the app adds skills after building the engine
         self.clock = clock
         self.household = household
@@ -75,6 +87,29 @@ class Dialogue:
     def local_now(self):
         """Now, in her time zone."""
         return self.household.local(self.clock.now())
+
+    @property
+    def people(self) -> People | None:
+        """Who she talks about, from memory (the app plugs memory.directory in)."""
+        return self.responder.people if self.responder is not None else None
+
+    @people.setter
+    def people(self, people: People | None) -> None:
+        if self.responder is not None:
+            self.responder.people = people
+
+    def quiet(self) -> bool:
+        """Is she owed some quiet now (after "be quiet" or irritation)?"""
+        return self.responder is not None and self.responder.quiet(self.clock.now())
+
+    def back_off(self, at: datetime) -> None:
+        """She asked for quiet: no check-ins or non-urgent questions for the configured while."""
+        if self.responder is None:
+            return
+        until = self.responder.start_quiet(at)
+        log.info("backing off: no check-ins or non-urgent questions until %s", until.isoformat())
+        for skill in self.skills:
+            _safely(skill, "hold_proactive", None, until)
 
     def estimate_emotion(self, turn: TurnInput, tl: TurnLog, *, record: bool) -> None:
         """Mood from voice and words (if she agreed); raw audio is dropped right after."""
@@ -112,6 +147,8 @@ class Dialogue:
                 return reply
         for skill in self.skills:
             if skill not in first and (reply := self._reply_from(skill, "handle", turn)) is not None:
+                if reply.intent == "stop" and reply.data.get("quiet"):
+                    self.back_off(turn.at)  # "be quiet", "go away": stop now, and stay quiet for a while
                 return reply
         return None
 
@@ -146,7 +183,8 @@ class Dialogue:
                 return reply
         return None
 
-    def framing(self, turn: TurnInput, utterance: int, reply: Reply | None = None) -> tuple[str, str]:
+    def framing(self, turn: TurnInput, utterance: int, reply: Reply | None = None,
+                plan: Plan | None = None) -> tuple[str, str]:
         """What is said before the reply (AI disclosure) and after it (a question she can answer).
 
         Computed once per utterance, because saying them is recorded (a
@@ -158,9 +196,11 @@ class Dialogue:
             return "", ""
         if self._framing is not None and self._framing[0] == utterance:
             return self._framing[1], self._framing[2]
+        if plan is not None and not plan.framed:
+            return "", ""  # backing off or a safety check: one thing only (the disclosure waits for the next turn)
         opening = " ".join(x for s in self.skills if (x := _safely(s, "opening_line", None, turn)))
         closing = ""
-        if (reply is None or reply.asks is None) and not self.urgent_question_open():
+        if (reply is None or reply.asks is None) and not self.urgent_question_open() and not self.quiet():
             for skill in self.skills:
                 line = _safely(skill, "closing_line", None, turn)
                 if line is not None:
@@ -191,7 +231,50 @@ class Dialogue:
 
     def llm_source(self, turn: TurnInput, tl: TurnLog, utterance: int,
                    gen: Generation) -> Callable[[threading.Event], Iterator[str]]:
-        """The sentences of an LLM reply (framed), as a generator factory for a ReplyJob."""
+        """The sentences of a reply no skill gave (framed), as a generator factory for a ReplyJob.
+
+        The acknowledgement from the banks comes first, at once (it also hides the
+        model's latency); then at most one guarded question from the model, or the
+        bank's follow-up; then a skill's closing line, if one is due.
+        """
+        plan = None
+        if self.responder is not None:
+            try:
+                plan = self.responder.plan(turn)
+            except Exception:  # one bad turn never kills the loop: the model answers alone
+                log.exception("reply planning failed; the language model answers alone")
+        if plan is None:
+            return self._model_source(turn, tl, utterance, gen)
+        tl.strategy = turn.strategy = plan.strategy.value  # skills' closing lines see it (no sign-ups after grief)
+        self._plans[id(tl)] = (plan, turn)
+        for key in list(self._plans)[:-PLANS_KEPT]:
+            del self._plans[key]
+        opening, closing = self.framing(turn, utterance, plan=plan)
+        history = self.history[-HISTORY_TURNS:]
+        responder = self.responder
+
+        def source(cancel: threading.Event) -> Iterator[str]:
+            yield from sentences(opening)
+            yield from sentences(plan.ack)
+            # one question at a time: a skill's closing question (consent, a nudge) replaces the follow-up
+            follow = "" if closing else responder.follow_up(plan, turn, history, cancel, gen)
+            if plan.uses_llm and not closing:
+                tl.follow_up = "model" if follow and follow != plan.follow else "bank"
+            tl.llm_first_token_ms = gen.first_token_ms
+            tl.llm_first_token_wall = gen.first_token_at
+            tl.first_sentence_ms = gen.first_sentence_ms
+            if cancel.is_set():
+                return
+            yield from sentences(follow)
+            if plan.crisis:
+                yield plan.crisis
+            yield from sentences(closing)
+
+        return source
+
+    def _model_source(self, turn: TurnInput, tl: TurnLog, utterance: int,
+                      gen: Generation) -> Callable[[threading.Event], Iterator[str]]:
+        """The model alone (no understanding layer): what the loop did before the reply flow."""
         opening, closing = self.framing(turn, utterance)
         context = self.context(turn)
         history = self.history[-HISTORY_TURNS:]
@@ -212,6 +295,15 @@ class Dialogue:
         if tl in self.turns:
             return
         self.turns.append(tl)
+        planned = self._plans.pop(id(tl), None)
+        if planned is not None and self.responder is not None and turn is not None and reply_text:
+            plan, _ = planned
+            self.responder.commit(plan, turn, reply_text)
+            if plan.strategy.value == "back_off" and not plan.choice.misheard:
+                self.back_off(turn.at)
+        speech_end = tl.timings_extra.get("speech_end_wall")
+        if tl.llm_first_token_wall is not None and speech_end is not None:
+            tl.timings_extra["llm_first_token_after_speech_end_ms"] = (tl.llm_first_token_wall - speech_end) * 1000
         if reply_text and tl.intent != "repeat":
             self.last_reply = reply_text
         if turn is not None and tl.transcript and reply_text and tl.intent is None:
@@ -228,9 +320,10 @@ class Dialogue:
             except Exception:
                 log.exception("turn logger failed")
 
-    def reply_to_text(self, text: str, utterance: int) -> Iterator[str]:
-        """A typed turn through the same skills and LLM (`companion chat`); yields reply sentences."""
-        turn = TurnInput(text=text, at=self.clock.now(), local_time=self.local_now(), source=Source.TEXT)
+    def reply_to_text(self, text: str, utterance: int, audio: Any | None = None) -> Iterator[str]:
+        """A typed turn through the same skills and reply flow (`companion chat`, the scenario runner); yields
+        reply sentences. `audio` (16 kHz int16) stands for her voice, for the mood stage."""
+        turn = TurnInput(text=text, at=self.clock.now(), local_time=self.local_now(), source=Source.TEXT, audio=audio)
         tl = TurnLog(wake_detected=False, source=Source.TEXT.value, transcript=text)
         self.estimate_emotion(turn, tl, record=True)
         reply = self.skill_reply(turn)

@@ -66,7 +66,8 @@ class Engine:
         self.clock = clock or SystemClock()
         self.sentence_filter = sentence_filter
         self.dialogue = Dialogue(components.llm, self.skills, self.clock, settings.household, mood=mood,
-                                 sentence_filter=sentence_filter, on_turn=on_turn)
+                                 sentence_filter=sentence_filter, on_turn=on_turn,
+                                 understanding=components.understanding, settings=settings)
         self._utt_id = 0
         self.conversation = Conversation()
         self.conversation.add_listener(self._on_state)

@@ -1,8 +1,9 @@
 """The reply strategy for a turn: from her words (a trained head on the shared encoder), her voice
 (the mood estimate, when she consented) and the conversation so far.
 
-The head is a class-balanced softmax over the sentence embedding, mixed with a
-vote of the nearest labelled examples; both are trained by
+The head is a class-balanced softmax over the sentence embedding and hashed
+words, optionally mixed with a vote of the nearest labelled examples (the
+training script's cross-validation chose the head alone); it is trained by
 scripts/train_strategy.py on tests/data/strategy/train.tsv and shipped in
 understand/data/. A few cues that must never be missed (thanks, "that's not what
 I said", passive hopelessness) are kept small here; emergency phrases belong to
@@ -119,7 +120,7 @@ def features(reading: Reading, bow_weight: float) -> np.ndarray:
 class StrategyModel:
     """The trained head and exemplar vote over one utterance, plus the voice and conversation rules."""
 
-    def __init__(self, head: LinearHead, exemplars: ExemplarBank, knn_weight: float = KNN_WEIGHT,
+    def __init__(self, head: LinearHead, exemplars: ExemplarBank | None, knn_weight: float = KNN_WEIGHT,
                  bow_weight: float = 0.0) -> None:
         self.head = head
         self.exemplars = exemplars
@@ -134,21 +135,25 @@ class StrategyModel:
         with np.load(head, allow_pickle=False) as z:
             knn = float(z["knn_weight"]) if "knn_weight" in z.files else KNN_WEIGHT
             bow = float(z["bow_weight"]) if "bow_weight" in z.files else 0.0
-        return cls(linear, ExemplarBank.load(exemplars), knn_weight=knn, bow_weight=bow)
+        bank = ExemplarBank.load(exemplars) if knn > 0 else None  # cross-validation may choose the head alone
+        return cls(linear, bank, knn_weight=knn, bow_weight=bow)
 
     def save(self, head: Path = HEAD_PATH, exemplars: Path = EXEMPLARS_PATH) -> None:
-        """Write the head (with the neighbours' weight) and the exemplars (training script)."""
+        """Write the head (with the neighbours' and the words' weights) and, when they vote, the exemplars."""
         np.savez_compressed(head, labels=np.array(self.head.labels), weights=self.head.weights,
                             bias=self.head.bias, knn_weight=np.array(self.knn_weight),
                             bow_weight=np.array(self.bow_weight))
-        self.exemplars.save(exemplars)
+        if self.knn_weight > 0 and self.exemplars is not None:
+            self.exemplars.save(exemplars)
+        elif exemplars.exists():
+            exemplars.unlink()
 
     def word_probs(self, reading: Reading) -> dict[Strategy, float]:
         """p(strategy | words): the head's softmax mixed with the nearest examples' similarity-weighted vote."""
         head = self.head.probs(features(reading, self.bow_weight))
         vote = {s: 0.0 for s in self.labels}
         w = self.knn_weight
-        if not w:
+        if not w or self.exemplars is None:
             return {s: head[s.value] for s in self.labels}
         near = self.exemplars.nearest(reading.vector, k=NEIGHBOURS)
         total = sum(max(sim, 0.0) for sim, _, _ in near) or 1.0
@@ -178,12 +183,12 @@ class StrategyModel:
             return choice
         short = len(reading.norm.split()) <= _SHORT_WORDS
         last = next((r for r in (recent or []) if r.seconds_ago <= CONTINUE_WINDOW_S), None)
+        # a short answer ("yes he was", "forty years") carries on the feeling of the turn before, unless
+        # the words clearly say something of their own
         if (last is not None and last.strategy in CONTINUING and short
-                and (choice.strategy in (Strategy.CHAT, Strategy.THANKS, last.strategy) or choice.confidence < UNSURE)
-                and choice.strategy not in (Strategy.BACK_OFF, Strategy.SAFETY_CHECK)):
-            if not (choice.strategy is Strategy.THANKS and choice.confidence >= UNSURE):
-                return StrategyChoice(last.strategy, choice.confidence, "conversation", choice.words,
-                                      probs=choice.probs)
+                and choice.strategy not in (Strategy.BACK_OFF, Strategy.SAFETY_CHECK)
+                and (choice.strategy is Strategy.CHAT or choice.confidence < UNSURE)):
+            return StrategyChoice(last.strategy, choice.confidence, "conversation", choice.words, probs=choice.probs)
         if voice is not None and choice.strategy is Strategy.CHAT and voice.confidence >= VOICE_MIN_CONFIDENCE:
             heard = VOICE_STRATEGY.get(voice.category)
             if heard is not None:

@@ -1,0 +1,169 @@
+"""Within a strategy, which lines fit: grief for a husband or for a cat, worry about a hospital or a
+grandson, a lost purse or a lost day, a wedding or a win. Small word lists over her normalised words;
+the strategy itself comes from the trained head (understand.strategy)."""
+
+from __future__ import annotations
+
+import re
+
+from companion.loop.skills import Person, Status
+from companion.understand.strategy import Strategy
+
+SPOUSES = frozenset({"husband", "wife", "partner"})
+
+_DEATH = re.compile(r"\b(?:died|dead|passed away|passed on|passed|lost (?:my|our|him|her)|funeral|late|put down|"
+                    r"put to sleep|buried|ashes|grave|crematorium|since (?:he|she) went|gone now|widow\w*|grieving|"
+                    r"anniversary of|without (?:him|her))\b")
+_LONELY = re.compile(r"\b(?:lonely|alone|on my own|by myself|nobody (?:comes|calls|rings|phones|visits)|no one "
+                     r"(?:comes|calls|rings|phones|visits)|(?:never|hardly) (?:see|visit|call|ring)|forgotten|"
+                     r"nobody to talk|no one to talk|quiet (?:here|house|at night)|so quiet|not spoken to|"
+                     r"have not spoken|(?:do not|never) see (?:them|my family|anyone))\b")
+_MISS = re.compile(r"\bmiss(?:ing)? (?:him|her|them|my|our)\b|\bwish (?:he|she) was\b")
+_HEALTH = re.compile(r"\b(?:hospital|operation|results?|tests?|scan|biopsy|doctor|consultant|appointment|dentist|"
+                     r"injection|clinic|surgery|lump|specialist|x ray|blood|memory|eye|cataract|tablets|heart)\b")
+_FAMILY = re.compile(r"\b(?:son|daughter|grandson|granddaughter|grandchildren|husband|wife|sister|brother|niece|"
+                     r"nephew|family|kids|children|grandkids)\b")
+_TIRED = re.compile(r"\b(?:tired|sleep|slept|shattered|exhausted|worn out|night|awake|drained)\b")
+_PAIN = re.compile(r"\b(?:ache|aching|aches|achy|hurts?|hurting|sore|pain|painful|stiff|swollen|throbbing|cramp|"
+                   r"sciatica|arthritis|playing up|bruised|banged|cut|burnt|gyp|killing me)\b")
+_EVENTS: list[tuple[str, re.Pattern[str]]] = [
+    ("engagement", re.compile(r"\bengaged\b|\bengagement\b")),
+    ("wedding", re.compile(r"\b(?:getting married|get married|got married|wedding|marrying)\b")),
+    ("baby", re.compile(r"\b(?:baby|born|pregnant|expecting|great grand\w*|christened)\b")),
+    ("anniversary", re.compile(r"\b(?:anniversary|golden wedding|diamond wedding|silver wedding|ruby wedding)\b")),
+    ("birthday", re.compile(r"\bbirthday\b|\bi am (?:ninety|eighty|a hundred)\b|\bhundredth\b")),
+    ("exams", re.compile(r"\b(?:passed|exams?|driving test|graduat\w+|university|college|top marks|degree)\b")),
+    ("job", re.compile(r"\b(?:new job|got the job|got a job|promot\w+|made a manager|first job|job at)\b")),
+    ("health", re.compile(r"\b(?:all clear|clear|came back normal|normal|much better|do not need the|cancer free|"
+                          r"new hip|cast off|better)\b")),
+    ("visit", re.compile(r"\b(?:coming (?:to visit|to stay|round|over|home|for)|visiting|visit|coming to see|"
+                         r"come to stay|stay for)\b|\bis coming\b|\bare coming\b")),
+    ("win", re.compile(r"\b(?:won|win|winning|prize|first place|came first|came second|medal|raffle|bingo|"
+                       r"tombola|hole in one)\b")),
+]
+EVENT_NOUNS = {"wedding": "wedding", "engagement": "engagement", "baby": "new baby", "job": "new job",
+               "exams": "exams", "visit": "visit", "birthday": "birthday", "anniversary": "anniversary"}
+_ACHIEVED = re.compile(r"\b(?:i (?:managed|finished|walked|learned|learnt|made|baked|did it|can walk|passed)|"
+                       r"by myself|on my own|all by myself|without my (?:stick|frame))\b")
+_TIME = re.compile(r"\b(?:day|date|time|morning|afternoon|evening|night|weekend|week|month|year|today|season|"
+                   r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|christmas|winter|spring|summer|"
+                   r"autumn|lunch ?time|tea ?time|dark)\b")
+_MEDS = re.compile(r"\b(?:tablets?|pills?|medicine|medication|dose|inhaler|insulin)\b")
+_LOST = re.compile(r"\b(?:lost|find|found|put|left|where (?:is|are|did|have)|misplaced|gone)\b.{0,30}"
+                   r"\b(?:my|the)\b|\bwhere have i put\b|\bcannot find\b")
+_TOPICS: list[tuple[str, re.Pattern[str]]] = [
+    ("share", re.compile(r"\btell me (?:something|a fact|anything)\b")),
+    ("open", re.compile(r"\b(?:what (?:shall|should|do you want to|can) we (?:talk|chat)|let us (?:have a )?(?:talk|chat)|"
+                        r"what do you want to talk|talk about something|have a chat)\b")),
+    ("how_are_you", re.compile(r"\bhow are you\b|\bhow is (?:things|it going)\b|\bhow are things\b|\bhow do you do\b|"
+                               r"\bwhat is new with you\b")),
+    ("greeting", re.compile(r"^(?:oh |well )?(?:hello|hi|hiya|hey|good (?:morning|afternoon|evening)|morning|"
+                            r"evening|afternoon|are you there|are you awake)\b")),
+    ("food", re.compile(r"\b(?:soup|lunch|breakfast|dinner|tea|supper|cake|biscuit|toast|egg|sandwich|pie|fish|"
+                        r"chips|cook\w*|bake\w*|bread|kettle|cup of|eat|ate|meal|coffee|pudding|roast)\b")),
+    ("garden", re.compile(r"\b(?:garden|roses?|flowers?|plants?|bulbs?|daffodils?|birds?|robin|feeder|squirrel|fox|"
+                          r"grass|lawn|leaves|trees?|allotment|planted|weeds)\b")),
+    ("weather", re.compile(r"\b(?:rain\w*|sun\w*|weather|cold|chilly|windy|wind|snow\w*|fog\w*|frost\w*|hot|warm|"
+                           r"storm|gale|icy)\b")),
+    ("pastime", re.compile(r"\b(?:watch\w*|telly|tv|television|programme|film|snooker|football|cricket|tennis|"
+                           r"quiz|crossword|puzzle|word search|jigsaw|read\w*|book|radio|music|knit\w*|sewing|"
+                           r"cards|photos)\b")),
+    ("outing", re.compile(r"\b(?:shops?|shopping|market|walk|church|hairdresser|hair done|bus|town|club|"
+                          r"coffee morning|library|park)\b")),
+    ("family", re.compile(r"\b(?:daughter|son|grandson|granddaughter|sister|brother|family|grandchildren|niece|"
+                          r"nephew|neighbour|friend)\b")),
+]
+_ABOUT: list[tuple[str, re.Pattern[str]]] = [
+    ("phone", re.compile(r"\b(?:ring|phone|call|text|email|message)\b.{0,20}\b(?:my|for me|the|an?)\b|\bmake a call\b")),
+    ("visit", re.compile(r"\bcome (?:round|over|and visit|to tea|for tea)\b|\bvisit me\b|\bcup of tea\b")),
+    ("always", re.compile(r"\b(?:always|forever|for ever|never leave|tomorrow|how long will you|stay with me|"
+                          r"promise)\b")),
+    ("listening", re.compile(r"\b(?:listening|recording|hear (?:me|everything)|tell anyone|remember everything|"
+                             r"spying|can you see|see what)\b")),
+    ("gender", re.compile(r"\b(?:man or a woman|boy or a girl|a lady|a man|a woman|a boy|a girl)\b")),
+    ("understand", re.compile(r"\bknow how i feel\b|\bunderstand me\b")),
+    ("feelings", re.compile(r"\b(?:lonely|feel\w*|sad|happy|bored|tired|love me|like me|care about me|miss me|"
+                            r"my friend|enjoy|alive|cold)\b")),
+    ("age", re.compile(r"\b(?:how old|age|born|birthday|how long have you been)\b")),
+    ("family", re.compile(r"\b(?:family|children|kids|mum|dad|mother|father|husband|wife)\b")),
+    ("body", re.compile(r"\b(?:eat|sleep|dream|body|brain|look like|made of|go out|awake|watch telly|night)\b")),
+    ("name", re.compile(r"\b(?:your name|who are you|have you got a name|what are you)\b")),
+    ("maker", re.compile(r"\b(?:who made|made you|where are you from|internet)\b")),
+    ("where", re.compile(r"\b(?:where do you live|where are you|where do you go)\b")),
+    ("favourites", re.compile(r"\b(?:favourite|favorite|do you like)\b")),
+    ("abilities", re.compile(r"\b(?:what can you do|what are you good at|clever|know everything|how do you (?:work|know)|"
+                             r"think|talk)\b")),
+]
+_CURE = re.compile(r"\b(?:cures?|magnet\w*|bracelet|copper|turmeric|miracle|remedy|live longer|anti ageing|herbal)\b")
+_MEDICAL = re.compile(r"\b(?:tablets?|pills?|medicine|medication|dose|insulin|painkillers?|paracetamol|ibuprofen|"
+                      r"aspirin|vitamins?|jab|inhaler|cream|antibiotics?|statins?|warfarin|morphine|"
+                      r"antidepressants?|prescription|cough medicine)\b")
+_MONEY = re.compile(r"\b(?:money|savings|invest\w*|lend|bank|shares|pension|loan|pounds|scheme|gold|solicitor|"
+                    r"insurance|house in)\b")
+
+
+def grief_situation(focus: Person | None, norm: str) -> str | None:
+    """Which grief lines fit, if she is grieving."""
+    if focus is not None and not focus.alive:
+        if focus.status is Status.PET:
+            return "grief_pet"
+        return "grief_spouse" if focus.relation in SPOUSES else "grief_person"
+    if _DEATH.search(norm):
+        return "grief"
+    return None
+
+
+def situation(strategy: Strategy, norm: str, focus: Person | None, basis: str, misheard: bool = False) -> str:
+    """The banks' section for this strategy and her words."""
+    if basis == "voice":
+        return "voice"
+    if basis == "conversation":
+        return "continue"
+    if strategy is Strategy.COMFORT:
+        grief = grief_situation(focus, norm)
+        if grief:
+            return grief
+        return "lonely" if _LONELY.search(norm) else "sad"
+    if strategy is Strategy.SAFETY_CHECK:
+        return "general"
+    if strategy is Strategy.REASSURE:
+        return "health" if _HEALTH.search(norm) else "family" if _FAMILY.search(norm) else "general"
+    if strategy is Strategy.CARE:
+        return "tired" if _TIRED.search(norm) and not _PAIN.search(norm) else "pain" if _PAIN.search(norm) else "general"
+    if strategy is Strategy.CELEBRATE:
+        event = celebrated(norm)
+        if event:
+            return event
+        return "achievement" if _ACHIEVED.search(norm) else "general"
+    if strategy is Strategy.BACK_OFF:
+        return "misheard" if misheard else "quiet"
+    if strategy is Strategy.REORIENT:
+        if _MEDS.search(norm):
+            return "medication"
+        if _LOST.search(norm) and not _TIME.search(norm):
+            return "lost_item"
+        return "time" if _TIME.search(norm) else "general"
+    if strategy is Strategy.INVITE_STORY:
+        return "person" if focus is not None and focus.name and focus.status is not Status.HERSELF else "general"
+    if strategy is Strategy.CHAT:
+        return next((name for name, rx in _TOPICS if rx.search(norm)), "general")
+    if strategy is Strategy.ABOUT_ITSELF:
+        return next((name for name, rx in _ABOUT if rx.search(norm)), "general")
+    if strategy is Strategy.DECLINE:
+        if _CURE.search(norm):
+            return "cure"
+        if _MEDICAL.search(norm):
+            return "medical"
+        return "money" if _MONEY.search(norm) else "purchase" if re.search(
+            r"\b(?:buy|order|get me|book|pay|deliver\w*|deal|worth|get|catalogue|supplier|warranty|bet)\b", norm) else "general"
+    return "general"
+
+
+def celebrated(norm: str) -> str | None:
+    """The kind of good news, if her words say ("wedding", "baby", "win" ...)."""
+    return next((name for name, rx in _EVENTS if rx.search(norm)), None)
+
+
+def lonely(norm: str) -> bool:
+    """Do her words speak of loneliness or missing someone?"""
+    return bool(_LONELY.search(norm) or _MISS.search(norm))
