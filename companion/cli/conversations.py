@@ -66,6 +66,7 @@ class Scenario:
     routines: str = ""  # a routines file's text, or ""
     settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     start: datetime | None = None
+    first_use: bool = False  # a brand-new device: the introduction is still to come
 
 
 def _duration(value: Any, where: str) -> float:
@@ -115,7 +116,8 @@ def load_scenarios(path: Path) -> tuple[list[Scenario], dict[str, Any]]:
             raise ScenarioError(f"{where}: no [[scenario.turn]]")
         out.append(Scenario(str(sc.get("name", f"scenario {i + 1}")), tuple(turns), tuple(sc.get("tags", [])),
                             str(sc.get("mood", "off")), str(sc.get("routines", "")), dict(sc.get("settings", {})),
-                            datetime.fromisoformat(sc["start"]) if sc.get("start") else start))
+                            datetime.fromisoformat(sc["start"]) if sc.get("start") else start,
+                            bool(sc.get("first_use", False))))
     if not out:
         raise ScenarioError(f"{path}: no [[scenario]] entries")
     return out, defaults
@@ -202,6 +204,8 @@ def run_scenario(sc: Scenario, base: Settings, components: Any, defaults: dict[s
                        speaker=_Silent(), echo=EchoPath(), components=components, clock=clock, start_alerts=False)
 
         app = start()
+        if not sc.first_use:  # she met it yesterday: the first-use introduction is behind her
+            app.honesty.policy.mark_introduced(clock.now())
         try:
             for n, spec in enumerate(sc.turns):
                 clock.advance(spec.after_s)

@@ -256,9 +256,11 @@ class Dialogue:
         def source(cancel: threading.Event) -> Iterator[str]:
             yield from sentences(opening)
             yield from sentences(plan.ack)
-            # one question at a time: a skill's closing question (consent, a nudge) replaces the follow-up
-            follow = "" if closing else responder.follow_up(plan, turn, history, cancel, gen)
-            if plan.uses_llm and not closing:
+            # one question at a time: a skill's closing line (consent, a nudge) replaces a follow-up question
+            # (a follow-up that informs, like "please don't take another one", is still said)
+            ask = not (closing and plan.follow_is_question)
+            follow = responder.follow_up(plan, turn, history, cancel, gen) if ask else ""
+            if plan.uses_llm and ask:
                 tl.follow_up = "model" if follow and follow != plan.follow else "bank"
             tl.llm_first_token_ms = gen.first_token_ms
             tl.llm_first_token_wall = gen.first_token_at

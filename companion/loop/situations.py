@@ -36,13 +36,15 @@ _EVENTS: list[tuple[str, re.Pattern[str]]] = [
     ("job", re.compile(r"\b(?:new job|got the job|got a job|promot\w+|made a manager|first job|job at)\b")),
     ("health", re.compile(r"\b(?:all clear|clear|came back normal|normal|much better|do not need the|cancer free|"
                           r"new hip|cast off|better)\b")),
-    ("visit", re.compile(r"\b(?:coming (?:to visit|to stay|round|over|home|for)|visiting|visit|coming to see|"
-                         r"come to stay|stay for)\b|\bis coming\b|\bare coming\b")),
+    ("visit", re.compile(r"\b(?:coming (?:to visit|to stay|round|over|home|for|on|to see|next|this|tomorrow|at)|"
+                         r"visiting|visit|come to stay|stay for|(?:is|are) coming$)\b")),
     ("win", re.compile(r"\b(?:won|win|winning|prize|first place|came first|came second|medal|raffle|bingo|"
                        r"tombola|hole in one)\b")),
 ]
 EVENT_NOUNS = {"wedding": "wedding", "engagement": "engagement", "baby": "new baby", "job": "new job",
                "exams": "exams", "visit": "visit", "birthday": "birthday", "anniversary": "anniversary"}
+_NEWS = re.compile(r"\b(?:news|guess what|happy|delighted|thrilled|excited|over the moon|proud|pleased|at last|"
+                   r"finally|first time|best|wonderful)\b")
 _ACHIEVED = re.compile(r"\b(?:i (?:managed|finished|walked|learned|learnt|made|baked|did it|can walk|passed)|"
                        r"by myself|on my own|all by myself|without my (?:stick|frame))\b")
 _TIME = re.compile(r"\b(?:day|date|time|morning|afternoon|evening|night|weekend|week|month|year|today|season|"
@@ -91,8 +93,8 @@ _ABOUT: list[tuple[str, re.Pattern[str]]] = [
     ("maker", re.compile(r"\b(?:who made|made you|where are you from|internet)\b")),
     ("where", re.compile(r"\b(?:where do you live|where are you|where do you go)\b")),
     ("favourites", re.compile(r"\b(?:favourite|favorite|do you like)\b")),
-    ("abilities", re.compile(r"\b(?:what can you do|what are you good at|clever|know everything|how do you (?:work|know)|"
-                             r"think|talk)\b")),
+    ("abilities", re.compile(r"\b(?:what (?:\w+ ){0,3}can you do|what are you good at|clever|know everything|"
+                             r"how do you (?:work|know)|think|talk)\b")),
 ]
 _CURE = re.compile(r"\b(?:cures?|magnet\w*|bracelet|copper|turmeric|miracle|remedy|live longer|anti ageing|herbal)\b")
 _MEDICAL = re.compile(r"\b(?:tablets?|pills?|medicine|medication|dose|insulin|painkillers?|paracetamol|ibuprofen|"
@@ -134,7 +136,9 @@ def situation(strategy: Strategy, norm: str, focus: Person | None, basis: str, m
         event = celebrated(norm)
         if event:
             return event
-        return "achievement" if _ACHIEVED.search(norm) else "general"
+        if _ACHIEVED.search(norm):
+            return "achievement"
+        return "general" if _NEWS.search(norm) else "pleasant"  # no news to cheer: "How lovely!", not "wonderful news"
     if strategy is Strategy.BACK_OFF:
         return "misheard" if misheard else "quiet"
     if strategy is Strategy.REORIENT:

@@ -26,6 +26,16 @@ _PET = "|".join(sorted(PETS, key=len, reverse=True))
 _MY = re.compile(rf"\b(?:my|our)(?: (?:late|dear|old|little|poor))* (?P<rel>{_REL}|{_PET})\b")
 
 
+_BREAK = re.compile(r"\b(?:and|but|so|because|whereas|while)\b|[,.;!?]")
+
+
+def _clause(low: str, start: int, end: int) -> str:
+    """The clause of `low` around [start, end): death words elsewhere in the sentence are about someone else."""
+    before = [m.end() for m in _BREAK.finditer(low, 0, start)]
+    after = _BREAK.search(low, end)
+    return low[(before[-1] if before else 0):(after.start() if after else len(low))]
+
+
 class PeopleDirectory:
     """memory's people as loop.skills.Person values (implements loop.skills.People)."""
 
@@ -45,10 +55,11 @@ class PeopleDirectory:
     def mentioned(self, text: str, today: date) -> list[Person]:
         """People and pets her words name or refer to, in the order she said them, with their status."""
         low = " " + re.sub(r"[^\w' -]+", " ", text.lower().replace("’", "'")) + " "
-        dying = bool(_DEATH.search(low))
         known = [p for p in persons(self.store, self.settings) if p.name]
         mine = her_names(self.store, self.settings)
         found: list[tuple[int, Person]] = []
+
+        remembered = {p.name.lower() for p in known}
 
         def add(at: int, person: Person) -> None:
             for i, (_, p) in enumerate(found):
@@ -56,6 +67,9 @@ class PeopleDirectory:
                         not person.name and p.relation == person.relation):
                     if not p.name and person.name:
                         found[i] = (found[i][0], person)  # "my husband" + "Harold" → Harold
+                    elif not person.alive and p.alive and p.name.lower() not in remembered:
+                        # "I lost my wife Joan": the words about "my wife" say what happened to Joan
+                        found[i] = (found[i][0], Person(p.name, p.relation, person.status, False))
                     return
             found.append((at, person))
 
@@ -90,7 +104,7 @@ class PeopleDirectory:
                 add(m.start(), same[0])
             elif not same:
                 pet = spoken in PETS
-                alive = not (dying or " late " in m.group(0) + " ")
+                alive = not (_DEATH.search(_clause(low, m.start(), m.end())) or " late " in m.group(0) + " ")
                 status = Status.PET if pet else (Status.LIVING if alive else Status.DECEASED)
                 add(m.start(), Person("", relation, status, alive))
         return [p for _, p in sorted(found, key=lambda x: x[0])]

@@ -125,13 +125,19 @@ class DisclosurePolicy:
         last = self.store.get(_K_DISCLOSED)
         if last is None or self._local(datetime.fromisoformat(last)).date() != local.date():
             self.mark_disclosed(now)
-            return f"{_greeting(local)}{name}. Just so you know, I'm {c.assistant_name}, an AI, not a person."
+            return f"{_greeting(local)}{name}; just so you know, I'm {c.assistant_name}, an AI, not a person."
         if self.talk_seconds() >= c.disclose_after_conversation_s:
             self.mark_disclosed(now)
             people = suggestable(self.store, self.settings)  # living people she is in touch with, never the dead
             nudge = f" Perhaps it's a good moment to ring {people[0]}." if people else ""
             return "We've been talking for a long while. Just a reminder that I'm an AI, not a person." + nudge
         return None
+
+    def mark_introduced(self, now: datetime) -> None:
+        """Record the whole first-use introduction as said (a device set up earlier; the scenario runner)."""
+        self.store.put(_K_SETUP, now.isoformat())
+        self.store.put(_K_ONBOARDING, len(ONBOARDING))
+        self.mark_disclosed(now)
 
     def mark_disclosed(self, now: datetime) -> None:
         """Record that she was just told (also after answering "are you a real person?")."""
@@ -188,8 +194,9 @@ class HonestySkill(BaseSkill):
         return None
 
     def opening_line(self, turn: TurnInput) -> str | None:
-        """The AI disclosure, when one is due (first conversation of the day, after long talk)."""
-        return self.policy.opening_line(turn.at)
+        """The AI disclosure, when one is due (first conversation of the day, after long talk); never in front of
+        an answer to grief, worry or irritation: it waits for her next turn."""
+        return None if turn.heavy else self.policy.opening_line(turn.at)
 
     def closing_line(self, turn: TurnInput) -> Reply | None:
         """After her answer: the next step of the introduction on first use, else (once a day, when she seems

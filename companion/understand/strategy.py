@@ -70,6 +70,8 @@ _HOPELESS = re.compile(
     r"\b(?:nobody|no one) would (?:even )?(?:notice|miss me|care)\b|\bgiving up on (?:everything|life)\b|"
     r"\bno point (?:in )?(?:carrying on|going on|living)\b|\bhad enough of (?:life|living)\b")
 _SHORT_WORDS = 5  # a reply this short ("yes he was", "forty years") leans on the conversation
+_MODERATE_WORDS = 10  # after grief, a reply this short that only sounds like chat is still about the loss
+CLEAR_IRRITATION = 0.7  # a short answer after grief is irritation only when the words are this sure
 
 
 @dataclass(frozen=True)
@@ -181,16 +183,32 @@ class StrategyModel:
         choice = self.from_words(reading)
         if choice.basis == "cue":
             return choice
-        short = len(reading.norm.split()) <= _SHORT_WORDS
+        words = len(reading.norm.split())
         last = next((r for r in (recent or []) if r.seconds_ago <= CONTINUE_WINDOW_S), None)
-        # a short answer ("yes he was", "forty years") carries on the feeling of the turn before, unless
-        # the words clearly say something of their own
-        if (last is not None and last.strategy in CONTINUING and short
-                and choice.strategy not in (Strategy.BACK_OFF, Strategy.SAFETY_CHECK)
-                and (choice.strategy is Strategy.CHAT or choice.confidence < UNSURE)):
+        if last is not None and last.strategy in CONTINUING and self._carries_on(choice, last.strategy, words):
             return StrategyChoice(last.strategy, choice.confidence, "conversation", choice.words, probs=choice.probs)
         if voice is not None and choice.strategy is Strategy.CHAT and voice.confidence >= VOICE_MIN_CONFIDENCE:
             heard = VOICE_STRATEGY.get(voice.category)
             if heard is not None:
                 return StrategyChoice(heard, voice.confidence, "voice", choice.words, probs=choice.probs)
         return choice
+
+    @staticmethod
+    def _carries_on(choice: StrategyChoice, last: Strategy, words: int) -> bool:
+        """Does this answer carry on the feeling of the turn before?
+
+        A short answer ("yes he was", "forty years") does, unless its words clearly
+        say something of their own. After grief or hopelessness a somewhat longer
+        one does too when its words only sound like chat, a memory or news
+        ("fifty two years we were married" is still about him), and a short answer
+        is irritation only when the words say so clearly.
+        """
+        heavy = last in (Strategy.COMFORT, Strategy.SAFETY_CHECK)
+        if choice.strategy is Strategy.SAFETY_CHECK:
+            return False
+        if choice.strategy is Strategy.BACK_OFF:
+            return heavy and words <= _SHORT_WORDS and choice.confidence < CLEAR_IRRITATION
+        if words <= _SHORT_WORDS and (choice.strategy is Strategy.CHAT or choice.confidence < UNSURE):
+            return True
+        return heavy and words <= _MODERATE_WORDS and choice.strategy in (
+            Strategy.CHAT, Strategy.INVITE_STORY, Strategy.CELEBRATE)

@@ -31,8 +31,9 @@ _CONTRACTIONS = [(re.compile(p, re.I), r) for p, r in (
     (r"\bwe'll\b", "we will"), (r"\bhe's\b", "he is"), (r"\bshe's\b", "she is"), (r"\bisn't\b", "is not"),
     (r"\bdoesn't\b", "does not"), (r"\bdidn't\b", "did not"), (r"\bthere's\b", "there is"))]
 
+# ("I'm afraid" is how people soften a no, not a feeling)
 _FEELINGS = (r"(?:so |very |really |a bit |a little |quite |too |also )?(?:lonely|jealous|hurt|hungry|tired|sleepy|sad|"
-             r"upset|depressed|worried|scared|afraid|anxious|excited|heartbroken|exhausted|bored|cold|ill|poorly|sick)")
+             r"upset|depressed|worried|scared|frightened|anxious|excited|heartbroken|exhausted|bored|cold|ill|poorly|sick)")
 
 # (rule name, pattern on the expanded lower-case sentence, replacement for check_reply: "" drops the sentence)
 _RULES: list[tuple[str, re.Pattern[str], str]] = [
@@ -168,12 +169,14 @@ _PROMISE = re.compile(
     r"call|ring|phone|text|remind you|tell (?:him|her|them|your)|come|visit|pop|fix|sort|arrange|book|pay|keep you)\b|"
     r"\bi promise\b|\balways be (?:here|there|with you)\b|\bnever leave\b|\bi will be (?:right )?(?:there|over|round)\b")
 _ENDORSE = re.compile(
-    r"\b(?:that|it|they|this|those|these) (?:should|will|would|might|could|can|may) (?:help|cure|work|fix|heal|do the trick)\b|"
+    r"\b(?:that|it|they|this|those|these)(?: \w+)? (?:should|will|would|might|could|can|may) (?:help|cure|work|fix|heal|"
+    r"do the trick|ease|improve)\b|"
     r"\b(?:it|that|they) (?:works?|helps?|cures?)\b|\bworth (?:buying|getting|a try|trying|the money)\b|"
     r"\ba good (?:buy|deal|idea)\b|\b(?:you should|why not|go ahead and|you could) (?:buy|get|try|take|order|sign)\b|"
     r"\bgo for it\b|\b(?:bracelet|magnet|supplement|vitamins?|remedy|cream|pills?|tablets?)s? (?:are|is) (?:good|great|safe|fine)\b")
 _PRESENT_TENSE = re.compile(r"\b(?:is|does|has|will|can) (?:he|she)\b|\b(?:he|she) (?:is|does|has|will|can|lives)\b|"
-                            r"\b(?:how|where) is (?:he|she)\b")
+                            r"\b(?:how|where) is (?:he|she)\b|\bhave you (?:been|known|had) (?:with )?(?:him|her)\b|"
+                            r"\bdo you (?:see|visit|call|ring|phone|miss) (?:him|her)\b|\bhow long do you\b")
 _CONTACT = re.compile(r"\b(?:ring|call|phone|visit|see|text|write to|talk to|speak to|invite)\b")
 
 

@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 _END = object()  # end-of-stream marker inside the job's own queues
 POLL_S = 0.05  # every queue wait has a timeout so cancellation is noticed
+FIRST_AUDIO_WAIT_S = 2.0  # the text source waits at most this long for the first sentence's audio
 
 
 @dataclass
@@ -58,6 +59,7 @@ class ReplyJob:
         if not hold:
             self.released.set()
         self.done = threading.Event()
+        self.audio_ready = threading.Event()  # the first sentence has been synthesised
         self.timings = JobTimings()
         self.sentences: list[str] = []  # what the text source produced (after the filter)
         self.spoken: list[str] = []  # sentences whose audio was played completely
@@ -143,6 +145,14 @@ class ReplyJob:
                 self.sentences.append(sentence)
                 if not self._put(self._sentences, sentence):
                     break
+                if self.streaming and len(self.sentences) == 1:
+                    # The first sentence's audio comes first: the source (the acknowledgement, then the
+                    # language model) goes on once the voice has it, so on two cores the model never
+                    # delays the first words she hears. Sentence 2 is not needed before 1 has played.
+                    deadline = time.monotonic() + FIRST_AUDIO_WAIT_S
+                    while not self.audio_ready.wait(POLL_S) and not self.cancel.is_set() \
+                            and time.monotonic() < deadline:
+                        pass
         finally:
             # Close the text source now, whatever happened: an LLM generation holds the model's
             # lock until its generator is closed, and a traceback could keep it alive for ever.
@@ -169,6 +179,7 @@ class ReplyJob:
                 if first:
                     self.timings.tts_first_ms = (time.monotonic() - t0) * 1000
                     self.timings.first_audio_ready = time.monotonic()
+                    self.audio_ready.set()
                     first = False
                 if not self._put(self._audio, (chunk, "")):
                     return

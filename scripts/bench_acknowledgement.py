@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""Does the acknowledgement's audio start before the language model's first token? Measured through the real loop.
+
+Usage:
+    .venv/bin/python scripts/bench_acknowledgement.py [--repeats 2]
+
+Piper-synthesised utterances whose strategies ask the model for a follow-up question
+(chat, good news, a memory, a worry) are played in real time through the whole loop
+(wake word, endpointer, recogniser, reply flow, TTS), as `companion bench` does. For
+each reply the script prints when the first reply audio played and when the model's
+first token came, both from the end of her speech, and how many replies spoke first.
+`companion bench` prints the same figure for its own utterance set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from companion.audio.echo import EchoPath  # noqa: E402
+from companion.cli.bench import Clip, acknowledgement_lead, make_clips, run_pass  # noqa: E402
+from companion.config import Settings  # noqa: E402
+
+UTTERANCES = [
+    (["I made a lemon cake for the church sale."], None),
+    (["My granddaughter is getting married in June."], None),
+    (["When I was a girl we lived above a bakery."], None),
+    (["I'm a bit worried about the dentist tomorrow."], None),
+    (["I've been watching the snooker all afternoon."], None),
+    (["My grandson passed his driving test."], None),
+]
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--repeats", type=int, default=2)
+    args = p.parse_args()
+    from companion.app import load_components
+
+    settings = Settings()
+    print("Loading models...", flush=True)
+    components = load_components(settings, EchoPath())
+    clips: list[Clip] = make_clips(components.tts, UTTERANCES)
+    turns = []
+    with tempfile.TemporaryDirectory(prefix="companion-ack-") as tmp:
+        s = settings.replace(memory={"data_dir": str(Path(tmp) / "store")}, routines={"file": ""})
+        for r in range(args.repeats):
+            print(f"Pass {r + 1}/{args.repeats}...", flush=True)
+            got, _ = run_pass(s, components, clips, streaming=True, data=Path(tmp))
+            turns += got
+    print(f"\n{'her words':48} {'strategy':13} {'first audio':>11} {'model token':>11}")
+    for t in turns:
+        token = t.timings_extra.get("llm_first_token_after_speech_end_ms")
+        audio = t.first_audio_after_speech_end_ms
+        print(f"{t.transcript[:48]:48} {str(t.strategy):13} {audio if audio is None else round(audio):>11} "
+              f"{token if token is None else round(token):>11}")
+    lead = acknowledgement_lead(turns)
+    print(f"\nAcknowledgement audio before the model's first token: {lead['ack_first']} of {lead['turns']} replies "
+          f"that asked the model; lead p50 {lead['lead_ms']['p50']:.0f} ms, min {lead['lead_ms']['min']:.0f} ms"
+          if lead["turns"] else "\nNo reply asked the model (were the utterances heard?)")
+    return 0 if lead["turns"] and lead["ack_first"] == lead["turns"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
