@@ -255,7 +255,8 @@ class Dialogue:
 
         def source(cancel: threading.Event) -> Iterator[str]:
             yield from sentences(opening)
-            yield from sentences(plan.ack)
+            if not (opening and plan.situation == "greeting"):  # "Good morning, Margaret" is greeting enough
+                yield from sentences(plan.ack)
             # one question at a time: a skill's closing line (consent, a nudge) replaces a follow-up question
             # (a follow-up that informs, like "please don't take another one", is still said)
             ask = not (closing and plan.follow_is_question)

@@ -98,6 +98,9 @@ class Responder:
         choice = self.model.choose(reading, voice_mood(turn.emotion), recent)
         mentioned = self._mentioned(turn)
         focus = self._focus_for(choice.strategy, reading.norm, mentioned, now)
+        if choice.strategy is Strategy.CHAT and focus is not None and not focus.alive:
+            # "I keep thinking about George" when memory knows George died is grief, not small talk
+            choice = StrategyChoice(Strategy.COMFORT, choice.confidence, "memory", choice.words, probs=choice.probs)
         where = situation(choice.strategy, reading.norm, focus, choice.basis, choice.misheard)
         if choice.strategy is Strategy.COMFORT and where == "sad" and lonely(reading.norm):
             where = "lonely"
@@ -171,6 +174,8 @@ class Responder:
                 return "a person from nowhere"
             if used & (_SHE if focus.pronouns[0] == "he" else _HE):
                 return "wrong person"
+        if not content_stems(norm) & content_stems(normalize(turn.text)):
+            return "not about what she said"  # the 270M model parrots its examples ("Where did you go dancing?")
         similarity = float(self.understanding.read(sentence).vector @ self.understanding.read(turn.text).vector)
         if similarity < RELEVANCE_MIN:
             return "off her topic"
@@ -265,6 +270,22 @@ class Responder:
             if contacts:
                 slots["contact"] = contacts[0]
         return slots
+
+
+_FUNCTION_WORDS = frozenset("""
+what when where which who whom whose why how was were are is am be been being have has had having do does did
+doing done will would could should shall can may might must you your yours yourself they them their there then
+than that this these those with about from into onto over under after before again also just really very much
+many more most some any each every other else here today tonight yesterday tomorrow time times like kind sort
+thing things something anything nothing well good nice lovely great tell told said feel feeling felt make made
+want wanted going gone come came get got give gave take took know knew think thought right still ever never
+all not and but the for of to in on at by it its his her him she he we us our my me mine
+""".split())
+
+
+def content_stems(norm: str) -> set[str]:
+    """The content words of normalised text, cut to four letters ("dancing" and "dance" meet)."""
+    return {w[:4] for w in norm.split() if len(w) >= 3 and w not in _FUNCTION_WORDS}
 
 
 def voice_mood(emotion: object) -> VoiceMood | None:

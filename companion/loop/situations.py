@@ -15,22 +15,23 @@ _DEATH = re.compile(r"\b(?:died|dead|passed away|passed on|passed|lost (?:my|our
                     r"put to sleep|buried|ashes|grave|crematorium|since (?:he|she) went|gone now|widow\w*|grieving|"
                     r"anniversary of|without (?:him|her))\b")
 _LONELY = re.compile(r"\b(?:lonely|alone|on my own|by myself|nobody (?:comes|calls|rings|phones|visits)|no one "
-                     r"(?:comes|calls|rings|phones|visits)|(?:never|hardly) (?:see|visit|call|ring)|forgotten|"
+                     r"(?:comes|calls|rings|phones|visits)|(?:never|hardly)(?: ever)? (?:see|visit|call|ring)|forgotten|"
                      r"nobody to talk|no one to talk|quiet (?:here|house|at night)|so quiet|not spoken to|"
-                     r"have not spoken|(?:do not|never) see (?:them|my family|anyone))\b")
+                     r"have not spoken|(?:do not|never) see (?:them|my family|anyone)|(?:never|hardly)(?: ever)? see)\b")
 _MISS = re.compile(r"\bmiss(?:ing)? (?:him|her|them|my|our)\b|\bwish (?:he|she) was\b")
 _HEALTH = re.compile(r"\b(?:hospital|operation|results?|tests?|scan|biopsy|doctor|consultant|appointment|dentist|"
                      r"injection|clinic|surgery|lump|specialist|x ray|blood|memory|eye|cataract|tablets|heart)\b")
+_RESULTS = re.compile(r"\b(?:results?|biopsy|lump|letter from the hospital|hospital letter|what they (?:find|found|say))\b")
 _FAMILY = re.compile(r"\b(?:son|daughter|grandson|granddaughter|grandchildren|husband|wife|sister|brother|niece|"
                      r"nephew|family|kids|children|grandkids)\b")
 _TIRED = re.compile(r"\b(?:tired|sleep|slept|shattered|exhausted|worn out|night|awake|drained)\b")
 _PAIN = re.compile(r"\b(?:ache|aching|aches|achy|hurts?|hurting|sore|pain|painful|stiff|swollen|throbbing|cramp|"
                    r"sciatica|arthritis|playing up|bruised|banged|cut|burnt|gyp|killing me)\b")
 _EVENTS: list[tuple[str, re.Pattern[str]]] = [
+    ("anniversary", re.compile(r"\b(?:anniversary|golden wedding|diamond wedding|silver wedding|ruby wedding)\b")),
     ("engagement", re.compile(r"\bengaged\b|\bengagement\b")),
     ("wedding", re.compile(r"\b(?:getting married|get married|got married|wedding|marrying)\b")),
     ("baby", re.compile(r"\b(?:baby|born|pregnant|expecting|great grand\w*|christened)\b")),
-    ("anniversary", re.compile(r"\b(?:anniversary|golden wedding|diamond wedding|silver wedding|ruby wedding)\b")),
     ("birthday", re.compile(r"\bbirthday\b|\bi am (?:ninety|eighty|a hundred)\b|\bhundredth\b")),
     ("exams", re.compile(r"\b(?:passed|exams?|driving test|graduat\w+|university|college|top marks|degree)\b")),
     ("job", re.compile(r"\b(?:new job|got the job|got a job|promot\w+|made a manager|first job|job at)\b")),
@@ -50,6 +51,8 @@ _ACHIEVED = re.compile(r"\b(?:i (?:managed|finished|walked|learned|learnt|made|b
 _TIME = re.compile(r"\b(?:day|date|time|morning|afternoon|evening|night|weekend|week|month|year|today|season|"
                    r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|christmas|winter|spring|summer|"
                    r"autumn|lunch ?time|tea ?time|dark)\b")
+_UNSURE = re.compile(r"\b(?:cannot|can not|do not) (?:remember|recall) (?:if|whether)\b|\bdid i (?:already )?"
+                     r"(?:tell|phone|ring|call|lock|feed|turn)\b|\bhas (?:my|the) \w+ (?:been|rung|called)\b")
 _MEDS = re.compile(r"\b(?:tablets?|pills?|medicine|medication|dose|inhaler|insulin)\b")
 _LOST = re.compile(r"\b(?:lost|find|found|put|left|where (?:is|are|did|have)|misplaced|gone)\b.{0,30}"
                    r"\b(?:my|the)\b|\bwhere have i put\b|\bcannot find\b")
@@ -59,14 +62,19 @@ _TOPICS: list[tuple[str, re.Pattern[str]]] = [
                         r"what do you want to talk|talk about something|have a chat)\b")),
     ("how_are_you", re.compile(r"\bhow are you\b|\bhow is (?:things|it going)\b|\bhow are things\b|\bhow do you do\b|"
                                r"\bwhat is new with you\b")),
+    ("name", re.compile(r"\bmy name is\b|\bcall me\b|\bi am called\b")),
+    ("company", re.compile(r"\b(?:came (?:round|over|to see me|for (?:tea|lunch|coffee))|popped (?:in|round|over)|"
+                           r"had (?:\w+ ){0,2}round|visited me|came to visit|had a visit)\b")),
     ("greeting", re.compile(r"^(?:oh |well )?(?:hello|hi|hiya|hey|good (?:morning|afternoon|evening)|morning|"
                             r"evening|afternoon|are you there|are you awake)\b")),
     ("food", re.compile(r"\b(?:soup|lunch|breakfast|dinner|tea|supper|cake|biscuit|toast|egg|sandwich|pie|fish|"
                         r"chips|cook\w*|bake\w*|bread|kettle|cup of|eat|ate|meal|coffee|pudding|roast)\b")),
-    ("garden", re.compile(r"\b(?:garden|roses?|flowers?|plants?|bulbs?|daffodils?|birds?|robin|feeder|squirrel|fox|"
-                          r"grass|lawn|leaves|trees?|allotment|planted|weeds)\b")),
+    ("nature", re.compile(r"\b(?:birds?|robin|blackbird|blue ?tits?|sparrows?|pigeons?|feeder|squirrels?|fox|foxes|"
+                          r"hedgehog|butterfl\w+|bees?)\b")),
+    ("garden", re.compile(r"\b(?:garden|roses?|flowers?|plants?|bulbs?|daffodils?|tulips?|grass|lawn|leaves|trees?|"
+                          r"allotment|planted|weeds|blossom|geraniums?|sweet peas?)\b")),
     ("weather", re.compile(r"\b(?:rain\w*|sun\w*|weather|cold|chilly|windy|wind|snow\w*|fog\w*|frost\w*|hot|warm|"
-                           r"storm|gale|icy)\b")),
+                           r"storm|gale|icy|bucketing|pouring|drizzl\w*|chucking it down|spitting|grey|miserable out)\b")),
     ("pastime", re.compile(r"\b(?:watch\w*|telly|tv|television|programme|film|snooker|football|cricket|tennis|"
                            r"quiz|crossword|puzzle|word search|jigsaw|read\w*|book|radio|music|knit\w*|sewing|"
                            r"cards|photos)\b")),
@@ -76,6 +84,7 @@ _TOPICS: list[tuple[str, re.Pattern[str]]] = [
                           r"nephew|neighbour|friend)\b")),
 ]
 _ABOUT: list[tuple[str, re.Pattern[str]]] = [
+    ("how_are_you", re.compile(r"\bhow are you\b|\bhow is (?:things|it going)\b|\bhow are things\b|\bhow do you do\b")),
     ("phone", re.compile(r"\b(?:ring|phone|call|text|email|message)\b.{0,20}\b(?:my|for me|the|an?)\b|\bmake a call\b")),
     ("visit", re.compile(r"\bcome (?:round|over|and visit|to tea|for tea)\b|\bvisit me\b|\bcup of tea\b")),
     ("always", re.compile(r"\b(?:always|forever|for ever|never leave|tomorrow|how long will you|stay with me|"
@@ -125,11 +134,17 @@ def situation(strategy: Strategy, norm: str, focus: Person | None, basis: str, m
         grief = grief_situation(focus, norm)
         if grief:
             return grief
+        if _MISS.search(norm) and focus is not None and focus.status is not Status.HERSELF:
+            return "missing"  # she misses someone alive (or memory does not know): not grief, not loneliness
         return "lonely" if _LONELY.search(norm) else "sad"
     if strategy is Strategy.SAFETY_CHECK:
         return "general"
     if strategy is Strategy.REASSURE:
-        return "health" if _HEALTH.search(norm) else "family" if _FAMILY.search(norm) else "general"
+        if _RESULTS.search(norm):
+            return "results"
+        if _HEALTH.search(norm):
+            return "health"
+        return "family" if _FAMILY.search(norm) else "general"
     if strategy is Strategy.CARE:
         return "tired" if _TIRED.search(norm) and not _PAIN.search(norm) else "pain" if _PAIN.search(norm) else "general"
     if strategy is Strategy.CELEBRATE:
@@ -146,6 +161,8 @@ def situation(strategy: Strategy, norm: str, focus: Person | None, basis: str, m
             return "medication"
         if _LOST.search(norm) and not _TIME.search(norm):
             return "lost_item"
+        if _UNSURE.search(norm):
+            return "unsure"
         return "time" if _TIME.search(norm) else "general"
     if strategy is Strategy.INVITE_STORY:
         return "person" if focus is not None and focus.name and focus.status is not Status.HERSELF else "general"
@@ -158,8 +175,13 @@ def situation(strategy: Strategy, norm: str, focus: Person | None, basis: str, m
             return "cure"
         if _MEDICAL.search(norm):
             return "medical"
-        return "money" if _MONEY.search(norm) else "purchase" if re.search(
-            r"\b(?:buy|order|get me|book|pay|deliver\w*|deal|worth|get|catalogue|supplier|warranty|bet)\b", norm) else "general"
+        if _MONEY.search(norm):
+            return "money"
+        if re.search(r"\b(?:book|taxi|cab|hair appointment|holiday|reserve)\b", norm):
+            return "booking"
+        return "purchase" if re.search(
+            r"\b(?:buy|order|get me|pay|deliver\w*|deal|worth|get|catalogue|supplier|warranty|bet|sign up|sign the|"
+            r"subscribe|plan)\b", norm) else "general"
     return "general"
 
 

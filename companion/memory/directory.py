@@ -82,6 +82,7 @@ class PeopleDirectory:
             if m and len(name) > 2:
                 add(m.start(), Person(name.title(), "", Status.HERSELF))
         for c in extract(text, today, {p.name.lower(): p.name for p in known}):  # people new to memory
+            c.subject = re.sub(r"'s$", "", c.subject)  # "my friend betty's funeral" is about Betty
             if c.kind not in ("person", "pet") or not c.subject or c.subject.lower() in mine:
                 continue
             late = bool(c.attrs.get("deceased"))

@@ -123,10 +123,14 @@ def violations(text: str) -> list[str]:
     return [name for sentence in _SENTENCE.findall(text) if (r := _first_rule(sentence)) for name in [r[0]]]
 
 
+_WARNING = re.compile(r"\b(?:do not|never|not|no one|nobody)\b")
+
+
 def _first_rule(sentence: str) -> tuple[str, str] | None:
     norm = expand(sentence)
     for name, pattern, replacement in _RULES:
-        if pattern.search(norm):
+        m = pattern.search(norm)
+        if m and not (name == "selling" and _WARNING.search(norm[:m.start()])):  # "don't give bank details" warns
             return name, replacement
     return None
 
