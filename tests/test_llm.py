@@ -49,7 +49,7 @@ def test_a_follow_up_question_from_each_strategy_prefix_restored_from_its_kv_sta
     llm = models.llm
     assert all(strategy in llm.states for strategy in llm.prompts.strategies)  # evaluated at start-up
     for strategy, text, ack in (("chat", "I made soup for lunch.", "That sounds tasty."),
-                                ("celebrate", "My grandson passed his driving test.", "How wonderful!"),
+                                ("invite_story", "We used to go hop picking in Kent.", "What a thing to remember."),
                                 ("chat", "I've been doing the crossword.", "Oh, that's nice.")):
         gen = Generation()
         question = llm.follow_up(strategy, text, ack, gen=gen)

@@ -17,6 +17,7 @@ from companion.clock import ManualClock
 from companion.config import Settings
 from companion.language import sentences
 from companion.loop.skills import TurnInput
+from companion.understand.strategy import Strategy
 from companion.voice.llm import Generation
 from companion.voice.replies import ReplyJob
 
@@ -161,13 +162,15 @@ def test_the_guard_replaces_i_think_so_after_a_hopeless_line(tmp_path, component
 
 
 @pytest.mark.parametrize("proposal", ["I'm sorry, you should tell her that.", "I'm sorry to hear that?",
-                                      "Are you sad about the wedding?"])
+                                      "Are you sad about the wedding in June?"])
 def test_the_guard_replaces_sympathy_after_good_news_in_context(tmp_path, components, proposal):
     clock = ManualClock(START)
     app = open_app(settings_for(tmp_path), components, clock)
     try:
         responder = app.engine.dialogue.responder
         responder.llm = model = TheModelSays(proposal)
+        # good news gets the bank's follow-up only; were the model asked, this is what would happen
+        responder.model_strategies = responder.model_strategies | {Strategy.CELEBRATE}
         turn = TurnInput(text="my granddaughter emily is getting married in june", at=clock.now(),
                          local_time=clock.now())
         plan = responder.plan(turn)
@@ -175,8 +178,9 @@ def test_the_guard_replaces_sympathy_after_good_news_in_context(tmp_path, compon
         follow = responder.follow_up(plan, turn, [], threading.Event(), Generation())
         assert model.asked == 1 and follow == plan.follow and follow.endswith("?")  # the bank's, in context
         assert "sorry" not in (plan.ack + " " + follow).lower() and "I'm an AI" not in follow
-        responder.llm = TheModelSays("Have you met the lucky man?")
-        assert responder.follow_up(plan, turn, [], threading.Event(), Generation()) == "Have you met the lucky man?"
+        responder.llm = TheModelSays("Will Emily's wedding be in the summer?")
+        assert responder.follow_up(plan, turn, [], threading.Event(), Generation()) == \
+            "Will Emily's wedding be in the summer?"  # a good question on her topic is said
     finally:
         app.close()
 
@@ -209,7 +213,7 @@ def test_the_first_conversation_answers_her_first_then_introduces_itself_step_by
         second, _ = say(app, "oh how clever")
         assert any("remind" in s for s in second) and not any("voice" in s for s in second)
         third, _ = say(app, "i've just had my breakfast")
-        assert third[-1].endswith("?") and any("voice" in s for s in third)
+        assert any(s.endswith("?") and "voice" in s for s in third)  # the consent question, on the third turn
         answer, strategy = say(app, "yes that's fine")
         assert strategy == "intent:emotion_consent_answer"
     finally:

@@ -261,7 +261,7 @@ class Dialogue:
             # (a follow-up that informs, like "please don't take another one", is still said)
             ask = not (closing and plan.follow_is_question)
             follow = responder.follow_up(plan, turn, history, cancel, gen) if ask else ""
-            if plan.uses_llm and ask:
+            if responder.asks_model(plan) and ask:
                 tl.follow_up = "model" if follow and follow != plan.follow else "bank"
             tl.llm_first_token_ms = gen.first_token_ms
             tl.llm_first_token_wall = gen.first_token_at

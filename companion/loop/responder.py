@@ -29,10 +29,11 @@ from companion.voice.llm import Generation, ReplyGenerator
 
 log = logging.getLogger(__name__)
 
-# Strategies where the language model may propose the follow-up question: where a question about her
-# topic helps. Grief, sadness and feeling unwell get the bank's words only: on the scenarios the 270M
-# model's questions there were wrong too often ("How long do you miss her?") to be worth the risk.
-LLM_STRATEGIES = frozenset({Strategy.REASSURE, Strategy.CELEBRATE, Strategy.INVITE_STORY, Strategy.CHAT})
+# Strategies where the language model may propose the follow-up question: small talk and memories, where a
+# question about her own topic ("What kind of soup did you make?") helps most. Everything else gets the
+# bank's follow-up only: on the scenario runs the 270M model's questions were wrong too often there
+# ("How long do you miss her?", "What did you study for?" to a granddaughter's news) to be worth the risk.
+LLM_STRATEGIES = frozenset({Strategy.INVITE_STORY, Strategy.CHAT})
 # no day's-disclosure before these, and no skill's closing question after them
 NO_FRAMING = frozenset({Strategy.BACK_OFF, Strategy.SAFETY_CHECK})
 FOCUS_WINDOW_S = 15 * 60  # "him" still means the person she talked about this long ago
@@ -60,11 +61,6 @@ class Plan:
         return self.choice.strategy
 
     @property
-    def uses_llm(self) -> bool:
-        """May the language model propose the follow-up?"""
-        return self.strategy in LLM_STRATEGIES and self.follow_is_question and self.choice.basis != "voice"
-
-    @property
     def framed(self) -> bool:
         """May the day's disclosure and a skill's closing question go with this reply?"""
         return self.strategy not in NO_FRAMING
@@ -82,6 +78,7 @@ class Responder:
         self.model = model or StrategyModel.load()
         self.people = people
         self.banks = bank or banks.shipped()
+        self.model_strategies = LLM_STRATEGIES  # where the model may propose the follow-up question
         self.quiet_until: datetime | None = None
         self._recent: deque[tuple[datetime, Strategy]] = deque(maxlen=6)
         self._focus: tuple[datetime, Person] | None = None
@@ -134,10 +131,15 @@ class Responder:
 
     # ---------------------------------------------------------------- the model's one sentence
 
+    def asks_model(self, plan: Plan) -> bool:
+        """May the language model propose this reply's follow-up question?"""
+        return (plan.strategy in self.model_strategies and plan.follow_is_question and plan.choice.basis != "voice"
+                and self.llm is not None)
+
     def follow_up(self, plan: Plan, turn: TurnInput, history: list[tuple[str, str]], cancel: threading.Event,
                   gen: Generation) -> str:
         """The model's question if it is good enough for her, else the bank's follow-up (maybe "")."""
-        if not plan.uses_llm or self.llm is None or cancel.is_set():
+        if not self.asks_model(plan) or cancel.is_set():
             return plan.follow
         try:
             proposed = self.llm.follow_up(plan.strategy.value, turn.text, plan.ack, history=history, cancel=cancel,
@@ -155,12 +157,12 @@ class Responder:
         """Why a proposed sentence must not be said ("" when it may)."""
         if not sentence:
             return "nothing proposed"
+        verdict = review(sentence, self._context(plan, turn))  # what hurts first, then what is merely not good
+        if not verdict.ok:
+            return verdict.rule
         words = sentence.split()
         if not sentence.endswith("?") or not 3 <= len(words) <= MAX_QUESTION_WORDS:
             return "not a short question"
-        verdict = review(sentence, self._context(plan, turn))
-        if not verdict.ok:
-            return verdict.rule
         norm = normalize(sentence)
         for line in [plan.ack, plan.follow, *self._said]:
             if line and difflib.SequenceMatcher(None, norm, normalize(line)).ratio() > 0.8:

@@ -134,7 +134,8 @@ def situation(strategy: Strategy, norm: str, focus: Person | None, basis: str, m
         grief = grief_situation(focus, norm)
         if grief:
             return grief
-        if _MISS.search(norm) and focus is not None and focus.status is not Status.HERSELF:
+        named = focus is not None and focus.name and re.search(rf"\bmiss(?:ing)? {re.escape(focus.name.lower())}\b", norm)
+        if (_MISS.search(norm) or named) and focus is not None and focus.status is not Status.HERSELF:
             return "missing"  # she misses someone alive (or memory does not know): not grief, not loneliness
         return "lonely" if _LONELY.search(norm) else "sad"
     if strategy is Strategy.SAFETY_CHECK:

@@ -103,7 +103,9 @@ def _proper(orig: str, low: str, start: int, end: int) -> str:
 
 
 def _valid_name(word: str) -> bool:
-    return bool(word) and word not in NOT_NAMES and parse_number(word) is None and len(word) > 1
+    # "my grandson hasn't phoned": a word with an apostrophe (other than a possessive) is never a name
+    return (bool(word) and word not in NOT_NAMES and parse_number(word) is None and len(word) > 1
+            and "'" not in word.removesuffix("'s"))
 
 
 def clauses(text: str) -> list[tuple[str, str]]:
