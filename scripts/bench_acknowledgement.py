@@ -5,7 +5,7 @@ Usage:
     .venv/bin/python scripts/bench_acknowledgement.py [--repeats 2]
 
 Piper-synthesised utterances whose strategies ask the model for a follow-up question
-(chat, good news, a memory, a worry) are played in real time through the whole loop
+(chat and memories) are played in real time through the whole loop
 (wake word, endpointer, recogniser, reply flow, TTS), as `companion bench` does. For
 each reply the script prints when the first reply audio played and when the model's
 first token came, both from the end of her speech, and how many replies spoke first.
@@ -26,14 +26,27 @@ from companion.audio.echo import EchoPath  # noqa: E402
 from companion.cli.bench import Clip, acknowledgement_lead, make_clips, run_pass  # noqa: E402
 from companion.config import Settings  # noqa: E402
 
-UTTERANCES = [
+UTTERANCES = [  # chat and memories: the strategies whose follow-up the model may propose
     (["I made a lemon cake for the church sale."], None),
-    (["My granddaughter is getting married in June."], None),
     (["When I was a girl we lived above a bakery."], None),
-    (["I'm a bit worried about the dentist tomorrow."], None),
     (["I've been watching the snooker all afternoon."], None),
-    (["My grandson passed his driving test."], None),
+    (["My father kept pigeons in the back yard."], None),
+    (["I planted some tulips in the front garden."], None),
+    (["We used to go dancing every Saturday night."], None),
 ]
+
+
+def introduced(settings: Settings) -> None:
+    """Record the first-use introduction as said in the benchmark's store."""
+    from companion.app import open_store
+    from companion.clock import SystemClock
+    from companion.safety.honesty import DisclosurePolicy
+
+    store = open_store(settings)
+    try:
+        DisclosurePolicy(store, settings, SystemClock()).mark_introduced(SystemClock().now())
+    finally:
+        store.close()
 
 
 def main() -> int:
@@ -49,6 +62,7 @@ def main() -> int:
     turns = []
     with tempfile.TemporaryDirectory(prefix="companion-ack-") as tmp:
         s = settings.replace(memory={"data_dir": str(Path(tmp) / "store")}, routines={"file": ""})
+        introduced(s)  # a device in use: the first-use introduction is behind her
         for r in range(args.repeats):
             print(f"Pass {r + 1}/{args.repeats}...", flush=True)
             got, _ = run_pass(s, components, clips, streaming=True, data=Path(tmp))
@@ -57,8 +71,8 @@ def main() -> int:
     for t in turns:
         token = t.timings_extra.get("llm_first_token_after_speech_end_ms")
         audio = t.first_audio_after_speech_end_ms
-        print(f"{t.transcript[:48]:48} {str(t.strategy):13} {audio if audio is None else round(audio):>11} "
-              f"{token if token is None else round(token):>11}")
+        show = lambda v: "-" if v is None else str(round(v))  # noqa: E731
+        print(f"{t.transcript[:48]:48} {str(t.strategy):13} {show(audio):>11} {show(token):>11}")
     lead = acknowledgement_lead(turns)
     print(f"\nAcknowledgement audio before the model's first token: {lead['ack_first']} of {lead['turns']} replies "
           f"that asked the model; lead p50 {lead['lead_ms']['p50']:.0f} ms, min {lead['lead_ms']['min']:.0f} ms"

@@ -185,7 +185,7 @@ def test_the_guard_replaces_sympathy_after_good_news_in_context(tmp_path, compon
         app.close()
 
 
-def test_the_acknowledgement_is_synthesised_before_the_model_starts(tmp_path, components):
+def test_the_acknowledgement_plays_before_the_model_starts(tmp_path, components):
     clock = ManualClock(START)
     app = open_app(settings_for(tmp_path), components, clock)
     try:
@@ -198,7 +198,7 @@ def test_the_acknowledgement_is_synthesised_before_the_model_starts(tmp_path, co
         assert job.wait(60)
         assert tl.strategy == "chat" and job.sentences  # the acknowledgement was said
         assert gen.first_token_at is not None, "the model was asked for its question"
-        assert job.timings.first_audio_ready is not None and job.timings.first_audio_ready < gen.first_token_at
+        assert job.timings.first_played is not None and job.timings.first_played < gen.first_token_at
     finally:
         app.close()
 

@@ -58,6 +58,7 @@ _LOST = re.compile(r"\b(?:lost|find|found|put|left|where (?:is|are|did|have)|mis
                    r"\b(?:my|the)\b|\bwhere have i put\b|\bcannot find\b")
 _TOPICS: list[tuple[str, re.Pattern[str]]] = [
     ("share", re.compile(r"\btell me (?:something|a fact|anything)\b")),
+    ("request", re.compile(r"\btell me (?:about|a story|a joke|a poem|a tale)\b|\b(?:sing|read) me\b")),
     ("open", re.compile(r"\b(?:what (?:shall|should|do you want to|can) we (?:talk|chat)|let us (?:have a )?(?:talk|chat)|"
                         r"what do you want to talk|talk about something|have a chat)\b")),
     ("how_are_you", re.compile(r"\bhow are you\b|\bhow is (?:things|it going)\b|\bhow are things\b|\bhow do you do\b|"
