@@ -83,7 +83,8 @@ def test_every_bank_line_survives_the_reply_check():
     shipped = banks.shipped()
     slots = {"name": "Harold", "who": "Harold", "whos": "Harold's", "relation": "husband", "he": "he", "him": "him",
              "his": "his", "event": "wedding", "contact": "Susan", "today": "Tuesday morning",
-             "date": "Tuesday, the 3rd of March", "assistant": "Robin", "crisis": "9 8 8"}
+             "date": "Tuesday, the 3rd of March", "assistant": "Robin", "crisis": "9 8 8",
+             "farewell": "Goodnight, sleep well."}
     for strategy in Strategy:
         assert "general" in shipped.situations(strategy.value) or shipped.situations(strategy.value), strategy
         for situation in shipped.situations(strategy.value):

@@ -62,8 +62,8 @@ class Plan:
 
     @property
     def framed(self) -> bool:
-        """May the day's disclosure and a skill's closing question go with this reply?"""
-        return self.strategy not in NO_FRAMING
+        """May the day's disclosure and a skill's closing question go with this reply? (not after a goodbye)"""
+        return self.strategy not in NO_FRAMING and self.situation != "goodbye"
 
 
 class Responder:
@@ -98,7 +98,12 @@ class Responder:
         if choice.strategy is Strategy.CHAT and focus is not None and not focus.alive:
             # "I keep thinking about George" when memory knows George died is grief, not small talk
             choice = StrategyChoice(Strategy.COMFORT, choice.confidence, "memory", choice.words, probs=choice.probs)
-        where = situation(choice.strategy, reading.norm, focus, choice.basis, choice.misheard)
+        own = self.settings.conversation.assistant_name
+        where = situation(choice.strategy, reading.norm, focus, choice.basis, choice.misheard, own)
+        if choice.strategy is Strategy.DECLINE and where == "general":
+            # nothing to decline (no medicine, purchase, money or booking): "what should I have for dinner?" is chat
+            choice = StrategyChoice(Strategy.CHAT, choice.confidence, "words", choice.words, probs=choice.probs)
+            where = situation(Strategy.CHAT, reading.norm, focus, choice.basis, False, own)
         if choice.strategy is Strategy.COMFORT and where == "sad" and lonely(reading.norm):
             where = "lonely"
         slots = self._slots(turn, focus, reading.norm)
@@ -245,7 +250,8 @@ class Responder:
         part = ("morning" if 5 <= local.hour < 12 else "afternoon" if local.hour < 18
                 else "evening" if local.hour < 22 else "night")
         slots = {"assistant": c.assistant_name, "crisis": _speakable(self.settings.safety.crisis_line),
-                 "today": f"{local:%A} {part}", "date": f"{local:%A}, the {_ordinal(local.day)} of {local:%B}"}
+                 "today": f"{local:%A} {part}", "date": f"{local:%A}, the {_ordinal(local.day)} of {local:%B}",
+                 "farewell": "Goodnight, sleep well." if part in ("evening", "night") else "Bye for now, take care."}
         if focus is not None and focus.status is not Status.HERSELF:
             if focus.name:
                 slots["name"] = focus.name

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from companion.loop.skills import Person, Status
-from companion.understand.strategy import Strategy
+from companion.understand.strategy import APOLOGY, GOODBYE, Strategy
 
 SPOUSES = frozenset({"husband", "wife", "partner"})
 
@@ -24,6 +24,9 @@ _HEALTH = re.compile(r"\b(?:hospital|operation|results?|tests?|scan|biopsy|docto
 _RESULTS = re.compile(r"\b(?:results?|biopsy|lump|letter from the hospital|hospital letter|what they (?:find|found|say))\b")
 _FAMILY = re.compile(r"\b(?:son|daughter|grandson|granddaughter|grandchildren|husband|wife|sister|brother|niece|"
                      r"nephew|family|kids|children|grandkids)\b")
+_NIGHT = re.compile(r"\b(?:sleep|slept|night|awake|insomnia|wink)\b")
+_ANNOYED = re.compile(r"\b(?:annoy\w*|rude|fed up|cross|irritat\w*|do not like|cannot stand|noisy|sick of|nuisance|"
+                      r"complain\w*|grumpy|mad at|angry)\b")
 _TIRED = re.compile(r"\b(?:tired|sleep|slept|shattered|exhausted|worn out|night|awake|drained)\b")
 _PAIN = re.compile(r"\b(?:ache|aching|aches|achy|hurts?|hurting|sore|pain|painful|stiff|swollen|throbbing|cramp|"
                    r"sciatica|arthritis|playing up|bruised|banged|cut|burnt|gyp|killing me)\b")
@@ -57,6 +60,10 @@ _MEDS = re.compile(r"\b(?:tablets?|pills?|medicine|medication|dose|inhaler|insul
 _LOST = re.compile(r"\b(?:lost|find|found|put|left|where (?:is|are|did|have)|misplaced|gone)\b.{0,30}"
                    r"\b(?:my|the)\b|\bwhere have i put\b|\bcannot find\b")
 _TOPICS: list[tuple[str, re.Pattern[str]]] = [
+    ("cant_know", re.compile(r"\bwhat (?:is )?(?:the weather (?:going to|doing|like|forecast)|(?:is )?on (?:the )?(?:telly|tv|"
+                             r"television|radio)|the news|the forecast)\b|\bwill it (?:rain|snow|be sunny)\b|\bwho won\b|"
+                             r"\bwhat is the (?:score|news|forecast)\b")),
+    ("bored", re.compile(r"\b(?:bored|nothing to do|fed up with nothing|days drag|day is dragging)\b")),
     ("share", re.compile(r"\btell me (?:something|a fact|anything)\b")),
     ("request", re.compile(r"\btell me (?:about|a story|a joke|a poem|a tale)\b|\b(?:sing|read) me\b")),
     ("open", re.compile(r"\b(?:what (?:shall|should|do you want to|can) we (?:talk|chat)|let us (?:have a )?(?:talk|chat)|"
@@ -84,7 +91,11 @@ _TOPICS: list[tuple[str, re.Pattern[str]]] = [
     ("family", re.compile(r"\b(?:daughter|son|grandson|granddaughter|sister|brother|family|grandchildren|niece|"
                           r"nephew|neighbour|friend)\b")),
 ]
+_REMINDER = re.compile(r"\bremind me\b|\bset (?:a|an) (?:reminder|alarm)\b|\bwake me\b")
 _ABOUT: list[tuple[str, re.Pattern[str]]] = [
+    ("reminder", _REMINDER),
+    ("herself", re.compile(r"\bdo you think i (?:am|look|sound)\b|\bam i (?:stupid|silly|daft|a nuisance|boring|mad|"
+                           r"going mad|losing it)\b")),
     ("how_are_you", re.compile(r"\bhow are you\b|\bhow is (?:things|it going)\b|\bhow are things\b|\bhow do you do\b")),
     ("phone", re.compile(r"\b(?:ring|phone|call|text|email|message)\b.{0,20}\b(?:my|for me|the|an?)\b|\bmake a call\b")),
     ("visit", re.compile(r"\bcome (?:round|over|and visit|to tea|for tea)\b|\bvisit me\b|\bcup of tea\b")),
@@ -125,8 +136,11 @@ def grief_situation(focus: Person | None, norm: str) -> str | None:
     return None
 
 
-def situation(strategy: Strategy, norm: str, focus: Person | None, basis: str, misheard: bool = False) -> str:
-    """The banks' section for this strategy and her words."""
+def situation(strategy: Strategy, norm: str, focus: Person | None, basis: str, misheard: bool = False,
+              own_name: str = "") -> str:
+    """The banks' section for this strategy and her words (its own name is not a topic: "night night Robin")."""
+    if own_name:
+        norm = re.sub(rf"\b{re.escape(own_name.lower())}\b", " ", norm)
     if basis == "voice":
         return "voice"
     if basis == "conversation":
@@ -138,17 +152,25 @@ def situation(strategy: Strategy, norm: str, focus: Person | None, basis: str, m
         named = focus is not None and focus.name and re.search(rf"\bmiss(?:ing)? {re.escape(focus.name.lower())}\b", norm)
         if (_MISS.search(norm) or named) and focus is not None and focus.status is not Status.HERSELF:
             return "missing"  # she misses someone alive (or memory does not know): not grief, not loneliness
-        return "lonely" if _LONELY.search(norm) else "sad"
+        if _LONELY.search(norm):
+            return "lonely"
+        return "annoyed" if _ANNOYED.search(norm) else "sad"
     if strategy is Strategy.SAFETY_CHECK:
         return "general"
     if strategy is Strategy.REASSURE:
+        if APOLOGY.search(norm):
+            return "apology"
         if _RESULTS.search(norm):
             return "results"
         if _HEALTH.search(norm):
             return "health"
         return "family" if _FAMILY.search(norm) else "general"
     if strategy is Strategy.CARE:
-        return "tired" if _TIRED.search(norm) and not _PAIN.search(norm) else "pain" if _PAIN.search(norm) else "general"
+        if _PAIN.search(norm):
+            return "pain"
+        if _TIRED.search(norm):
+            return "sleep" if _NIGHT.search(norm) else "tired"
+        return "general"
     if strategy is Strategy.CELEBRATE:
         event = celebrated(norm)
         if event:
@@ -169,10 +191,14 @@ def situation(strategy: Strategy, norm: str, focus: Person | None, basis: str, m
     if strategy is Strategy.INVITE_STORY:
         return "person" if focus is not None and focus.name and focus.status is not Status.HERSELF else "general"
     if strategy is Strategy.CHAT:
+        if GOODBYE.search(norm):
+            return "goodbye"
         return next((name for name, rx in _TOPICS if rx.search(norm)), "general")
     if strategy is Strategy.ABOUT_ITSELF:
         return next((name for name, rx in _ABOUT if rx.search(norm)), "general")
     if strategy is Strategy.DECLINE:
+        if _REMINDER.search(norm):
+            return "reminder"
         if _CURE.search(norm):
             return "cure"
         if _MEDICAL.search(norm):

@@ -69,6 +69,11 @@ _HOPELESS = re.compile(
     r"\b(?:do not|no longer) want to (?:be here|live|go on)\b|\bnobody needs me\b|\bno one needs me\b|"
     r"\b(?:nobody|no one) would (?:even )?(?:notice|miss me|care)\b|\bgiving up on (?:everything|life)\b|"
     r"\bno point (?:in )?(?:carrying on|going on|living)\b|\bhad enough of (?:life|living)\b")
+GOODBYE = re.compile(r"^(?:oh |well |right |ok |okay |thanks |thank you |love |dear )*(?:good ?night|night night|nighty night|"
+                     r"bye|bye bye|goodbye|cheerio|ta ta|ta ra|see you|i am off to bed|i am going to bed|off to bed now|"
+                     r"sleep well|speak to you|talk to you)(?: \w+){0,3}$")
+APOLOGY = re.compile(r"\bsorry (?:to|for|i am) (?:be(?:ing)? (?:a|such a) (?:nuisance|pain|bother|burden on you)|"
+                     r"bother(?:ing)? you|going on|moaning|rambling|keeping you|taking up your time)\b")
 _SHORT_WORDS = 5  # a reply this short ("yes he was", "forty years") leans on the conversation
 _MODERATE_WORDS = 10  # after grief, a reply this short that only sounds like chat is still about the loss
 CLEAR_IRRITATION = 0.7  # a short answer after grief is irritation only when the words are this sure
@@ -173,6 +178,10 @@ class StrategyModel:
             return StrategyChoice(Strategy.BACK_OFF, 1.0, "cue", best, misheard=True, probs=named)
         if _HOPELESS.search(norm):
             return StrategyChoice(Strategy.SAFETY_CHECK, 1.0, "cue", best, probs=named)
+        if GOODBYE.search(norm):  # "night night", "bye for now": a goodbye, whatever the words sound like
+            return StrategyChoice(Strategy.CHAT, 1.0, "cue", best, probs=named)
+        if APOLOGY.search(norm):  # "sorry to be a nuisance" needs reassuring, not a safety check
+            return StrategyChoice(Strategy.REASSURE, 1.0, "cue", best, probs=named)
         if _THANKS.search(norm) and len(norm.split()) <= 12:
             return StrategyChoice(Strategy.THANKS, 1.0, "cue", best, probs=named)
         return StrategyChoice(best, probs[best], "words", best, probs=named)
