@@ -95,6 +95,7 @@ class App:
         from companion.caregiver.wiring import Caregiving
         from companion.emotion.consent import MoodConsentSkill
         from companion.emotion.sensor import MoodSensor
+        from companion.memory.directory import PeopleDirectory
         from companion.memory.skill import MemorySkill
         from companion.routines.scheduler import RoutineScheduler
         from companion.safety.honesty import HonestySkill, check_reply
@@ -131,7 +132,9 @@ class App:
                                                                  urgent=False))
         self.skills: list[Skill] = []
         dialogue = Dialogue(self.components.llm, self.skills, self.clock, settings.household, mood=self.mood,
-                            sentence_filter=check_reply, on_turn=on_turn)
+                            sentence_filter=check_reply, on_turn=on_turn,
+                            understanding=self.components.understanding, settings=settings)
+        dialogue.people = PeopleDirectory(self.store, settings)  # who she talks about, and who is alive
         self.engine = Engine(settings, self.components, AudioIO(source, speaker), dialogue, self.style)
         if on_event is not None:
             self.engine.events.add_listener(on_event)

@@ -42,13 +42,13 @@ def small_disk(where: Path, size: str = "4m") -> Iterator[Path]:
 def fill(directory: Path) -> Path:
     """Write a filler file until the disk is full."""
     filler = directory / "filler"
-    with open(filler, "wb") as fh:
-        try:
-            while True:
-                fh.write(b"\0" * 65536)
-                fh.flush()
-        except OSError:
-            pass
+    with open(filler, "wb", buffering=0) as fh:  # unbuffered: nothing is left to flush (and fail) at close
+        for size in (65536, 4096, 512, 1):  # then smaller pieces, until not one byte more fits
+            try:
+                while True:
+                    fh.write(b"\0" * size)
+            except OSError:
+                continue
     return filler
 
 

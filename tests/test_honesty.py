@@ -39,24 +39,36 @@ def talk(skill: HonestySkill, clock: ManualClock, minutes: int, every_s: int = 1
         skill.after_turn(TurnRecord(text="and then", reply="I see", intent=None, at=clock.now()))
 
 
-def test_first_run_then_first_conversation_of_each_day(env):
+def test_first_use_answers_her_first_then_each_new_day_says_it_is_an_ai(env):
     skill, store, clock = env
     policy = skill.policy
-    first = policy.opening_line()
-    assert "I'm Robin" in first and "I'm an AI" in first and "not a person" in first
+    assert skill.opening_line(turn("hello", clock)) is None  # nothing before her answer on first use
+    intro = skill.closing_line(turn("hello", clock))
+    assert "I'm Robin" in intro.text and "AI" in intro.text and "not a person" in intro.text
+    assert len(intro.text.split()) < 25  # one short thing at a time
+    second = skill.closing_line(turn("oh how clever", clock))
+    assert "remind" in second.text and "help" in second.text
+    assert skill.closing_line(turn("and what else", clock)) is None  # the consent skill's turn next
     assert policy.opening_line() is None  # same conversation
     clock.advance(hours=5)
     assert policy.opening_line() is None  # same day, little talk
     clock.set(datetime(2024, 5, 6, 23, 30, tzinfo=timezone.utc))  # 00:30 next day in London
     line = policy.opening_line()
-    assert line == "Good morning, Mary. Just so you know, I'm Robin, an AI, not a person."
+    assert line == "Good morning, Mary; just so you know, I'm Robin, an AI, not a person."
     assert policy.opening_line() is None
+
+
+def test_the_introduction_waits_for_a_light_moment(env):
+    skill, store, clock = env
+    grief = TurnInput(text="my husband died", at=clock.now(), local_time=clock.now(), strategy="comfort")
+    assert skill.closing_line(grief) is None and skill.opening_line(grief) is None
+    assert "AI" in skill.closing_line(turn("i made tea", clock)).text
 
 
 def test_after_three_hours_of_conversation(env):
     skill, store, clock = env
     policy = skill.policy
-    policy.opening_line()
+    policy.mark_introduced(clock.now())
     talk(skill, clock, minutes=170)
     assert policy.opening_line() is None
     talk(skill, clock, minutes=12)
@@ -67,7 +79,7 @@ def test_after_three_hours_of_conversation(env):
 
 def test_gaps_between_conversations_do_not_count(env):
     skill, store, clock = env
-    skill.policy.opening_line()
+    skill.policy.mark_introduced(clock.now())
     for _ in range(12):  # twelve short chats, an hour apart: 12 turns, little talk time
         clock.advance(hours=1)
         skill.after_turn(TurnRecord(text="hi", reply="hello", intent=None, at=clock.now()))
@@ -92,15 +104,37 @@ def test_what_do_you_tell_my_family(env):
     assert "no messages can leave this device" in words and "your own words" in words and "hours" not in words
 
 
-def test_loneliness_nudge_once_a_day(env):
+def test_loneliness_nudge_once_a_day_after_her_answer(env):
     skill, store, clock = env
+    skill.policy.mark_introduced(clock.now())
     for h in (1, 2):
         store.journal.append(TurnRow(at=clock.now() - timedelta(hours=h), user="I'm so lonely"))
-    reply = skill.handle(turn("I feel lonely", clock))
-    assert reply.intent == "honesty:nudge" and "Susan" in reply.text and "AI" in reply.text
+    assert skill.handle(turn("I feel lonely", clock)) is None  # the reply flow acknowledges her first
+    nudge = skill.closing_line(turn("I feel lonely", clock))
+    assert nudge.intent == "honesty:nudge" and "ring Susan" in nudge.text and "AI" in nudge.text
+    assert nudge.asks is not None
+    assert skill.answer(turn("yes I might", clock), None).intent == "honesty:nudge_answer"  # type: ignore[arg-type]
     clock.advance(60)
-    assert skill.handle(turn("I feel lonely", clock)) is None  # not again today
+    assert skill.closing_line(turn("I feel lonely", clock)) is None  # not again today
     assert skill.context(turn("hello", clock)) == ""
+
+
+def test_the_nudge_never_names_the_dead_a_pet_or_her(tmp_path):
+    clock = ManualClock(START)
+    settings = SETTINGS.replace(caregiver={"contacts": ["Harold"]})
+    with Store.open(tmp_path) as store:
+        store.insert_many("facts", [
+            {"kind": "person", "subject": "Harold", "relation": "husband", "attrs": {"deceased": True}},
+            {"kind": "pet", "subject": "Whiskers", "relation": "cat", "attrs": {}},
+            {"kind": "name", "subject": "Mary", "relation": "", "attrs": {}},
+            {"kind": "person", "subject": "Mary", "relation": "friend", "attrs": {}}])
+        skill = HonestySkill(DisclosurePolicy(store, settings, clock))
+        skill.policy.mark_introduced(clock.now())
+        store.journal.append_many([TurnRow(at=clock.now() - timedelta(hours=h), user="so lonely") for h in (1, 2)])
+        nudge = skill.closing_line(turn("I'm lonely", clock))
+        assert nudge.text.endswith("Is there a friend or someone in your family you could ring today?")
+        for name in ("Harold", "Whiskers", "Mary"):
+            assert name not in nudge.text
 
 
 def test_talks_a_lot_and_mentions_nobody(env):
@@ -114,7 +148,9 @@ def test_talks_a_lot_and_mentions_nobody(env):
 
 def test_a_single_lonely_remark_is_left_to_the_conversation(env):
     skill, store, clock = env
+    skill.policy.mark_introduced(clock.now())
     assert skill.handle(turn("I feel a bit lonely", clock)) is None
+    assert skill.closing_line(turn("I feel a bit lonely", clock)) is None
 
 
 @pytest.mark.parametrize("bad,rule", [

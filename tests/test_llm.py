@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from companion.voice.llm import ROLE_MARKERS, SAFE_LINE, Generation, SentenceGuard
+from companion.voice.llm import ROLE_MARKERS, Generation, SentenceGuard
 
 
 def test_the_persona_prefix_stays_in_the_kv_cache_between_turns(models):
@@ -40,4 +40,20 @@ def test_degenerate_output_is_cut_or_replaced():
     marker = ROLE_MARKERS.search("That sounds nice. User: and then")
     assert marker and "That sounds nice. User: and then"[:marker.start()] == "That sounds nice. "
     assert ROLE_MARKERS.search("Lovely. <end_of_turn>") and ROLE_MARKERS.search("(Notes for Companion: x)")
-    assert SAFE_LINE.endswith("?")
+    import companion.voice.llm as llm
+
+    assert not hasattr(llm, "SAFE_LINE")  # "I lost my train of thought" is gone: the reply flow has its own words
+
+
+def test_a_follow_up_question_from_each_strategy_prefix_restored_from_its_kv_state(models):
+    llm = models.llm
+    assert all(strategy in llm.states for strategy in llm.prompts.strategies)  # evaluated at start-up
+    for strategy, text, ack in (("chat", "I made soup for lunch.", "That sounds tasty."),
+                                ("invite_story", "We used to go hop picking in Kent.", "What a thing to remember."),
+                                ("chat", "I've been doing the crossword.", "Oh, that's nice.")):
+        gen = Generation()
+        question = llm.follow_up(strategy, text, ack, gen=gen)
+        prefix = llm._llama.tokenize(llm.strategy_prefix(strategy).encode("utf-8"))
+        assert list(llm._llama._input_ids[:len(prefix)]) == list(prefix)  # the strategy's prefix was reused
+        assert gen.stopped in ("sentence", "not_a_question", "max_tokens", "eos")
+        assert question == "" or (question.endswith((".", "?", "!")) and gen.tokens <= 28)

@@ -70,13 +70,15 @@ def test_says_it_is_an_ai_at_the_first_conversation_of_each_day(tmp_path, settin
         wavs.append(p)
     data_settings = settings.replace(emotion={"mode": "off"})
     first, _ = run_files(data_settings, wavs, tmp_path / "day1", realtime=False, components=components, clock=clock)
-    assert first[0].reply.startswith("Hello. I'm Companion. I'm not a person: I'm an AI")  # first use ever
-    assert "Just so you know, I'm Companion" not in first[1].reply  # not again the same day
-    assert "I'm Companion. I'm not a person" not in first[1].reply
+    # first use ever: her answer first, then who it is (one short thing per turn)
+    assert not first[0].reply.startswith("I'm Companion")
+    assert "I'm Companion, by the way. I'm not a person: I'm an AI" in first[0].reply
+    assert "just so you know, I'm Companion" not in first[1].reply  # not again the same day
+    assert "I'm not a person" not in first[1].reply
     clock.advance(timedelta(days=1).total_seconds())
     second, _ = run_files(data_settings, wavs[:1], tmp_path / "day2", realtime=False, components=components,
                           clock=clock)
-    assert "Just so you know, I'm Companion, an AI, not a person." in second[0].reply  # a new day
+    assert "just so you know, I'm Companion, an AI, not a person." in second[0].reply  # a new day
     assert Path(tmp_path / "day2" / "reply-001.wav").exists()
 
 

@@ -21,7 +21,6 @@ from companion.store.journal import HelpRow
 from companion.store.store import Store
 from companion.understand.heads import LinearHead
 from companion.understand.safety import CATEGORIES, SafetyTriage, Tier
-from companion.voice.guard import check_reply
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 from train_safety import load_split  # noqa: E402
@@ -158,10 +157,9 @@ def test_without_a_channel_that_leaves_the_device_she_is_told_so(tmp_path, triag
 
 
 def test_the_scam_script_is_never_cut_by_the_reply_filter(world):
-    world.dialogue.sentence_filter = check_reply
+    world.dialogue.sentence_filter = lambda sentence: ""  # a filter that would cut every sentence it sees
     said = " ".join(world.dialogue.reply_to_text("someone on the phone is asking for my bank details"))
     assert "Don't give bank details, a PIN, codes or money to anyone who calls you." in said
-    assert check_reply("Don't give bank details to anyone.") == ""  # the filter would have cut it
 
 
 # ---------------------------------------------------------------- the triage dialogue

@@ -54,10 +54,10 @@ class Clip:
     resume_s: float | None
 
 
-def make_clips(tts) -> list[Clip]:
+def make_clips(tts, utterances: list[tuple[list[Any], int | None]] | None = None) -> list[Clip]:
     """Synthesise the utterance set (wake word first) with the installed Piper voice."""
     clips = []
-    for parts, resume_index in UTTERANCES:
+    for parts, resume_index in utterances or UTTERANCES:
         lead = [silence(0.5), speak_16k(tts, "Hey Jarvis"), silence(0.45)]
         pieces = [silence(p) if isinstance(p, (int, float)) else speak_16k(tts, p) for p in parts]
         resume = None
@@ -181,6 +181,7 @@ def bench(settings: Settings, *, repeats: int = 2, json_path: str | None = None,
     first = [t.timings.first_audio_after_speech_end_ms for t in stream_turns]
     seq_first = [t.timings.first_audio_after_speech_end_ms for t in seq_turns]
     result = {
+        "acknowledgement": acknowledgement_lead(stream_turns),
         "first_audio_ms": {"p50": _pct(first, 50), "p95": _pct(first, 95)},
         "sequential_first_audio_ms": {"p50": _pct(seq_first, 50), "p95": _pct(seq_first, 95)},
         "streaming_speedup": None,
@@ -233,6 +234,14 @@ def _print_turns(r: dict[str, Any]) -> None:
             end = None if row["endpoint_s"] is None else row["endpoint_s"] * 1000
             print(f"    {row['case'][:48]:48s} endpoint {f(end):>6s} ms  {'CUT ' if row['cut_off'] else ''}"
                   f"{row['heard']!r}")
+def acknowledgement_lead(turns: list) -> dict[str, Any]:
+    """For replies where the model was asked for a sentence: does the acknowledgement's audio start before the
+    model's first token, and by how much (ms, both from the end of her speech)?"""
+    leads = [t.timings.llm_first_token_after_speech_end_ms - t.timings.first_audio_after_speech_end_ms
+             for t in turns if t.timings.first_audio_after_speech_end_ms is not None
+             and t.timings.llm_first_token_after_speech_end_ms is not None]
+    return {"turns": len(leads), "ack_first": sum(lead > 0 for lead in leads),
+            "lead_ms": {"p50": _pct(leads, 50), "min": min(leads) if leads else None}}
 
 
 def _print(r: dict[str, Any]) -> None:
@@ -250,6 +259,9 @@ def _print(r: dict[str, Any]) -> None:
     print("\nStages, streaming (p50 / p95 ms):")
     for k, v in r["stages_ms"].items():
         print(f"  {k:34s} {f(v['p50'])} / {f(v['p95'])}")
+    ack = r["acknowledgement"]
+    print(f"\nAcknowledgement audio before the model's first token: {ack['ack_first']} of {ack['turns']} replies "
+          f"that asked the model (lead p50 {f(ack['lead_ms']['p50'])} ms, min {f(ack['lead_ms']['min'])} ms)")
     print(f"\nCut-offs inside word-finding pauses: {r['cutoff_rate']:.2f}")
     print(f"Speculative replies used: {r['speculation_used']} of {r['turns']} turns")
     print(f"Idle CPU while listening for the wake word: {r['idle_cpu_percent']:.1f} % of one core")

@@ -11,6 +11,7 @@ from companion.cli import (
     bench,
     caregiver,
     chat,
+    conversations,
     demo,
     doctor,
     egress,
@@ -27,7 +28,7 @@ from companion.errors import CompanionError
 from companion.privacy import chown_fix, prepare_data_dir, private_umask
 
 # Each module adds its own subcommands with add_commands(subparsers), in the order --help lists them.
-COMMANDS = (run, chat, demo, doctor, bench, transcribe, memory, routines, caregiver, safety, emotion, hardware, egress)
+COMMANDS = (run, chat, demo, doctor, bench, transcribe, memory, routines, caregiver, safety, emotion, conversations, hardware, egress)
 # Commands that read or write her data: its folder is checked (owner, modes) before they start.
 DATA_COMMANDS = {"chat", "memories", "summary", "alerts", "emotion"}
 

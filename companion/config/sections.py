@@ -108,6 +108,8 @@ class ConversationSettings:
     user_name: str = ""
     follow_up_s: Annotated[float, Range(0, 120)] = 6.0  # listen without the wake word after a reply
     disclose_after_conversation_s: Annotated[float, Range(60, 86400)] = 3 * 3600.0  # say it is an AI again after this much talk
+    # after "be quiet" or irritation: no check-ins or non-urgent questions for this long
+    quiet_after_irritation_s: Annotated[float, Range(0, 86400)] = 1800.0
 
 
 @dataclass(frozen=True)

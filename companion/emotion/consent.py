@@ -25,10 +25,9 @@ CONSENT_KEY = "emotion.consent"  # {"answer": "yes"|"no", "at": iso, "how": "ask
 ASKS_KEY = "emotion.asks"  # {"count": n, "at": iso of the last ask} while she has not answered
 REASK_AFTER_S = 20 * 3600  # an unanswered question comes back on a later day, never within a conversation
 
-CONSENT_QUESTION = (
-    "One thing before we chat: with your permission, I can notice from your voice and your words "
-    "whether you seem cheerful, tired or low, so that I can answer more kindly. It stays on this device, "
-    "and you can tell me to stop at any time. Is that all right with you?"
+CONSENT_QUESTION = (  # asked after her answer, on a later turn of the first conversations (the onboarding)
+    "May I also notice from your voice how you're feeling, so I can answer more kindly? "
+    "It stays in this box, and you can tell me to stop any time."
 )
 REPLY_YES = "Thank you. I'll pay attention to how you sound. Just say 'stop listening to my mood' whenever you like."
 REPLY_NO = "That's fine, I won't. If you change your mind, just say 'you can read my mood again'."
@@ -114,8 +113,8 @@ class MoodConsentSkill(BaseSkill):
 
     def closing_line(self, turn: TurnInput) -> Reply | None:
         """The consent explanation and question, when due; saying it counts as one ask."""
-        if not self.question_due():
-            return None
+        if turn.heavy or not self.question_due():
+            return None  # never straight after grief, worry or irritation
         asks = self.consent.store.get(ASKS_KEY) or {"count": 0, "at": None}
         self.consent.store.put(ASKS_KEY, {"count": asks["count"] + 1, "at": self.consent.clock.now().isoformat()})
         # only her very next turn answers it: the window is the follow-up window, not minutes later

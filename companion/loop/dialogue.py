@@ -12,11 +12,13 @@ from datetime import datetime
 from typing import Any, Callable, Iterator
 
 from companion.clock import Clock, Household
-from companion.config import LlmSettings
+from companion.config import LlmSettings, Settings
 from companion.language import clean_typed, cut_at_word, sentences
 from companion.loop.events import Source
-from companion.loop.skills import Question, Reply, Skill, TurnRecord
+from companion.loop.responder import Plan, Responder
+from companion.loop.skills import People, Question, Reply, Skill, TurnRecord
 from companion.loop.turn import Turn
+from companion.understand.reading import Understanding
 from companion.voice.llm import Generation, ReplyGenerator
 
 log = logging.getLogger(__name__)
@@ -28,6 +30,7 @@ CHARS_PER_TOKEN = 4  # typed text longer than context_tokens × this can never f
 # Said when a skill that hears every turn first (safety) failed and could not say anything itself.
 FIRST_SKILL_FAILED = ("I'm having trouble on my side. If you need help, call for help on the phone or press "
                       "your pendant now.")
+PLANS_KEPT = 8  # replies planned but not yet finished (a discarded speculation leaves one behind)
 
 
 class Dialogue:
@@ -35,8 +38,13 @@ class Dialogue:
 
     def __init__(self, llm: ReplyGenerator, skills: list[Skill], clock: Clock, household: Household, *,
                  mood: Any | None = None, sentence_filter: Callable[[str], str] | None = None,
-                 on_turn: Callable[[Turn], None] | None = None) -> None:
+                 on_turn: Callable[[Turn], None] | None = None, understanding: Understanding | None = None,
+                 settings: Settings | None = None) -> None:
         self.llm = llm
+        # the reply flow for turns no skill answers (strategy, banks, one guarded model sentence);
+        # without the understanding layer the model answers alone (older tests and tools)
+        self.responder = Responder(llm, understanding, settings or Settings()) if understanding is not None else None
+        self._plans: dict[int, tuple[Plan, str]] = {}  # id(turn) → (plan, the words it was made for)
         self.skills = skills  # shared list: the app adds skills after building the engine
         self.clock = clock
         self.household = household
@@ -52,6 +60,29 @@ class Dialogue:
     def local_now(self):
         """Now, in her time zone."""
         return self.household.local(self.clock.now())
+
+    @property
+    def people(self) -> People | None:
+        """Who she talks about, from memory (the app plugs memory.directory in)."""
+        return self.responder.people if self.responder is not None else None
+
+    @people.setter
+    def people(self, people: People | None) -> None:
+        if self.responder is not None:
+            self.responder.people = people
+
+    def quiet(self) -> bool:
+        """Is she owed some quiet now (after "be quiet" or irritation)?"""
+        return self.responder is not None and self.responder.quiet(self.clock.now())
+
+    def back_off(self, at: datetime) -> None:
+        """She asked for quiet: no check-ins or non-urgent questions for the configured while."""
+        if self.responder is None:
+            return
+        until = self.responder.start_quiet(at)
+        log.info("backing off: no check-ins or non-urgent questions until %s", until.isoformat())
+        for skill in self.skills:
+            _safely(skill, "hold_proactive", None, until)
 
     def estimate_emotion(self, turn: Turn, *, record: bool) -> None:
         """Mood from voice and words (if she agreed); raw audio is dropped right after."""
@@ -87,6 +118,8 @@ class Dialogue:
                 return reply
         for skill in self.skills:
             if skill not in first and (reply := self._reply_from(skill, "handle", turn)) is not None:
+                if reply.intent == "stop" and reply.data.get("quiet"):
+                    self.back_off(turn.at)  # "be quiet", "go away": stop now, and stay quiet for a while
                 return reply
         return None
 
@@ -132,7 +165,8 @@ class Dialogue:
                 return reply
         return None
 
-    def framing(self, turn: Turn, utterance: object, reply: Reply | None = None) -> tuple[str, str]:
+    def framing(self, turn: Turn, utterance: object, reply: Reply | None = None,
+                plan: Plan | None = None) -> tuple[str, str]:
         """What is said before the reply (AI disclosure) and after it (a question she can answer).
 
         Computed once per utterance (`utterance` is any object standing for it,
@@ -145,9 +179,13 @@ class Dialogue:
             return "", ""
         if self._framing is not None and self._framing[0] is utterance:
             return self._framing[1], self._framing[2]
+        if reply is None and plan is None:
+            plan = self.plan(turn)
+        if plan is not None and not plan.framed:
+            return "", ""  # backing off or a safety check: one thing only (the disclosure waits for the next turn)
         opening = " ".join(x for s in self.skills if (x := _safely(s, "opening_line", None, turn)))
         closing = ""
-        if (reply is None or reply.asks is None) and not self.urgent_question_open():
+        if (reply is None or reply.asks is None) and not self.urgent_question_open() and not self.quiet():
             for skill in self.skills:
                 line = _safely(skill, "closing_line", None, turn)
                 if line is not None:
@@ -176,15 +214,80 @@ class Dialogue:
             lines.append(hint())
         return " ".join(lines)
 
+    def plan(self, turn: Turn) -> Plan | None:
+        """The reply plan for this turn's words, made once per words (None without the understanding layer).
+
+        Made before the framing lines, so skills' closing lines see the strategy (no
+        introduction or sign-up question after grief, and none at all when backing off).
+        """
+        if self.responder is None:
+            return None
+        kept = self._plans.get(id(turn))
+        if kept is not None and kept[1] == turn.text:
+            return kept[0]
+        try:
+            plan = self.responder.plan(turn)
+        except Exception:  # one bad turn never kills the loop: the model answers alone
+            log.exception("reply planning failed; the language model answers alone")
+            return None
+        turn.strategy = plan.strategy.value
+        self._plans[id(turn)] = (plan, turn.text)
+        for key in list(self._plans)[:-PLANS_KEPT]:
+            del self._plans[key]
+        return plan
+
     def llm_source(self, turn: Turn, utterance: object, gen: Generation, *, framed: bool = True,
                    trimmed: bool = False) -> Callable[[threading.Event], Iterator[str]]:
-        """The sentences of an LLM reply, as a generator factory for a ReplyJob.
+        """The sentences of a reply no skill gave, as a generator factory for a ReplyJob.
+
+        The acknowledgement from the banks comes first, at once (it also hides the
+        model's latency); then at most one guarded question from the model, or the
+        bank's follow-up; then a skill's closing line, if one is due.
 
         `framed=False` (a speculative reply, before her turn is confirmed) leaves out the
         opening and closing lines: asking them has effects (a question now awaits her answer)
-        that must not happen before the skills have seen this very turn. Her words are cut to
-        what the model's context holds (the start is kept) and she hears so first; `trimmed`
-        says they were cut already.
+        that must not happen before the skills have seen this very turn. `trimmed` says her
+        words were cut at the door already (she hears so first).
+        """
+        plan = self.plan(turn)
+        if plan is None:
+            return self._model_source(turn, utterance, gen, framed=framed, trimmed=trimmed)
+        opening, closing = self.framing(turn, utterance, plan=plan) if framed else ("", "")
+        history = self.history[-HISTORY_TURNS:]
+        responder = self.responder
+        trimmed = trimmed or (self.llm is not None and self.llm.fit(turn.text).trimmed)  # she is told, first
+
+        def source(cancel: threading.Event) -> Iterator[str]:
+            yield from sentences(opening)
+            if trimmed:
+                yield TOO_MUCH
+            if not (opening and plan.situation == "greeting"):  # "Good morning, Margaret" is greeting enough
+                yield from sentences(plan.ack)
+            # one question at a time: a skill's closing line (consent, a nudge) replaces a follow-up question
+            # (a follow-up that informs, like "please don't take another one", is still said)
+            ask = not (closing and plan.follow_is_question)
+            follow = responder.follow_up(plan, turn, history, cancel, gen) if ask else ""
+            if responder.asks_model(plan) and ask:
+                turn.follow_up = "model" if follow and follow != plan.follow else "bank"
+            turn.timings.llm_first_token_ms = gen.first_token_ms
+            turn.timings.first_sentence_ms = gen.first_sentence_ms
+            if gen.first_token_at is not None and turn.timings.speech_end_captured is not None:
+                turn.timings.llm_first_token_after_speech_end_ms = \
+                    (gen.first_token_at - turn.timings.speech_end_captured) * 1000
+            if cancel.is_set():
+                return
+            yield from sentences(follow)
+            if plan.crisis:
+                yield plan.crisis
+            yield from sentences(closing)
+
+        return source
+
+    def _model_source(self, turn: Turn, utterance: object, gen: Generation, *, framed: bool,
+                      trimmed: bool) -> Callable[[threading.Event], Iterator[str]]:
+        """The model alone (no understanding layer: older tests and tools): what the loop did before the reply flow.
+
+        Her words are cut to what the model's context holds (the start is kept) and she hears so first.
         """
         opening, closing = self.framing(turn, utterance) if framed else ("", "")
         fitted = self.llm.fit(turn.text, self.context(turn), self.history[-HISTORY_TURNS:])
@@ -209,6 +312,12 @@ class Dialogue:
         if any(t is turn for t in self.turns):
             return
         self.turns.append(turn)
+        planned = self._plans.pop(id(turn), None)
+        if planned is not None and self.responder is not None and reply_text and observed:
+            plan, _ = planned
+            self.responder.commit(plan, turn, reply_text)
+            if plan.strategy.value == "back_off" and not plan.choice.misheard:
+                self.back_off(turn.at)
         if reply_text and turn.intent != "repeat":
             self.last_reply = reply_text
         if observed and turn.text and reply_text and turn.intent is None:
@@ -226,8 +335,9 @@ class Dialogue:
             except Exception:
                 log.exception("turn logger failed")
 
-    def reply_to_text(self, text: str) -> Iterator[str]:
-        """A typed turn through the same skills and LLM (`companion chat`); yields reply sentences.
+    def reply_to_text(self, text: str, audio: Any | None = None) -> Iterator[str]:
+        """A typed turn through the same skills and reply flow (`companion chat`, the scenario runner); yields
+        reply sentences. `audio` (16 kHz int16) stands for her voice, for the mood stage.
 
         Odd input never breaks a turn: control characters are dropped, and
         text far beyond what the model can read is cut at the door (she is told).
@@ -237,7 +347,8 @@ class Dialogue:
         text, trimmed = cut_at_word(clean_typed(raw), tokens * CHARS_PER_TOKEN)
         if trimmed:
             log.info("typed input cut at the door: %d → %d characters", len(raw), len(text))
-        turn = Turn(text=text, at=self.clock.now(), local_time=self.local_now(), source=Source.TEXT)
+        turn = Turn(text=text, at=self.clock.now(), local_time=self.local_now(), source=Source.TEXT,
+                    audio=audio)
         if not any(ch.isalnum() for ch in text):  # nothing but punctuation, symbols or emoji: no words to answer
             turn.intent = "not_caught"
             self.finish(turn, NOT_CAUGHT)

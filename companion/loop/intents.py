@@ -9,8 +9,9 @@ from companion.loop.skills import BaseSkill, Reply, TurnInput
 from companion.voice.tts import VoiceStyle
 
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    ("stop", re.compile(r"^(please )?(stop|stop it|stop talking|be quiet|quiet please|shush|hush|"
-                        r"that is enough|enough|never mind|cancel)( please| now| thank you| thanks)?$")),
+    ("stop", re.compile(r"^(?:oh |please |just |now |ok |okay |well |oh do |do )*(stop|stop it|stop talking|be quiet|"
+                        r"quiet|quiet please|shush|hush|shut up|go away|leave me alone|leave me be|that is enough|"
+                        r"enough|never mind|cancel)(?: please| now| thank you| thanks| will you| for a bit| for a while)*$")),
     ("repeat", re.compile(r"\b(say (that|it) again|repeat (that|it)|what did you say|pardon|"
                           r"come again|i did not (catch|hear) (that|you))\b")),
     ("slower", re.compile(r"\b(slower|slow down|(speak|talk) (more )?slowly|too fast)\b")),
@@ -22,6 +23,9 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("date", re.compile(r"\b(what day is (it|today)|what is the date|today's date|todays date|"
                         r"what date is it|what is today|which day is it)\b")),
 ]
+
+
+_QUIET = re.compile(r"\b(?:be quiet|quiet|shush|hush|shut up|go away|leave me|stop talking)\b")
 
 
 def match_intent(text: str) -> str | None:
@@ -57,7 +61,8 @@ class InstantIntents(BaseSkill):
         if intent == "date":
             return Reply(say_today(turn.local_time), "date")
         if intent == "stop":
-            return Reply("", "stop")
+            # "be quiet", "go away": stop at once, and the dialogue holds check-ins and questions for a while
+            return Reply("", "stop", data={"quiet": bool(_QUIET.search(normalize(turn.text)))})
         if intent == "repeat":
             last = self._last_reply()
             return Reply(last or "I haven't said anything yet.", "repeat")

@@ -11,7 +11,8 @@ ask her a question: the dialogue then offers her next turn to that skill first.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from enum import Enum
 from typing import Any, Protocol
 
 from companion.ears.words import Word
@@ -74,6 +75,53 @@ class TurnRecord:
     interrupted: bool = False
 
 
+class Status(str, Enum):
+    """Who a person in her life is to the companion: only the living are ever suggested as company."""
+
+    LIVING = "living"
+    DECEASED = "deceased"
+    PET = "pet"
+    HERSELF = "herself"
+
+
+_HE = frozenset("husband son brother father grandson nephew uncle boyfriend stepson godson "
+                "son-in-law brother-in-law great-grandson grandfather".split())
+_SHE = frozenset("wife daughter sister mother granddaughter niece aunt girlfriend stepdaughter goddaughter "
+                 "daughter-in-law sister-in-law great-granddaughter grandmother".split())
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone (or a pet) she talks about, as memory knows them: name, relation and status."""
+
+    name: str  # "Harold" ("" when only the relation is known: "my husband")
+    relation: str = ""  # canonical: "husband", "granddaughter", "cat" ... ("" unknown)
+    status: Status = Status.LIVING
+    alive: bool = True  # False for the dead, people and pets alike
+
+    @property
+    def pronouns(self) -> tuple[str, str, str] | None:
+        """(he, him, his) or (she, her, her) when the relation says so, else None."""
+        if self.relation in _HE:
+            return ("he", "him", "his")
+        if self.relation in _SHE:
+            return ("she", "her", "her")
+        return None
+
+
+class People(Protocol):
+    """What memory knows about the people in her life (memory.directory implements it)."""
+
+    def mentioned(self, text: str, today: date) -> list[Person]:
+        """The people and pets her words name or refer to ("Harold", "my late husband"), with their status."""
+
+    def contacts(self) -> list[Person]:
+        """Living people she is in touch with, closest first: never herself, a pet or someone who has died."""
+
+    def deceased(self) -> list[Person]:
+        """The people and pets she has lost, as far as memory knows."""
+
+
 class Skill(Protocol):
     """Implemented by every component that plugs into the turn (BaseSkill gives every method a default)."""
 
@@ -110,6 +158,9 @@ class Skill(Protocol):
         leave her words to the LLM.
         """
 
+    def hold_proactive(self, until: datetime) -> None:
+        """She asked for quiet: say nothing non-urgent of your own accord (check-ins, questions) until `until`."""
+
 
 class BaseSkill:
     """A skill that does nothing until overridden: every capability of the protocol, switched off."""
@@ -141,4 +192,7 @@ class BaseSkill:
         return None
 
     def failed(self, turn: TurnInput) -> Reply | None:
+        return None
+
+    def hold_proactive(self, until: datetime) -> None:
         return None

@@ -23,6 +23,9 @@ from companion.loop.events import Source
 
 log = logging.getLogger(__name__)
 
+# Strategies for when she is low, worried, unwell or irritated: no introductions or sign-up questions then.
+HEAVY_STRATEGIES = frozenset({"comfort", "reassure", "care", "safety_check", "back_off"})
+
 
 class Mood(Protocol):
     """How she seems to feel, as the loop uses it (the emotion area builds it: `EmotionEstimate`)."""
@@ -47,6 +50,7 @@ class TurnTimings:
     first_sentence_ms: float | None = None
     tts_first_audio_ms: float | None = None
     first_audio_after_speech_end_ms: float | None = None  # her last speech block captured → first reply sample
+    llm_first_token_after_speech_end_ms: float | None = None  # her last speech block captured → the model's first token
     required_silence_ms: float | None = None  # what the endpointer was waiting for when it ended the turn
     speech_end_stream_s: float | None = None  # audio clock: microphone stream seconds at the end of her speech
     speech_end_captured: float | None = None  # monotonic time the block that ended her speech was captured
@@ -69,7 +73,9 @@ class Turn:
     audio: np.ndarray | None = None  # int16 mono 16 kHz; dropped after features are extracted
     emotion: Mood | None = None  # once the mood stage ran (and she agreed to it)
     reply: str = ""  # what was said back (only the sentences she heard, if interrupted)
-    intent: str | None = None  # the skill that answered, None for the LLM
+    intent: str | None = None  # the skill that answered, None for the reply flow (banks and the LLM)
+    strategy: str | None = None  # the reply strategy (understand.strategy), once the reply flow chose one
+    follow_up: str = ""  # where the sentence after the acknowledgement came from: "model", "bank" or ""
     engine: str = ""  # the recogniser that heard her
     speculative_used: bool = False  # the reply was started during her trailing silence and kept
     interrupted: bool = False
@@ -87,6 +93,11 @@ class Turn:
         """Her words, under the name turns.jsonl uses."""
         return self.text
 
+    @property
+    def heavy(self) -> bool:
+        """Is she low, worried, unwell or irritated this turn? (no introductions or sign-up questions now)"""
+        return self.strategy in HEAVY_STRATEGIES
+
     def discard_audio(self) -> None:
         """Raw audio is never kept: call once features are extracted."""
         self.audio = None
@@ -96,7 +107,8 @@ class Turn:
         t = self.timings
         row: dict[str, Any] = {
             "wake_detected": self.wake_detected, "transcript": self.text, "reply": self.reply,
-            "intent": self.intent, "source": self.source.value, "engine": self.engine,
+            "intent": self.intent, "strategy": self.strategy, "follow_up": self.follow_up,
+            "source": self.source.value, "engine": self.engine,
             "speculative_used": self.speculative_used, "interrupted": self.interrupted, "joined": self.joined,
             "emotion": self.emotion.to_dict() if self.emotion is not None else None, "error": self.error,
             "speech_end_stream_s": None if t.speech_end_stream_s is None else round(t.speech_end_stream_s, 3),

@@ -44,6 +44,9 @@ away out up down in on at to for with from of about after before by over young o
 works worked working married engaged died passed turned turns getting got gets doing does did says said
 thinks told tells wants likes loves hates keeps makes takes took gives gave sees saw rang rings phoned
 calls texted sent writes wrote bought brings brought helps helped lost dad mum mom too
+used kept loved liked made baked cooked grew worked taught ran sang played drove walked knitted sewed
+always usually often sometimes once ever even would could should can must might do does
+keep kept make love like grow work teach run sing play drive walk knit sew loved used bless
 """.split()) | frozenset(RELATIONS) | frozenset(PETS)
 PLACE_END = r"(?=$| now| is| has| was| with| and| but| because| since| last| for| so| when| which| who| where| near| these| this| years| at)"
 REL_RE = "|".join(sorted((re.escape(r) for r in RELATIONS), key=len, reverse=True))
@@ -100,7 +103,9 @@ def _proper(orig: str, low: str, start: int, end: int) -> str:
 
 
 def _valid_name(word: str) -> bool:
-    return bool(word) and word not in NOT_NAMES and parse_number(word) is None and len(word) > 1
+    # "my grandson hasn't phoned": a word with an apostrophe (other than a possessive) is never a name
+    return (bool(word) and word not in NOT_NAMES and parse_number(word) is None and len(word) > 1
+            and "'" not in word.removesuffix("'s"))
 
 
 def clauses(text: str) -> list[tuple[str, str]]:
@@ -163,8 +168,8 @@ def _people(orig: str, low: str, today: date, known: dict[str, str]) -> list[Can
         after = low[m.end():]
         name, rest_at = "", m.end()
         n = re.match(rf"{NAMING}(?P<n>[a-z][a-z'\-]*)", after)
-        if n and _valid_name(n.group("n")):
-            name = _proper(orig, low, m.end() + n.start("n"), m.end() + n.end("n"))
+        if n and _valid_name(n.group("n").removesuffix("'s")):
+            name = _proper(orig, low, m.end() + n.start("n"), m.end() + n.end("n")).removesuffix("'s")  # "betty's"
             rest_at = m.end() + n.end()
         elif re.match(r" is (?P<n>[a-z][a-z'\-]*)$", after) and _valid_name(after.split()[1]):
             name = after.split()[1].title()  # "my daughter is susan" (end of sentence only)
@@ -198,7 +203,10 @@ def _pets(orig: str, low: str) -> list[Candidate]:
     for pat in pats:
         for m in re.finditer(pat, low):
             if _valid_name(m.group("n")):
-                attrs = {"deceased": True} if re.search(r"\bi had\b|\bused to have\b", m.group(0)) else {}
+                rest = low[m.end():m.end() + 40]  # "my dog bess died last week"
+                dead = re.search(r"\bi had\b|\bused to have\b", m.group(0)) or re.match(
+                    r"\s*(?:has |had )?(?:died|passed away|passed|was put down|was put to sleep)\b", rest)
+                attrs = {"deceased": True} if dead else {}
                 out.append(Candidate("pet", _proper(orig, low, m.start("n"), m.end("n")), m.group("sp"), attrs, orig))
     return out
 

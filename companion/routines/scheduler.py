@@ -65,6 +65,7 @@ class RoutineScheduler(BaseSkill):
         self._turns = 0  # finished conversation turns seen (for "next conversation" messages)
         self._checkin: tuple[Routine, datetime] | None = None
         self._last_error: tuple[str, float] = ("", float("-inf"))
+        self._held_until: datetime | None = None  # she asked for quiet: non-urgent items wait until then
         now = clock.now()
         self._cursor = now - LOOKBACK
         # Doses due while the device was off are recorded as "not asked: device off" (see _collect).
@@ -215,6 +216,11 @@ class RoutineScheduler(BaseSkill):
         self._turns += 1
         self._checkin = None
 
+    def hold_proactive(self, until: datetime) -> None:
+        """She asked for quiet: non-urgent routines wait until `until`, as in quiet hours (urgent ones still speak)."""
+        with self._lock:
+            self._held_until = until
+
     # ---------------------------------------------------------------- file
 
     def _maybe_reload(self, force: bool = False) -> None:
@@ -312,7 +318,7 @@ class RoutineScheduler(BaseSkill):
     def _announce(self, now: datetime) -> Reply | None:
         household = self.household
         local = household.local(now)
-        quiet_now = household.is_quiet(now)
+        quiet_now = household.is_quiet(now) or (self._held_until is not None and now < self._held_until)
         ready = sorted((i for i in self._items.values() if self._speakable(i, now, quiet_now)),
                        key=lambda i: (i.occ.due, i.routine.line))
         if not ready:

@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 
 from companion.clock import Clock
 from companion.config import Settings
-from companion.language import normalize
-from companion.loop.skills import BaseSkill, Reply, TurnInput, TurnRecord
-from companion.memory.people import known_people, mentions
+from companion.language import normalize, yes_no
+from companion.loop.skills import Ask, BaseSkill, Question, Reply, TurnInput, TurnRecord
+from companion.memory.people import known_people, mentions, suggestable
 from companion.store.journal import MoodRow, TurnRow
 from companion.store.store import Store
 from companion.voice.guard import check_reply  # re-exported: the loop calls honesty.check_reply on every LLM sentence
@@ -30,6 +30,7 @@ _K_DISCLOSED = "honesty.last_disclosed_at"
 _K_TALK = "honesty.talk_s_since_disclosure"
 _K_LAST_TURN = "honesty.last_turn_at"
 _K_NUDGED = "honesty.nudged_on"
+_K_ONBOARDING = "honesty.onboarding_step"  # how much of the first-use introduction she has heard
 
 _IDENTITY = re.compile(
     r"\bare you (?:a |an )?(?:real|human|person|alive|robot|machine|computer|ai|artificial|man|woman|lady|bot)\b|"
@@ -43,6 +44,14 @@ _SHARING = re.compile(
     r"\bwhat does (?:my )?\w+ (?:know|see|get|hear) about me\b|\bare you (?:spying|reporting)\b")
 _LONELY = re.compile(r"\b(?:lonely|so alone|all alone|on my own all|no one (?:visits|calls|comes)|nobody "
                      r"(?:visits|calls|comes|cares)|miss (?:my|him|her|them)|no one to talk to)\b")
+
+
+ONBOARDING = (
+    "I'm {assistant}, by the way. I'm not a person: I'm an AI, a computer program in this little box.",
+    "I can chat, remind you of the things your family set up, and let them know if you ever need help.",
+)
+NUDGE_YES = "That's a lovely idea. I hope you have a good chat."
+NUDGE_NO = "That's all right. I'm here if you'd like to talk."
 
 
 def _greeting(local: datetime) -> str:
@@ -85,28 +94,51 @@ class DisclosurePolicy:
     def _local(self, when: datetime) -> datetime:
         return self.household.local(when)
 
+    def introduction(self, now: datetime | None = None) -> str | None:
+        """The next step of the first-use introduction, said after answering her (None once it is all said).
+
+        Paced over her first turns, one short thing at a time, instead of a speech
+        before she has said anything: who it is and that it is an AI, then what it
+        can do. (The mood-consent question follows on a later turn.)
+        """
+        now = now or self.clock.now()
+        c = self.settings.conversation
+        step = int(self.store.get(_K_ONBOARDING, 0 if self.store.get(_K_SETUP) is None else len(ONBOARDING)))
+        if step >= len(ONBOARDING):
+            return None
+        if step == 0:
+            self.store.put(_K_SETUP, now.isoformat())
+            self.mark_disclosed(now)
+        self.store.put(_K_ONBOARDING, step + 1)
+        return ONBOARDING[step].format(assistant=c.assistant_name)
+
     def opening_line(self, now: datetime | None = None) -> str | None:
-        """The disclosure to speak before replying, if one is due (None otherwise). Safe to call every turn."""
+        """The disclosure to speak before replying, if one is due (None otherwise). Safe to call every turn.
+
+        On first use nothing comes before her answer: the introduction follows it (see introduction()).
+        """
         now = now or self.clock.now()
         c = self.settings.conversation
         name = f", {c.user_name}" if c.user_name else ""
         local = self._local(now)
         if self.store.get(_K_SETUP) is None:
-            self.store.put(_K_SETUP, now.isoformat())
-            self.mark_disclosed(now)
-            return (f"Hello{name}. I'm {c.assistant_name}. I'm not a person: I'm an AI, a computer program "
-                    "running in this little box. I can chat, remind you about things, and let your family know "
-                    "if you need help. You can ask me any time what I tell them.")
+            return None
         last = self.store.get(_K_DISCLOSED)
         if last is None or self._local(datetime.fromisoformat(last)).date() != local.date():
             self.mark_disclosed(now)
-            return f"{_greeting(local)}{name}. Just so you know, I'm {c.assistant_name}, an AI, not a person."
+            return f"{_greeting(local)}{name}; just so you know, I'm {c.assistant_name}, an AI, not a person."
         if self.talk_seconds() >= c.disclose_after_conversation_s:
             self.mark_disclosed(now)
-            people = known_people(self.store, self.settings)
+            people = suggestable(self.store, self.settings)  # living people she is in touch with, never the dead
             nudge = f" Perhaps it's a good moment to ring {people[0]}." if people else ""
             return "We've been talking for a long while. Just a reminder that I'm an AI, not a person." + nudge
         return None
+
+    def mark_introduced(self, now: datetime) -> None:
+        """Record the whole first-use introduction as said (a device set up earlier; the scenario runner)."""
+        self.store.put(_K_SETUP, now.isoformat())
+        self.store.put(_K_ONBOARDING, len(ONBOARDING))
+        self.mark_disclosed(now)
 
     def mark_disclosed(self, now: datetime) -> None:
         """Record that she was just told (also after answering "are you a real person?"); written with the turn."""
@@ -160,20 +192,39 @@ class HonestySkill(BaseSkill):
         if _SHARING.search(norm):
             return Reply(text=sharing_statement(self.settings, self.recipients, self.reaches_someone),
                          intent="honesty:sharing")
-        if _LONELY.search(norm) and self._nudge_due(turn.at, include_current=True):
-            person = self._person()
-            self.store.put(_K_NUDGED, self.policy._local(turn.at).date().isoformat(), defer=True)
-            who = person or "a friend or someone in your family"
-            return Reply(text=f"I'm sorry you're feeling lonely. I'm only an AI, and you deserve real company. "
-                              f"Would you like to ring {who} today?", intent="honesty:nudge", expect_answer=True)
         return None
 
     def opening_line(self, turn: TurnInput) -> str | None:
-        """The AI disclosure, when one is due (setup, first conversation of the day, after long talk)."""
-        return self.policy.opening_line(turn.at)
+        """The AI disclosure, when one is due (first conversation of the day, after long talk); never in front of
+        an answer to grief, worry or irritation: it waits for her next turn."""
+        return None if turn.heavy else self.policy.opening_line(turn.at)
+
+    def closing_line(self, turn: TurnInput) -> Reply | None:
+        """After her answer: the next step of the introduction on first use, else (once a day, when she seems
+        lonely or talks only to the companion) a nudge toward a living person she is in touch with."""
+        if not turn.heavy:  # not straight after grief, worry or irritation: the next light moment
+            intro = self.policy.introduction(turn.at)
+            if intro is not None:
+                return Reply(intro, "honesty:introduction")
+        elif turn.strategy != "comfort":
+            return None  # the nudge toward people is for loneliness, not for worry or irritation
+        lonely_now = bool(_LONELY.search(normalize(turn.text)))
+        if not self._nudge_due(turn.at, include_current=lonely_now):
+            return None
+        self.store.put(_K_NUDGED, self.policy._local(turn.at).date().isoformat())
+        who = self._person()
+        ask = f"Would you like to ring {who} today?" if who else "Is there a friend or someone in your family you could ring today?"
+        return Reply(f"I'm only an AI, and you deserve real company. {ask}", "honesty:nudge", asks=Ask("nudge"))
+
+    def answer(self, turn: TurnInput, question: Question) -> Reply | None:
+        """Her yes or no to the nudge; anything else goes on to the conversation."""
+        said = yes_no(turn.text)
+        if said is None:
+            return None
+        return Reply(NUDGE_YES if said else NUDGE_NO, "honesty:nudge_answer")
 
     def context(self, turn: TurnInput) -> str:
-        """Once a day, when she seems lonely or talks only to the companion, ask the LLM to suggest a real person."""
+        """For the model alone (no reply flow): once a day, when she seems lonely, suggest a real, living person."""
         if not self._nudge_due(turn.at, include_current=False):
             return ""
         self.store.put(_K_NUDGED, self.policy._local(turn.at).date().isoformat(), defer=True)
@@ -186,7 +237,8 @@ class HonestySkill(BaseSkill):
         self.policy.observe_turn(record.at)
 
     def _person(self) -> str | None:
-        people = known_people(self.store, self.settings)
+        """The closest living person she is in touch with (never herself, a pet or someone who has died)."""
+        people = suggestable(self.store, self.settings)
         return people[0] if people else None
 
     def _nudge_due(self, at: datetime, include_current: bool) -> bool:

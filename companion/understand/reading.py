@@ -33,6 +33,7 @@ class Understanding:
 
     def __init__(self, encoder: SentenceEncoder) -> None:
         self.encoder = encoder
+        self.strategy_model = None  # understand.strategy.shared_model loads the strategy head here, once
 
     @classmethod
     def load(cls) -> "Understanding":

@@ -98,7 +98,9 @@ _QUESTION = re.compile(
 _HYPOTHETICAL = re.compile(
     r"\b(?:if (?:i|you|he|she|someone|somebody|there|they|it|a|the|one|my)\b(?! (?:was|were|died|had died|"
     r"was not|were not|just died|had never|did not wake|never woke|do not|will not|refuse)\b)|what if|in case|suppose|supposing|"
-    r"imagine|would you know|would it|when you (?:fall|have|get|smell|feel|take)|in an emergency)\b")
+    r"imagine|would you know|would it|when you (?:fall|have|get|smell|feel|take)|in an emergency|"
+    # a fear of what might happen ("I'm scared of falling over again when I go out") is a worry, not an event
+    r"(?:scared|afraid|frightened|terrified|worried|nervous|anxious) (?:of|about) (?:\w+ing|being|getting))\b")
 # Someone else's story: television, radio, books, the news, what a friend said.
 _REPORTED = re.compile(
     r"\b(?:on (?:the )?(?:telly|tv|television|news|radio|programme|film|show|wireless|internet|facebook)|"

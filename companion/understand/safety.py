@@ -37,6 +37,7 @@ from companion.understand import emergency_words
 from companion.understand.heads import DATA_DIR, ExemplarBank, LinearHead
 from companion.understand.reading import Understanding
 from companion.understand.rules import Cues, clauses, read_cues, strip_fillers
+from companion.understand.strategy import shared_model
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,12 @@ HOPELESS = "hopeless"  # a label of the head, reported as category "suicidal", t
 NONE = "none"
 HEAD_FILE = DATA_DIR / "safety_head.npz"
 BANK_FILE = DATA_DIR / "safety_bank.npz"
-SETTINGS_FILE = DATA_DIR / "safety.json"  # thresholds chosen by the training script
+SETTINGS_FILE = DATA_DIR / "safety.json"
+# A CHECK with no fresh emergency word stands down when the strategy head is at least this sure of everyday talk.
+SECOND_OPINION_CONFIDENCE = 0.6
+# Emergency-word groups that name a feeling ("frightened", "something terrible", "a nuisance"), not an event:
+# they do not stop the second opinion (fall, fire, medical, lost, stranger, scam and suicidal words do).
+SOFT_WORDS = frozenset({"help", "hopeless"})  # thresholds chosen by the training script
 TRAINED_BY = "scripts/train_safety.py"
 EMBEDDING_SCALE = 3.0  # unit-length embeddings next to 0/1 word and cue features: chosen by cross-validation
 
@@ -160,6 +166,8 @@ class SafetyTriage:
             tier = Tier.CHECK
         else:
             tier = Tier.NONE
+        if tier is Tier.CHECK and not set(found) - SOFT_WORDS and not cues.cry and self._everyday(text):
+            tier = Tier.NONE  # no emergency word, and the strategy head reads everyday talk: no question
         if cues.cry and not cues.request:
             # "help", "help me", "um er help": a bare cry is always an emergency, however the head scores it
             if tier is Tier.NONE:
@@ -167,6 +175,19 @@ class SafetyTriage:
             tier, score = Tier.EMERGENCY, max(score, 0.95)
         return Triage(text, norm, category if tier is not Tier.NONE else None, tier, score, hopeless and
                       tier is not Tier.NONE, cues, found, nearest)
+
+
+    def _everyday(self, text: str) -> bool:
+        """A second opinion for the CHECK tier, from the reply-strategy head (trained on other data: everyday
+        talk, irritation with the device, questions about it): does it confidently read anything but
+        hopelessness? Then "go away" or "are you a man or a woman" is not asked about thoughts of ending
+        her life. Only used when no fresh emergency word names an event (SOFT_WORDS name feelings)."""
+        try:
+            choice = shared_model(self.understanding).from_words(self.understanding.read(text))
+        except Exception:  # noqa: BLE001 - without the second opinion, the safety head alone decides
+            log.exception("strategy head unavailable: the safety check stands")
+            return False
+        return choice.strategy.value != "safety_check" and choice.confidence >= SECOND_OPINION_CONFIDENCE
 
 
 def _rank(label: str) -> int:

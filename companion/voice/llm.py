@@ -15,11 +15,14 @@ from typing import Any, Callable, Iterator
 from companion.config import LlmSettings, models_dir
 from companion.errors import ModelMissingError
 from companion.language import CLAUSE_END, SENTENCE_END, normalize
+from companion.voice.prompts import PrefixStates, Prompts
 
 log = logging.getLogger(__name__)
 
 LOCK_GRACE_S = 5.0  # beyond the reply time cap, how long a new reply waits for the model
-SAFE_LINE = "I'm sorry, I lost my train of thought. Could you say that another way?"
+FOLLOW_UP_TOKENS = 28  # a follow-up question is short: the cap keeps a bad one from costing time
+QUESTION_OPENERS = frozenset("what how who where when which whose do did does have has had is was are were would could "
+                             "can will shall".split())
 ROLE_MARKERS = re.compile(r"(\b(User|Companion|Assistant|Human|AI|System)\s*:|<start_of_turn>|<end_of_turn>|"
                           r"<\|[a-z_]+\|>|###|\[/?INST\]|\(?\s*Notes\b|\[Notes)", re.IGNORECASE)
 FIRST_CLAUSE_MIN_WORDS = 4  # a first clause this long is handed to TTS before its sentence ends
@@ -66,9 +69,10 @@ class Generation:
     """Timings of one streamed reply (milliseconds from the call)."""
 
     first_token_ms: float | None = None
+    first_token_at: float | None = None  # time.monotonic() of the first token
     first_sentence_ms: float | None = None
     tokens: int = 0
-    stopped: str = ""  # "eos" | "max_tokens" | "deadline" | "cancelled" | "degenerate"
+    stopped: str = ""  # "eos" | "max_tokens" | "deadline" | "cancelled" | "degenerate" | "sentence" | "not_a_question"
     sentences: list[str] = field(default_factory=list)
     on_first_token: Callable[[float], None] | None = None  # told first_token_ms as soon as it is known
 
@@ -112,6 +116,8 @@ class ReplyGenerator:
         self.style = style
         self.name = name
         self.persona = PERSONA.format(name=name)
+        self.prompts = Prompts.load()
+        self.states = PrefixStates()
         self._lock = threading.Lock()  # one generation at a time on one KV cache
         self.generations = 0  # replies started (an observable: emergencies must never start one)
 
@@ -165,14 +171,41 @@ class ReplyGenerator:
     def model_name(self) -> str:
         """The GGUF file's name (for logs and the benchmark)."""
         return Path(str(getattr(self._llama, "model_path", "?"))).name
+    def strategy_prefix(self, strategy: str) -> str:
+        """The byte-identical few-shot start of every follow-up prompt in one strategy (base model)."""
+        sp = self.prompts.strategies[strategy]
+        lines = [self.prompts.transcript.format(name=self.name), ""]
+        for user, ack, question in sp.examples:
+            lines += [f"User: {user}", f"{self.name}: {ack} {question}"]
+        return "\n".join(lines) + "\n"
+
+    def _follow_up_prompt(self, strategy: str, text: str, ack: str, history: list[tuple[str, str]]) -> str:
+        parts = [self.strategy_prefix(strategy)]
+        for user, reply in history[-1:]:
+            parts.append(f"User: {user}\n{self.name}: {reply}\n")
+        parts.append(f"User: {text}\n{self.name}: {ack}")
+        return "".join(parts)
+
+    def _follow_up_messages(self, strategy: str, text: str, ack: str,
+                            history: list[tuple[str, str]]) -> list[dict[str, str]]:
+        sp = self.prompts.strategies[strategy]
+        system = self.prompts.chat.format(name=self.name) + " " + sp.instruction.format(ack=ack)
+        msgs = [{"role": "system", "content": system}]
+        for user, reply in history[-1:]:
+            msgs += [{"role": "user", "content": user}, {"role": "assistant", "content": reply}]
+        msgs.append({"role": "user", "content": text})
+        return msgs
 
     def warm_up(self) -> float:
-        """Evaluate the persona prefix now so the first reply doesn't pay for it; returns seconds."""
+        """Evaluate the persona prefix and every strategy prefix now, keeping their KV states; returns seconds."""
         t0 = time.monotonic()
         with self._lock:
             if self.style == "chat":
                 self._llama.create_chat_completion(self._chat_messages("Hello.", "", []), max_tokens=1)
             else:
+                for strategy in self.prompts.strategies:
+                    self._llama.create_completion(self.strategy_prefix(strategy), max_tokens=1)
+                    self.states.save(strategy, self._llama)
                 self._llama.create_completion(self.prefix(), max_tokens=1)
         return time.monotonic() - t0
 
@@ -245,7 +278,8 @@ class ReplyGenerator:
 
         Stops at the reply-length cap, the time cap, or when `cancel` is set
         (barge-in). Degenerate output (role markers, repeats, echoes of her
-        words) is cut; if nothing usable remains, one short safe line is said.
+        words) is cut; if nothing usable remains, nothing is said (the caller
+        has its own words: the reply flow speaks its acknowledgement first).
         """
         gen = gen if gen is not None else Generation()
         self.generations += 1
@@ -265,7 +299,8 @@ class ReplyGenerator:
             try:
                 for piece in tokens:
                     if gen.first_token_ms is None:
-                        gen.first_token_ms = (time.monotonic() - t0) * 1000
+                        gen.first_token_at = time.monotonic()
+                        gen.first_token_ms = (gen.first_token_at - t0) * 1000
                         if gen.on_first_token is not None:
                             gen.on_first_token(gen.first_token_ms)
                     gen.tokens += 1
@@ -317,11 +352,80 @@ class ReplyGenerator:
                 if gen.first_sentence_ms is None:
                     gen.first_sentence_ms = (time.monotonic() - t0) * 1000
                 yield tail
-            if not gen.sentences:
-                gen.sentences.append(SAFE_LINE)
-                if gen.first_sentence_ms is None:
-                    gen.first_sentence_ms = (time.monotonic() - t0) * 1000
-                yield SAFE_LINE
+
+    def follow_up(self, strategy: str, text: str, ack: str, *, history: list[tuple[str, str]] | None = None,
+                  cancel: threading.Event | None = None, gen: Generation | None = None,
+                  max_tokens: int = FOLLOW_UP_TOKENS) -> str:
+        """The one question the model proposes after `ack` in `strategy` ("" if it offers none).
+
+        Generation stops at the first sentence end, and as soon as the sentence
+        cannot be a question (its first word is not a question word): only a
+        question is ever wanted, and the caller's guard judges it before it is said.
+        """
+        gen = gen if gen is not None else Generation()
+        cancel = cancel or threading.Event()
+        if strategy not in self.prompts.strategies:
+            return ""
+        self.generations += 1
+        fitted = self.fit(text, "", history)  # her words cut to what the context window holds
+        text, history = fitted.text, fitted.history
+        t0 = time.monotonic()
+        deadline = t0 + self.settings.max_reply_s
+        s = self.settings
+        common = dict(max_tokens=max_tokens, temperature=s.temperature, top_p=0.9, repeat_penalty=1.15, stream=True)
+        if not self._lock.acquire(timeout=s.max_reply_s + LOCK_GRACE_S):
+            raise RuntimeError("the LLM is still busy with an earlier reply")
+        buf = ""
+        try:
+            if self.style == "chat":
+                chunks = self._llama.create_chat_completion(
+                    self._follow_up_messages(strategy, text, ack, history or []), **common)
+                pieces = (c["choices"][0]["delta"].get("content") or "" for c in chunks)
+            else:
+                self.states.restore(strategy, self._llama)
+                stops = ["\n", "User:", f"{self.name}:", "<end_of_turn>"]
+                chunks = self._llama.create_completion(
+                    self._follow_up_prompt(strategy, text, ack, history or []), stop=stops, **common)
+                pieces = (c["choices"][0]["text"] for c in chunks)
+            try:
+                for piece in pieces:
+                    if gen.first_token_ms is None:
+                        gen.first_token_at = time.monotonic()
+                        gen.first_token_ms = (gen.first_token_at - t0) * 1000
+                        if gen.on_first_token is not None:
+                            gen.on_first_token(gen.first_token_ms)
+                    gen.tokens += 1
+                    buf += piece
+                    words = buf.split()
+                    if len(words) >= 2 or (words and buf[-1:].isspace()):
+                        if words[0].strip("\"'*").lower() not in QUESTION_OPENERS:
+                            gen.stopped = "not_a_question"
+                            break
+                    end = re.search(r"[.!?]", buf)
+                    if end:
+                        buf = buf[: end.end()]
+                        gen.stopped = "sentence"
+                        break
+                    if cancel.is_set():
+                        gen.stopped = "cancelled"
+                        break
+                    if time.monotonic() > deadline:
+                        gen.stopped = "deadline"
+                        break
+                else:
+                    gen.stopped = "max_tokens" if gen.tokens >= max_tokens else "eos"
+            finally:
+                close = getattr(chunks, "close", None)
+                if close:
+                    close()
+        finally:
+            self._lock.release()
+        if gen.stopped != "sentence":
+            return ""
+        sentence = " ".join(buf.replace("*", "").split()).strip(" -\"'")
+        gen.sentences.append(sentence)
+        gen.first_sentence_ms = (time.monotonic() - t0) * 1000
+        return sentence
 
     def close(self) -> None:
         """Free the model; safe to call twice."""

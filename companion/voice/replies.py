@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 _END = object()  # end-of-stream marker inside the job's own queues
 POLL_S = 0.05  # every queue wait has a timeout so cancellation is noticed
+FIRST_AUDIO_WAIT_S = 2.0  # once released, the text source waits at most this long for the first words to play
 
 
 @dataclass
@@ -60,6 +61,7 @@ class ReplyJob:
         if not hold:
             self.released.set()
         self.done = threading.Event()
+        self.playing = threading.Event()  # the first words are at the speaker
         self.timings = JobTimings()
         self.sentences: list[str] = []  # what the text source produced (after the filter)
         self.spoken: list[str] = []  # sentences whose audio was played completely
@@ -145,6 +147,8 @@ class ReplyJob:
                 self.sentences.append(sentence)
                 if not self._put(self._sentences, sentence):
                     break
+                if self.streaming and len(self.sentences) == 1:
+                    self._wait_until_playing()
         finally:
             # Close the text source now, whatever happened: an LLM generation holds the model's
             # lock until its generator is closed, and a traceback could keep it alive for ever.
@@ -152,6 +156,22 @@ class ReplyJob:
             if close is not None:
                 close()
         self._put(self._sentences, _END)
+
+    def _wait_until_playing(self) -> None:
+        """Hold the text source until the first words are playing.
+
+        The first sentence comes first: the source (the acknowledgement, then the
+        language model) goes on once she hears it, so the model never delays the
+        first words, never competes with the voice for the two cores, and never
+        runs for a speculative reply that is thrown away. Sentence 2 is not needed
+        before sentence 1 has played.
+        """
+        released_at = None
+        while not self.playing.wait(POLL_S) and not self.cancel.is_set() and not self.done.is_set():
+            if self.released.is_set():
+                released_at = released_at or time.monotonic()
+                if time.monotonic() - released_at > FIRST_AUDIO_WAIT_S:
+                    return
 
     def _synthesize(self) -> None:
         if self._chime:
@@ -208,6 +228,7 @@ class ReplyJob:
                     self._speaker.begin(chunk.rate)
                     began = True
                     self.timings.first_played = time.monotonic()
+                    self.playing.set()
                     if self._on_first_audio:
                         self._on_first_audio(self)
                 self._speaker.write(chunk.samples)
