@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from companion.audio.echo import EchoPath  # noqa: E402
-from companion.cli.bench import Clip, acknowledgement_lead, make_clips, run_pass  # noqa: E402
+from companion.cli.bench import BenchClip, acknowledgement_lead, make_clips, run_pass  # noqa: E402
 from companion.config import Settings  # noqa: E402
 
 UTTERANCES = [  # chat and memories: the strategies whose follow-up the model may propose
@@ -58,7 +58,7 @@ def main() -> int:
     settings = Settings()
     print("Loading models...", flush=True)
     components = load_components(settings, EchoPath())
-    clips: list[Clip] = make_clips(components.tts, UTTERANCES)
+    clips: list[BenchClip] = make_clips(components.tts, UTTERANCES)
     turns = []
     with tempfile.TemporaryDirectory(prefix="companion-ack-") as tmp:
         s = settings.replace(memory={"data_dir": str(Path(tmp) / "store")}, routines={"file": ""})

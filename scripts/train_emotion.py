@@ -25,7 +25,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from companion import emotion_training as T  # noqa: E402
+from companion.emotion import training as T  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "emotion-speech"
 

@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from companion.understand.heads import ExemplarBank, LinearHead  # noqa: E402
 from companion.understand.reading import Understanding  # noqa: E402
-from companion.understand.safety import BANK_FILE, HEAD_FILE, NONE, SETTINGS_FILE, features, prepare  # noqa: E402
+from companion.understand.safety import BANK_FILE, HEAD_FILE, NONE, SETTINGS_FILE, prepare, triage_features  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "safety"
 L2 = 1e-4
@@ -54,7 +54,7 @@ def design(understanding: Understanding, rows: list[tuple[str, str, str]]) -> tu
     for text, _, _ in rows:
         norm = prepare(text)
         v = understanding.encoder.encode(norm)
-        xs.append(features(v, norm)[0])
+        xs.append(triage_features(v, norm)[0])
         vs.append(v)
     return np.stack(xs), np.stack(vs)
 

@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from companion.understand.heads import ExemplarBank, LinearHead  # noqa: E402
 from companion.understand.reading import Reading, Understanding  # noqa: E402
-from companion.understand.strategy import EXEMPLARS_PATH, HEAD_PATH, Strategy, StrategyModel, features  # noqa: E402
+from companion.understand.strategy import EXEMPLARS_PATH, HEAD_PATH, Strategy, StrategyModel, strategy_features  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "strategy"
 LABELS = tuple(s.value for s in Strategy)
@@ -65,7 +65,7 @@ class Readings:
 def build(understanding: Readings, rows: list[tuple[str, str]], l2: float, knn: float, bow: float) -> StrategyModel:
     """A model trained on `rows` (texts are normalised exactly as at run time)."""
     readings = [understanding.read(t) for t, _ in rows]
-    x = np.stack([features(r, bow) for r in readings])
+    x = np.stack([strategy_features(r, bow) for r in readings])
     head = LinearHead.train(x, [label for _, label in rows], l2=l2, labels=LABELS)
     vectors = np.stack([r.vector for r in readings]).astype(np.float16)
     bank = ExemplarBank(tuple(r.norm for r in readings), tuple(label for _, label in rows), vectors)

@@ -74,13 +74,17 @@ def test_a_mistyped_zone_or_range_is_a_line_numbered_config_error():
         parse_settings("").replace(routines={"timezone": "Mars/Olympus"})
 
 
-def test_at_start_a_bad_zone_exits_2_with_the_message_and_no_traceback(tmp_path):
+@pytest.mark.parametrize("text, message", [
+    ('[routines]\ntimezone = "Europe/Lodnon"\n', ":2: [routines] timezone: 'Europe/Lodnon' is not a known time zone"),
+    ('[caregiver]\nquiet_hours = "9pm"\n', ":2: [caregiver] quiet_hours: '9pm' is not a time range"),
+])
+def test_at_start_a_bad_zone_or_range_exits_2_with_the_message_and_no_traceback(tmp_path, text, message):
     config = tmp_path / "config.toml"
-    config.write_text('[routines]\ntimezone = "Europe/Lodnon"\n')
+    config.write_text(text)
     done = subprocess.run([sys.executable, "-m", "companion", "--config", str(config), "routines", "upcoming"],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
-    assert f"{config}:2: [routines] timezone: 'Europe/Lodnon' is not a known time zone" in done.stderr
+    assert f"{config}{message}" in done.stderr
     assert "Traceback" not in done.stderr
 
 
@@ -95,6 +99,10 @@ def test_on_reload_the_service_keeps_the_last_good_household(tmp_path, monkeypat
     kept, problem = load_settings_or_last_good(config)
     assert kept.household == good.household
     assert ":3: [routines] quiet_from: 'half nine'" in problem and "Keeping the last good config" in problem
+    config.write_text('[routines]\ntimezone = "Europe/Lodnon"\nquiet_from = "21:30"\n')  # a mistyped zone
+    kept, problem = load_settings_or_last_good(config)
+    assert kept.household == good.household
+    assert ":2: [routines] timezone: 'Europe/Lodnon'" in problem and "Keeping the last good config" in problem
 
 
 def test_a_mistyped_quiet_range_in_the_routines_file_names_its_line_and_keeps_the_last_good(tmp_path):

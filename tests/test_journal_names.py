@@ -9,7 +9,8 @@ from companion.store.journal import EPISODES, FACTS, HELP, MOOD, ROUTINE_LOG, TU
 
 PACKAGE = Path(__file__).resolve().parents[1] / "companion"
 SHARED = {TURNS, MOOD, HELP, ROUTINE_LOG, FACTS, EPISODES}
-STORE_CALLS = {"insert", "insert_many", "all", "update", "remove", "search", "table", "cached", "revision", "restore"}
+STORE_CALLS = {"insert", "insert_many", "all", "update", "remove", "search", "table", "cached", "revision", "restore",
+               "rows", "newest", "staged_rows", "stage_change"}
 
 
 def offenders(package: Path = PACKAGE) -> list[str]:
@@ -25,6 +26,10 @@ def offenders(package: Path = PACKAGE) -> list[str]:
             if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and node.value.value in SHARED \
                     and any(isinstance(t, ast.Name) and t.id.isupper() for t in node.targets):
                 out.append(f"{path.relative_to(package.parent)}:{node.lineno}: a second name for a shared table")
+            if isinstance(node, ast.Compare) and any(isinstance(s, ast.Attribute) and s.attr in ("table", "TABLE")
+                                                     for s in (node.left, *node.comparators)) \
+                    and any(isinstance(c, ast.Constant) and c.value in SHARED for c in ast.walk(node)):
+                out.append(f"{path.relative_to(package.parent)}:{node.lineno}: {ast.unparse(node)[:80]}")
     return out
 
 
@@ -37,6 +42,7 @@ def test_the_check_sees_a_table_named_by_hand(tmp_path: Path) -> None:
     (pkg / "store").mkdir(parents=True)
     (pkg / "store" / "journal.py").write_text('TURNS = "turns"\n')  # the one place allowed
     (pkg / "caregiver").mkdir()
-    (pkg / "caregiver" / "x.py").write_text('TABLE = "routine_log"\nrows = store.all("turns")\nhelp = "help"\n')
+    (pkg / "caregiver" / "x.py").write_text('TABLE = "routine_log"\nrows = store.all("turns")\nhelp = "help"\n'
+                                            'mine = [m for m in ms if m.table == "facts"]\n')
     found = offenders(pkg)
-    assert len(found) == 2 and all(f.startswith("companion/caregiver/x.py") for f in found)
+    assert len(found) == 3 and all(f.startswith("companion/caregiver/x.py") for f in found)

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from companion.memory.extract import extract
+from companion.memory.extract import extract_candidates
 
 TODAY = date(2024, 6, 10)  # a Monday
 
@@ -47,20 +47,20 @@ NOTHING = ["i would like a cup of tea", "my daughter is lovely", "can you call m
 
 @pytest.mark.parametrize("text,expected", CASES)
 def test_patterns(text: str, expected: list) -> None:
-    got = [(c.kind, c.subject, c.relation, {k: v for k, v in c.attrs.items() if k != "when"}) for c in extract(text, TODAY)]
+    got = [(c.kind, c.subject, c.relation, {k: v for k, v in c.attrs.items() if k != "when"}) for c in extract_candidates(text, TODAY)]
     assert got == expected
 
 
 @pytest.mark.parametrize("text", NOTHING)
 def test_no_false_facts(text: str) -> None:
-    assert extract(text, TODAY) == []
+    assert extract_candidates(text, TODAY) == []
 
 
 def test_known_names_get_updates() -> None:
-    got = extract("susan moved to leeds last year", TODAY, {"susan": "Susan"})
+    got = extract_candidates("susan moved to leeds last year", TODAY, {"susan": "Susan"})
     assert [(c.kind, c.subject, c.attrs) for c in got] == [("person", "Susan", {"lives_in": "Leeds"})]
-    assert extract("susan moved to leeds last year", TODAY) == []  # unknown name: not guessed
+    assert extract_candidates("susan moved to leeds last year", TODAY) == []  # unknown name: not guessed
 
 
 def test_sensitive_kinds_are_marked() -> None:
-    assert [c.sensitive for c in extract("i take warfarin and my daughter susan helps me", TODAY)] == [False, True]
+    assert [c.sensitive for c in extract_candidates("i take warfarin and my daughter susan helps me", TODAY)] == [False, True]

@@ -11,7 +11,7 @@ import pytest
 
 from companion.clock import ManualClock
 from companion.config import Settings
-from companion.loop.skills import Person, Status, TurnInput
+from companion.loop.skills import Person, PersonStatus, TurnInput
 from companion.memory.directory import PeopleDirectory
 from companion.memory.people import persons, suggestable
 from companion.memory.skill import MemorySkill
@@ -186,8 +186,8 @@ def test_people_have_a_status_and_only_the_living_are_suggested(memory):
                  "i used to have a cat called whiskers", "my son peter lives in canada", "my friend joan is lovely"):
         tell(skill, text)
     status = {p.name: p.status for p in persons(store, settings)}
-    assert status["Harold"] is Status.DECEASED and status["Susan"] is Status.LIVING
-    assert status["Whiskers"] is Status.PET
+    assert status["Harold"] is PersonStatus.DECEASED and status["Susan"] is PersonStatus.LIVING
+    assert status["Whiskers"] is PersonStatus.PET
     # config contacts first, but never the dead, her own name or a pet
     assert suggestable(store, settings) == ["Susan", "Peter", "Joan"]
 
@@ -197,12 +197,12 @@ def test_her_words_say_who_she_means(memory):
     tell(skill, "my late husband harold was a postman")
     people = PeopleDirectory(store, settings)
     today = date(2026, 3, 3)
-    assert people.mentioned("i miss my husband", today) == [Person("Harold", "husband", Status.DECEASED, False)]
+    assert people.mentioned("i miss my husband", today) == [Person("Harold", "husband", PersonStatus.DECEASED, False)]
     joan = people.mentioned("i lost my wife joan just before christmas", today)
-    assert joan == [Person("Joan", "wife", Status.DECEASED, False)]
+    assert joan == [Person("Joan", "wife", PersonStatus.DECEASED, False)]
     both = people.mentioned("my brother died last year and my daughter susan is coming on sunday", today)
     assert [(p.relation, p.alive) for p in both] == [("brother", False), ("daughter", True)]
-    assert people.mentioned("margaret is my name", today)[0].status is Status.HERSELF
+    assert people.mentioned("margaret is my name", today)[0].status is PersonStatus.HERSELF
     assert [p.name for p in people.deceased()] == ["Harold"]
     assert all(p.name != "Harold" for p in people.contacts())
 

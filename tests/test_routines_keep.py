@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from companion.clock import Household, ManualClock
-from companion.routines.keep import LAST_GOOD
+from companion.routines.keep import LAST_GOOD_ROUTINES
 from companion.routines.scheduler import RoutineScheduler
 from companion.store.store import Store
 
@@ -87,7 +87,7 @@ def test_damage_keeps_the_last_good_routines_across_restarts_and_tells_the_famil
 
 def test_the_saved_copy_is_private(family):
     family.start()
-    copy = family.data / LAST_GOOD
+    copy = family.data / LAST_GOOD_ROUTINES
     assert copy.read_text() == EXAMPLE and oct(copy.stat().st_mode & 0o777) == "0o600"
 
 

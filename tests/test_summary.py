@@ -118,12 +118,12 @@ def test_negations_are_not_worries(setup):
 
 
 def test_her_words_are_quoted_only_when_the_family_asked_and_she_agreed(setup):
-    from companion.caregiver.consent import CONSENT_KEY
+    from companion.caregiver.consent import QUOTE_CONSENT_KEY
 
     settings, store, clock = setup
     asked = settings.replace(caregiver={"share_words": True})
     assert "back hurts" not in render_text(build_summary(store, asked, clock, "day"))  # she has not agreed
-    store.put(CONSENT_KEY, {"answer": "yes", "at": clock.now().isoformat(), "how": "asked"})
+    store.put(QUOTE_CONSENT_KEY, {"answer": "yes", "at": clock.now().isoformat(), "how": "asked"})
     text = render_text(build_summary(store, asked, clock, "day"))
     assert '"I feel lonely today and my back hurts"' in text and '"I slept badly"' in text
     assert "back hurts" not in render_text(build_summary(store, settings, clock, "day"))  # family did not ask

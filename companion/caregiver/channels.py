@@ -21,7 +21,7 @@ from typing import Protocol
 from companion.caregiver.alert import Alert, alert_text, subject_of
 from companion.config import CaregiverSettings
 from companion.errors import CompanionError, ConfigError
-from companion.store.file import atomic_write as write_file_atomically
+from companion.store.file import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +46,10 @@ class Channel(Protocol):
         """Deliver one revision of an alert; `text` is its plain-text form."""
 
 
-def atomic_write(path: Path, text: str) -> None:
-    """Write a text file so that readers see either the old content or the whole new one."""
+def _write_text(path: Path, text: str) -> None:
+    """Write one outbox file whole (store.file.atomic_write), making its folder first."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_file_atomically(path, text.encode("utf-8"), mode=0o600)
+    atomic_write(path, text.encode("utf-8"), mode=0o600)
 
 
 class OutboxChannel:
@@ -70,11 +70,11 @@ class OutboxChannel:
             stem = self.directory / alert.id
             data = alert.to_dict()
             data["detail"] = {k: v for k, v in alert.detail.items() if k != "images"}
-            atomic_write(stem.with_suffix(".json"), json.dumps(data, ensure_ascii=False, indent=1))
-            atomic_write(stem.with_suffix(".txt"), text)
+            _write_text(stem.with_suffix(".json"), json.dumps(data, ensure_ascii=False, indent=1))
+            _write_text(stem.with_suffix(".txt"), text)
             html = alert.detail.get("html")
             if html:
-                atomic_write(stem.with_suffix(".html"), str(html))
+                _write_text(stem.with_suffix(".html"), str(html))
         except OSError as exc:
             raise ChannelError(f"cannot write to the outbox {self.directory}: {exc}; check [caregiver] outbox_dir") from exc
 
@@ -286,7 +286,7 @@ def with_last_good_channels(c: CaregiverSettings, outbox: Path, directory: Path,
     if not problems:
         try:
             directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-            write_file_atomically(path, json.dumps({k: getattr(c, k) for k in CHANNEL_KEYS}, default=str).encode(),
+            atomic_write(path, json.dumps({k: getattr(c, k) for k in CHANNEL_KEYS}, default=str).encode(),
                                   mode=0o600)
         except OSError as exc:
             log.error("cannot save the working alert channels: %s", exc)
@@ -307,5 +307,5 @@ def with_last_good_channels(c: CaregiverSettings, outbox: Path, directory: Path,
 
 
 __all__ = ["FAMILY", "AppriseChannel", "Channel", "ChannelError", "EmailChannel", "OutboxChannel",
-           "WebhookChannel", "alert_text", "atomic_write", "channels_from_settings", "email_message",
+           "WebhookChannel", "alert_text", "channels_from_settings", "email_message",
            "with_last_good_channels"]

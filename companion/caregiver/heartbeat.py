@@ -19,7 +19,7 @@ from companion.store.journal import TurnRow
 
 log = logging.getLogger(__name__)
 
-STATE_KEY = "caregiver.heartbeat_sent_on"
+HEARTBEAT_KEY = "caregiver.heartbeat_sent_on"
 
 
 class Heartbeat:
@@ -47,9 +47,9 @@ class Heartbeat:
         now = now or self.clock.now()
         local = self.household.local(now)
         today = local.date().isoformat()
-        if local.time() < self.at or self.store.get(STATE_KEY) == today:
+        if local.time() < self.at or self.store.get(HEARTBEAT_KEY) == today:
             return None
-        self.store.put(STATE_KEY, today)
+        self.store.put(HEARTBEAT_KEY, today)
         last = self._last_heard()
         if last is not None and self.household.today(last) == local.date():
             text = f"All well: {self.who} last talked to the companion at {self.household.local(last):%H:%M}"

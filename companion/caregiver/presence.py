@@ -25,7 +25,7 @@ from companion.store.file import atomic_write
 log = logging.getLogger(__name__)
 
 KEEP = timedelta(days=60)
-STEP_S = 120.0  # wall and monotonic disagreeing by more than this between beats = the clock was stepped
+CLOCK_STEP_S = 120.0  # wall and monotonic disagreeing by more than this between beats = the clock was stepped
 MAX_BEAT_S = 300.0
 SAVE_EVERY_S = 600.0  # written at most this often (an SD card should not be rewritten every minute): the
 # record of a run that ended in a power cut is accurate to 10 minutes  # a longer gap between beats (suspend, a stalled thread) is not counted as running
@@ -133,7 +133,7 @@ class Presence:
                 new_segment = True
                 self._current = Segment(now, now)
                 self.segments.append(self._current)
-            elif abs((now - expected).total_seconds()) > STEP_S:
+            elif abs((now - expected).total_seconds()) > CLOCK_STEP_S:
                 # the wall clock was corrected (NTP after a boot without an RTC): this segment was timed
                 # with the wrong clock, so move it by the correction rather than inventing hours on or off
                 step = now - expected

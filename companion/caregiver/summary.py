@@ -18,7 +18,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Literal, TypeVar
+from typing import Literal
 
 from companion.caregiver.consent import words_may_be_shared
 from companion.caregiver.presence import Presence
@@ -29,12 +29,10 @@ from companion.config import Settings
 from companion.language import normalize
 from companion.memory.people import known_people, mentions
 from companion.routines.scheduler import NOT_ASKED_DEVICE_OFF
-from companion.store.journal import HelpRow, MoodRow, RoutineRow, Row, TurnRow
+from companion.store.journal import CONVERSATION_GAP_S, HelpRow, MoodRow, R, RoutineRow, TurnRow
 from companion.store.store import Store
 
-R = TypeVar("R", bound=Row)
 Period = Literal["day", "week"]
-CONVERSATION_GAP_S = 10 * 60
 CONVERSATION_TAIL_S = 30.0
 BASELINE_DAYS = 28
 BASELINE_MIN_READINGS = 10

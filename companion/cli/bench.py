@@ -47,14 +47,14 @@ STAGES = ("endpoint_ms", "stt_ms", "llm_first_token_ms", "first_sentence_ms", "t
 
 
 @dataclass
-class Clip:
+class BenchClip:
     """One benchmark utterance and where its post-pause part starts (seconds into the clip)."""
 
     audio: np.ndarray
     resume_s: float | None
 
 
-def make_clips(tts, utterances: list[tuple[list[Any], int | None]] | None = None) -> list[Clip]:
+def make_clips(tts, utterances: list[tuple[list[Any], int | None]] | None = None) -> list[BenchClip]:
     """Synthesise the utterance set (wake word first) with the installed Piper voice."""
     clips = []
     for parts, resume_index in utterances or UTTERANCES:
@@ -63,7 +63,7 @@ def make_clips(tts, utterances: list[tuple[list[Any], int | None]] | None = None
         resume = None
         if resume_index is not None:
             resume = sum(len(x) for x in lead + pieces[:resume_index]) / SAMPLE_RATE
-        clips.append(Clip(np.concatenate(lead + pieces), resume))
+        clips.append(BenchClip(np.concatenate(lead + pieces), resume))
     return clips
 
 
@@ -74,7 +74,7 @@ def _pct(values: Sequence[float], q: float) -> float | None:
     return float(np.percentile(vals, q))
 
 
-def run_pass(settings: Settings, components, clips: list[Clip], *, streaming: bool, data: Path) -> tuple[list, int]:
+def run_pass(settings: Settings, components, clips: list[BenchClip], *, streaming: bool, data: Path) -> tuple[list, int]:
     """Play every clip through the loop (turn-taking, real time); returns turn logs and the cut-off count."""
     from companion.app import App
 

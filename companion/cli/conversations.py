@@ -142,7 +142,7 @@ def _strategy_ok(want: str, got: str) -> bool:
     return got == want or (want == "safety_check" and got.startswith("intent:safety"))
 
 
-def check(spec: TurnSpec, reply: str, got: str) -> list[str]:
+def check_turn(spec: TurnSpec, reply: str, got: str) -> list[str]:
     """The failed checks of one reply."""
     failures = []
     if spec.strategy and not any(_strategy_ok(want, got) for want in spec.strategy.split("|")):
@@ -227,7 +227,7 @@ def run_scenario(sc: Scenario, base: Settings, components: Any, defaults: dict[s
                     got = tl.strategy or (f"intent:{tl.intent}" if tl.intent else "")
                     follow = tl.follow_up
                 results.append(TurnResult(spec.say or "(she says nothing)", text, got, follow,
-                                          check(spec, text, got), (time.monotonic() - t0) * 1000))
+                                          check_turn(spec, text, got), (time.monotonic() - t0) * 1000))
         finally:
             app.close()
     return results

@@ -219,11 +219,11 @@ def check_native(settings: Settings) -> list[tuple[str, str]]:
     A crash inside a native library (llama.cpp built for another CPU, a broken
     onnxruntime) kills only the child, and is reported in words with the fix.
     """
-    from companion.cli.probe import STAGES, run_probe
+    from companion.cli.probe import PROBE_STAGES, run_probe
 
     labels = {"llm": "LLM run", "tts": "voice run", "stt": "recogniser run"}
     out: list[tuple[str, str]] = []
-    for name in STAGES:
+    for name in PROBE_STAGES:
         result = run_probe(name, settings.source or None)
         status = OK if result.ok else PROBLEM
         out.append((status, _line(status, labels[name], result.detail, result.fix)))

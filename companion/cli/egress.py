@@ -20,7 +20,7 @@ from typing import Any
 from companion.config import Settings
 from companion.config.endpoints import endpoints
 
-UNITS = ("companion.service", "companion-summary.service", "companion-summary-weekly.service",
+SERVICE_UNITS = ("companion.service", "companion-summary.service", "companion-summary-weekly.service",
          "companion-failed.service")
 SYSTEMD_DIR = Path("/etc/systemd/system")
 DROPIN = "egress.conf"
@@ -110,7 +110,7 @@ def cmd_egress(args: argparse.Namespace, settings: Settings) -> int:
     for w in warnings:
         print(f"companion: warning: {w}", file=sys.stderr)
     root = Path(args.write) if args.write else SYSTEMD_DIR
-    targets = [root / f"{unit}.d" / DROPIN for unit in UNITS]
+    targets = [root / f"{unit}.d" / DROPIN for unit in SERVICE_UNITS]
     if args.check:
         stale = [t for t in targets if not t.is_file() or _body(t.read_text(encoding="utf-8")) != _body(text)]
         for t in stale:

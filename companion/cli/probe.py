@@ -30,7 +30,7 @@ class Stage:
     fix: str
 
 
-STAGES = {
+PROBE_STAGES = {
     "llm": Stage("llm", "llama.cpp", "run ./setup.sh --rebuild-llm"),
     "tts": Stage("tts", "Piper (onnxruntime)", "rm -rf .venv && ./setup.sh (reinstalls onnxruntime and Piper)"),
     "stt": Stage("stt", "the speech recogniser", "rm -rf .venv && ./setup.sh (reinstalls the recogniser)"),
@@ -127,7 +127,7 @@ def interpret(stage: Stage, returncode: int, stdout: str, stderr: str) -> ProbeR
 def run_probe(stage_name: str, config: str | None = None, *, command: list[str] | None = None,
               timeout_s: float = STAGE_TIMEOUT_S) -> ProbeResult:
     """Run a stage in a child process (or `command`, the same seam the tests use) and interpret its exit."""
-    stage = STAGES[stage_name]
+    stage = PROBE_STAGES[stage_name]
     cmd = command or [sys.executable, "-m", "companion.cli.probe", stage_name, *(["--config", config] if config else [])]
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)

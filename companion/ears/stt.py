@@ -22,7 +22,7 @@ from companion.errors import ModelMissingError
 
 log = logging.getLogger(__name__)
 
-FRAME_S = 0.01  # PocketSphinx segment frames are 10 ms
+SPHINX_FRAME_S = 0.01  # PocketSphinx segment frames are 10 ms
 STABLE_BLOCKS = 3  # a streaming partial's last word must survive this many blocks (~100 ms) to be trusted
 
 
@@ -190,7 +190,7 @@ class PocketSphinxRecognizer(StreamingRecognizer):
         for seg in self._decoder.seg():
             if seg.word in _FILLERS:
                 continue
-            words.append(Word(_clean(seg.word), seg.start_frame * FRAME_S, (seg.end_frame + 1) * FRAME_S,
+            words.append(Word(_clean(seg.word), seg.start_frame * SPHINX_FRAME_S, (seg.end_frame + 1) * SPHINX_FRAME_S,
                               float(np.exp(min(0.0, seg.prob / 1000.0)))))
         text = _clean(hyp.hypstr) if hyp is not None else ""
         self.start()

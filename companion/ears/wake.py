@@ -13,7 +13,7 @@ from companion.errors import ModelMissingError
 
 log = logging.getLogger(__name__)
 
-STEP_S = 0.01  # one microWakeWord feature frame (10 ms)
+WAKE_FRAME_S = 0.01  # one microWakeWord feature frame (10 ms)
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ class WakeWordDetector:
         found: WakeDetection | None = None
         for features in self._features.process_streaming(block.tobytes()):
             prob = self._model.process_streaming_prob(features)
-            self._stream_s += STEP_S
+            self._stream_s += WAKE_FRAME_S
             if prob is None:
                 continue
             self.last_probability = prob

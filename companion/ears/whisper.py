@@ -127,7 +127,7 @@ class WhisperModel:
                 groups[-1] = (groups[-1][0] + piece, groups[-1][1] + [i])
         words: list[Word] = []
         for g, (text, idx) in enumerate(groups):
-            clean = normalise(text)
+            clean = recogniser_text(text)
             if not clean:
                 continue
             start = starts.get(idx[0], 0) * FRAME_S
@@ -145,11 +145,11 @@ class WhisperModel:
             segments, _ = self._fw.transcribe(audio, language="en", beam_size=1, condition_on_previous_text=False,
                                               word_timestamps=True, vad_filter=False)
             words = [Word(part, float(w.start), float(w.end), float(w.probability))
-                     for s in segments for w in (s.words or []) for part in normalise(w.word).split()]
+                     for s in segments for w in (s.words or []) for part in recogniser_text(w.word).split()]
         return Transcript(" ".join(w.word for w in words), words)
 
 
-def normalise(text: str) -> str:
+def recogniser_text(text: str) -> str:
     """Lower-case words without punctuation (as Vosk and PocketSphinx write them); digits stay."""
     text = text.lower().replace("-", " ").replace("’", "'")
     return " ".join(w.strip("'") for w in re.findall(r"[a-z0-9']+", text) if w.strip("'"))

@@ -237,7 +237,7 @@ def cross_validate(X: np.ndarray, speakers: np.ndarray, emotions: np.ndarray, n_
 
 
 @dataclass(frozen=True)
-class Channel:
+class SimulatedRoom:
     """A simulated microphone/room: gain, spectral tilt, band limit and noise (training only)."""
 
     gain_db: float
@@ -246,7 +246,7 @@ class Channel:
     snr_db: float
 
     @classmethod
-    def random(cls, rng: np.random.Generator) -> "Channel":
+    def random(cls, rng: np.random.Generator) -> "SimulatedRoom":
         """A plausible other recording setup (not the studio the corpus was made in)."""
         return cls(rng.uniform(-12, 6), rng.uniform(-0.6, 0.6), rng.uniform(3400, 7800), rng.uniform(15, 40))
 
@@ -269,7 +269,7 @@ def augmented_features(clips: list[Clip], copies: int, seed: int = 0) -> tuple[n
     speakers = sorted({c.speaker for c in clips})
     for k in range(copies):
         for s in speakers:
-            channel = Channel.random(rng)
+            channel = SimulatedRoom.random(rng)
             for c in (c for c in clips if c.speaker == s):
                 rows.append(prosody.extract(channel.apply(load_audio(c.path), rng)).vector)
                 spk.append(f"{s}#aug{k}")

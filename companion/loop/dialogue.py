@@ -15,7 +15,7 @@ from companion.clock import Clock, Household
 from companion.config import LlmSettings, Settings
 from companion.language import clean_typed, cut_at_word, sentences
 from companion.loop.events import Source
-from companion.loop.responder import Plan, Responder
+from companion.loop.responder import ReplyPlan, Responder
 from companion.loop.skills import People, Question, Reply, Skill, TurnRecord
 from companion.loop.turn import Turn
 from companion.understand.reading import Understanding
@@ -44,7 +44,7 @@ class Dialogue:
         # the reply flow for turns no skill answers (strategy, banks, one guarded model sentence);
         # without the understanding layer the model answers alone (older tests and tools)
         self.responder = Responder(llm, understanding, settings or Settings()) if understanding is not None else None
-        self._plans: dict[int, tuple[Plan, str]] = {}  # id(turn) → (plan, the words it was made for)
+        self._plans: dict[int, tuple[ReplyPlan, str]] = {}  # id(turn) → (plan, the words it was made for)
         self.skills = skills  # shared list: the app adds skills after building the engine
         self.clock = clock
         self.household = household
@@ -166,7 +166,7 @@ class Dialogue:
         return None
 
     def framing(self, turn: Turn, utterance: object, reply: Reply | None = None,
-                plan: Plan | None = None) -> tuple[str, str]:
+                plan: ReplyPlan | None = None) -> tuple[str, str]:
         """What is said before the reply (AI disclosure) and after it (a question she can answer).
 
         Computed once per utterance (`utterance` is any object standing for it,
@@ -214,7 +214,7 @@ class Dialogue:
             lines.append(hint())
         return " ".join(lines)
 
-    def plan(self, turn: Turn) -> Plan | None:
+    def plan(self, turn: Turn) -> ReplyPlan | None:
         """The reply plan for this turn's words, made once per words (None without the understanding layer).
 
         Made before the framing lines, so skills' closing lines see the strategy (no

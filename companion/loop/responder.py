@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from companion.config import Settings
 from companion.language import normalize
 from companion.loop.situations import lonely, situation
-from companion.loop.skills import People, Person, Status, TurnInput
+from companion.loop.skills import People, Person, PersonStatus, TurnInput
 from companion.understand.reading import Understanding
 from companion.understand.strategy import Recent, Strategy, StrategyChoice, StrategyModel, VoiceMood, shared_model
 from companion.voice import banks
@@ -44,7 +44,7 @@ _HE, _SHE = {"he", "him", "his"}, {"she", "her", "hers"}
 
 
 @dataclass
-class Plan:
+class ReplyPlan:
     """What will be said for one turn, before anything is said."""
 
     choice: StrategyChoice
@@ -87,7 +87,7 @@ class Responder:
 
     # ---------------------------------------------------------------- choosing the words
 
-    def plan(self, turn: TurnInput) -> Plan:
+    def plan(self, turn: TurnInput) -> ReplyPlan:
         """Strategy, situation and the filled bank lines for this turn (no side effects)."""
         reading = self.understanding.read(turn.text)
         now = turn.at
@@ -113,7 +113,7 @@ class Responder:
         ack = banks.pick(section.ack, slots, key, said)
         follow = banks.pick(section.follow, slots, key + "/follow", said + [ack]) if section.follow else ""
         crisis = banks.fill(section.crisis, slots) if section.crisis and banks.usable([section.crisis], slots) else ""
-        return Plan(choice, where, ack, follow, not section.follow_statement, crisis, focus, slots)
+        return ReplyPlan(choice, where, ack, follow, not section.follow_statement, crisis, focus, slots)
 
     def quiet(self, now: datetime) -> bool:
         """Is she owed some quiet (no check-ins, no non-urgent questions) right now?"""
@@ -124,11 +124,11 @@ class Responder:
         self.quiet_until = now + timedelta(seconds=self.settings.conversation.quiet_after_irritation_s)
         return self.quiet_until
 
-    def commit(self, plan: Plan, turn: TurnInput, said: str) -> None:
+    def commit(self, plan: ReplyPlan, turn: TurnInput, said: str) -> None:
         """A reply built from `plan` was spoken: remember the strategy, the person and the lines."""
         with self._lock:
             self._recent.append((turn.at, plan.strategy))
-            if plan.focus is not None and plan.focus.status is not Status.HERSELF:
+            if plan.focus is not None and plan.focus.status is not PersonStatus.HERSELF:
                 self._focus = (turn.at, plan.focus)
             for line in re.split(r"(?<=[.!?])\s+", said):
                 if line:
@@ -136,12 +136,12 @@ class Responder:
 
     # ---------------------------------------------------------------- the model's one sentence
 
-    def asks_model(self, plan: Plan) -> bool:
+    def asks_model(self, plan: ReplyPlan) -> bool:
         """May the language model propose this reply's follow-up question?"""
         return (plan.strategy in self.model_strategies and plan.follow_is_question and plan.choice.basis != "voice"
                 and self.llm is not None)
 
-    def follow_up(self, plan: Plan, turn: TurnInput, history: list[tuple[str, str]], cancel: threading.Event,
+    def follow_up(self, plan: ReplyPlan, turn: TurnInput, history: list[tuple[str, str]], cancel: threading.Event,
                   gen: Generation) -> str:
         """The model's question if it is good enough for her, else the bank's follow-up (maybe "")."""
         if not self.asks_model(plan) or cancel.is_set():
@@ -158,7 +158,7 @@ class Responder:
             return plan.follow
         return proposed
 
-    def judge(self, sentence: str, plan: Plan, turn: TurnInput) -> str:
+    def judge(self, sentence: str, plan: ReplyPlan, turn: TurnInput) -> str:
         """Why a proposed sentence must not be said ("" when it may)."""
         if not sentence:
             return "nothing proposed"
@@ -188,7 +188,7 @@ class Responder:
             return "off her topic"
         return ""
 
-    def _context(self, plan: Plan, turn: TurnInput) -> ReplyContext:
+    def _context(self, plan: ReplyPlan, turn: TurnInput) -> ReplyContext:
         names = {plan.slots.get("assistant", "").lower(), plan.slots.get("contact", "").lower()}
         deceased: set[str] = set()
         facts = []
@@ -212,7 +212,7 @@ class Responder:
         if self.people is None:
             return []
         try:
-            return [p for p in self.people.mentioned(turn.text, turn.local_time.date()) if p.status is not Status.HERSELF]
+            return [p for p in self.people.mentioned(turn.text, turn.local_time.date()) if p.status is not PersonStatus.HERSELF]
         except Exception:
             log.exception("people lookup failed")
             return []
@@ -236,7 +236,7 @@ class Responder:
         if strategy is Strategy.COMFORT and self.people is not None:
             try:
                 gone = [p for p in self.people.deceased()
-                        if p.status is not Status.PET and p.pronouns is not None and p.pronouns[0] == wanted]
+                        if p.status is not PersonStatus.PET and p.pronouns is not None and p.pronouns[0] == wanted]
             except Exception:
                 log.exception("people lookup failed")
                 gone = []
@@ -252,7 +252,7 @@ class Responder:
         slots = {"assistant": c.assistant_name, "crisis": _speakable(self.settings.safety.crisis_line),
                  "today": f"{local:%A} {part}", "date": f"{local:%A}, the {_ordinal(local.day)} of {local:%B}",
                  "farewell": "Goodnight, sleep well." if part in ("evening", "night") else "Bye for now, take care."}
-        if focus is not None and focus.status is not Status.HERSELF:
+        if focus is not None and focus.status is not PersonStatus.HERSELF:
             if focus.name:
                 slots["name"] = focus.name
             if focus.relation:

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import re
 
-from companion.loop.skills import Person, Status
-from companion.understand.strategy import APOLOGY, GOODBYE, Strategy
+from companion.loop.skills import Person, PersonStatus
+from companion.understand.strategy import GOODBYE, HER_APOLOGY, Strategy
 
 SPOUSES = frozenset({"husband", "wife", "partner"})
 
@@ -128,7 +128,7 @@ _MONEY = re.compile(r"\b(?:money|savings|invest\w*|lend|bank|shares|pension|loan
 def grief_situation(focus: Person | None, norm: str) -> str | None:
     """Which grief lines fit, if she is grieving."""
     if focus is not None and not focus.alive:
-        if focus.status is Status.PET:
+        if focus.status is PersonStatus.PET:
             return "grief_pet"
         return "grief_spouse" if focus.relation in SPOUSES else "grief_person"
     if _DEATH.search(norm):
@@ -150,7 +150,7 @@ def situation(strategy: Strategy, norm: str, focus: Person | None, basis: str, m
         if grief:
             return grief
         named = focus is not None and focus.name and re.search(rf"\bmiss(?:ing)? {re.escape(focus.name.lower())}\b", norm)
-        if (_MISS.search(norm) or named) and focus is not None and focus.status is not Status.HERSELF:
+        if (_MISS.search(norm) or named) and focus is not None and focus.status is not PersonStatus.HERSELF:
             return "missing"  # she misses someone alive (or memory does not know): not grief, not loneliness
         if _LONELY.search(norm):
             return "lonely"
@@ -158,7 +158,7 @@ def situation(strategy: Strategy, norm: str, focus: Person | None, basis: str, m
     if strategy is Strategy.SAFETY_CHECK:
         return "general"
     if strategy is Strategy.REASSURE:
-        if APOLOGY.search(norm):
+        if HER_APOLOGY.search(norm):
             return "apology"
         if _RESULTS.search(norm):
             return "results"
@@ -189,7 +189,7 @@ def situation(strategy: Strategy, norm: str, focus: Person | None, basis: str, m
             return "unsure"
         return "time" if _TIME.search(norm) else "general"
     if strategy is Strategy.INVITE_STORY:
-        return "person" if focus is not None and focus.name and focus.status is not Status.HERSELF else "general"
+        return "person" if focus is not None and focus.name and focus.status is not PersonStatus.HERSELF else "general"
     if strategy is Strategy.CHAT:
         if GOODBYE.search(norm):
             return "goodbye"

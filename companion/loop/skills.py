@@ -75,7 +75,7 @@ class TurnRecord:
     interrupted: bool = False
 
 
-class Status(str, Enum):
+class PersonStatus(str, Enum):
     """Who a person in her life is to the companion: only the living are ever suggested as company."""
 
     LIVING = "living"
@@ -96,7 +96,7 @@ class Person:
 
     name: str  # "Harold" ("" when only the relation is known: "my husband")
     relation: str = ""  # canonical: "husband", "granddaughter", "cat" ... ("" unknown)
-    status: Status = Status.LIVING
+    status: PersonStatus = PersonStatus.LIVING
     alive: bool = True  # False for the dead, people and pets alike
 
     @property

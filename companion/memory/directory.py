@@ -12,8 +12,8 @@ import re
 from datetime import date
 
 from companion.config import Settings
-from companion.loop.skills import Person, Status
-from companion.memory.extract import extract
+from companion.loop.skills import Person, PersonStatus
+from companion.memory.extract import extract_candidates
 from companion.memory.model import PETS, RELATIONS
 from companion.memory.people import her_names, persons, suggestable
 from companion.store.store import Store
@@ -80,8 +80,8 @@ class PeopleDirectory:
         for name in mine:
             m = re.search(rf"\b{re.escape(name)}\b", low)
             if m and len(name) > 2:
-                add(m.start(), Person(name.title(), "", Status.HERSELF))
-        for c in extract(text, today, {p.name.lower(): p.name for p in known}):  # people new to memory
+                add(m.start(), Person(name.title(), "", PersonStatus.HERSELF))
+        for c in extract_candidates(text, today, {p.name.lower(): p.name for p in known}):  # people new to memory
             c.subject = re.sub(r"'s$", "", c.subject)  # "my friend betty's funeral" is about Betty
             if c.kind not in ("person", "pet") or not c.subject or c.subject.lower() in mine:
                 continue
@@ -91,10 +91,10 @@ class PeopleDirectory:
                 if late and same[0].alive:  # she is telling us now: "Joan died on Tuesday"
                     found[:] = [(at, q) for at, q in found if q.name.lower() != c.subject.lower()]
                     add(max(low.find(c.subject.lower()), 0), Person(same[0].name, same[0].relation,
-                                                                   Status.PET if same[0].status is Status.PET
-                                                                   else Status.DECEASED, False))
+                                                                   PersonStatus.PET if same[0].status is PersonStatus.PET
+                                                                   else PersonStatus.DECEASED, False))
                 continue
-            status = Status.PET if c.kind == "pet" else (Status.DECEASED if late else Status.LIVING)
+            status = PersonStatus.PET if c.kind == "pet" else (PersonStatus.DECEASED if late else PersonStatus.LIVING)
             at = low.find(c.subject.lower())
             add(at if at >= 0 else 0, Person(c.subject, c.relation, status, not late))
         for m in _MY.finditer(low):  # "my husband", "our old dog"
@@ -106,6 +106,6 @@ class PeopleDirectory:
             elif not same:
                 pet = spoken in PETS
                 alive = not (_DEATH.search(_clause(low, m.start(), m.end())) or " late " in m.group(0) + " ")
-                status = Status.PET if pet else (Status.LIVING if alive else Status.DECEASED)
+                status = PersonStatus.PET if pet else (PersonStatus.LIVING if alive else PersonStatus.DECEASED)
                 add(m.start(), Person("", relation, status, alive))
         return [p for _, p in sorted(found, key=lambda x: x[0])]

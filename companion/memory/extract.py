@@ -84,7 +84,7 @@ LIKE_END = r"(?= but | because | when | and i | so | though | if | as |$)"
 BAD_OBJECTS = frozenset("it that this you them him her those these one some what".split())
 
 
-def normalise(text: str) -> tuple[str, str]:
+def original_and_lower(text: str) -> tuple[str, str]:
     """(original, lower) with commas dropped and spaces collapsed; same length."""
     t = re.sub(r"[,\"“”]", " ", text.replace("’", "'"))
     t = re.sub(r"\s+", " ", t).strip()
@@ -108,9 +108,9 @@ def _valid_name(word: str) -> bool:
             and "'" not in word.removesuffix("'s"))
 
 
-def clauses(text: str) -> list[tuple[str, str]]:
+def clause_pairs(text: str) -> list[tuple[str, str]]:
     """Split into sentences (on . ! ? ;) → [(original, lower)]."""
-    orig, low = normalise(text)
+    orig, low = original_and_lower(text)
     out, start = [], 0
     for m in re.finditer(r"[.!?;]+(?:\s|$)|\s(?:and then|but|so anyway)\s", low + " "):
         if m.start() > start:
@@ -123,7 +123,7 @@ def clauses(text: str) -> list[tuple[str, str]]:
 
 def has_secret(text: str) -> bool:
     """PINs, passwords and card numbers: never stored, never repeated."""
-    low = normalise(text)[1]
+    low = original_and_lower(text)[1]
     m = SECRET_RE.search(low)
     return bool(m and re.search(r"\d|\b(?:zero|one|two|three|four|five|six|seven|eight|nine)\b", low[m.end():]))
 
@@ -301,12 +301,12 @@ def _appointments(orig: str, low: str, today: date) -> list[Candidate]:
     return out
 
 
-def extract(text: str, today: date, known: dict[str, str] | None = None) -> list[Candidate]:
+def extract_candidates(text: str, today: date, known: dict[str, str] | None = None) -> list[Candidate]:
     """Facts in one utterance. `known` maps lower-case names she mentioned before → their proper form."""
     if has_secret(text):
         return []
     found: list[Candidate] = []
-    for orig, low in clauses(text):
+    for orig, low in clause_pairs(text):
         found += _self(orig, low, today)
         found += _people(orig, low, today, known or {})
         found += _pets(orig, low)

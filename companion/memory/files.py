@@ -236,7 +236,7 @@ def _episodes(c: _Checker, data: dict[str, Any]) -> list[tuple[str, dict[str, An
     return out
 
 
-def check(text: str, source: str = "memories file") -> tuple[list[Candidate], list[tuple[str, Any, list[str]]]]:
+def check_memories(text: str, source: str = "memories file") -> tuple[list[Candidate], list[tuple[str, Any, list[str]]]]:
     """Every record of a memories file, validated; raises MemoryFileError listing every problem with its line."""
     pos = _Positions(text)
     try:
@@ -266,7 +266,7 @@ def check(text: str, source: str = "memories file") -> tuple[list[Candidate], li
 
 def candidates(data: dict[str, Any], source: str = "memories file") -> list[Candidate]:
     """The documented format (already parsed) → candidate facts; raises MemoryFileError naming each problem."""
-    return check(json.dumps(data, indent=1), source)[0]
+    return check_memories(json.dumps(data, indent=1), source)[0]
 
 
 def import_file(book: MemoryBook, path: Path) -> int:
@@ -279,7 +279,7 @@ def import_file(book: MemoryBook, path: Path) -> int:
         raise MemoryFileError(f"{path}: is a folder; give the memories .json file") from None
     except UnicodeDecodeError as exc:
         raise MemoryFileError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    cands, episodes = check(text, str(path))
+    cands, episodes = check_memories(text, str(path))
     with book.store.transaction():  # one commit: everything or, if anything fails, nothing
         count = sum(len(book.apply(c, source="import")) for c in cands)
         count += sum(1 for text, mood, about in episodes if book.add_episode(text, mood, about))

@@ -34,7 +34,7 @@ RELATIONS = {  # spoken form -> canonical relation
 }
 CLOSENESS = {"husband": 0, "wife": 0, "partner": 0, "daughter": 1, "son": 1, "grandson": 2,
              "granddaughter": 2, "grandchild": 2, "sister": 3, "brother": 3, "best friend": 3}
-FAMILY = frozenset(CLOSENESS) | {"daughter-in-law", "son-in-law", "niece", "nephew", "cousin", "mother",
+FAMILY_RELATIONS = frozenset(CLOSENESS) | {"daughter-in-law", "son-in-law", "niece", "nephew", "cousin", "mother",
                                  "father", "great-grandson", "great-granddaughter", "aunt", "uncle",
                                  "sister-in-law", "brother-in-law", "stepdaughter", "stepson"}
 PETS = ("cat", "kitten", "dog", "puppy", "budgie", "parrot", "canary", "rabbit", "hamster", "tortoise",
@@ -228,6 +228,6 @@ def search_text(m: Memory) -> str:
     """Everything retrieval should match for this memory."""
     extra = [KIND_WORDS.get(m.kind, ""), RELATION_WORDS.get(m.relation, ""), m.relation, m.subject,
              " ".join(str(v) for v in m.attrs.values() if isinstance(v, (str, int))), " ".join(m.about)]
-    if m.relation in FAMILY:
+    if m.relation in FAMILY_RELATIONS:
         extra.append("family")
     return " ".join([render(m, you=False), m.said, *extra])

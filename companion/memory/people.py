@@ -11,11 +11,11 @@ import re
 from typing import Any
 
 from companion.config import Settings
-from companion.loop.skills import Person, Status
+from companion.loop.skills import Person, PersonStatus
 from companion.memory.model import (  # RELATIONS: relation words ("my daughter")
     CLOSENESS,
     FACTS,
-    FAMILY,
+    FAMILY_RELATIONS,
     RELATIONS,
     Memory,
 )
@@ -94,7 +94,7 @@ def mentions(text: str, names: list[str]) -> dict[str, int]:
 # ---------------------------------------------------------------- who they are to her: living, deceased, pet, herself
 
 # relations she keeps company with (suggested when she is lonely); not the doctor, the vicar or the cleaner
-IN_TOUCH = FAMILY | {"friend", "best friend", "neighbour", "partner", "carer"}
+IN_TOUCH = FAMILY_RELATIONS | {"friend", "best friend", "neighbour", "partner", "carer"}
 
 
 def _contact_names(settings: Settings) -> list[str]:
@@ -136,11 +136,11 @@ def persons(store: Store, settings: Settings) -> list[Person]:
         attrs = doc.get("attrs") if isinstance(doc.get("attrs"), dict) else {}
         alive = not attrs.get("deceased")
         if name.lower() in mine:
-            status = Status.HERSELF
+            status = PersonStatus.HERSELF
         elif kind == "pet":
-            status = Status.PET
+            status = PersonStatus.PET
         else:
-            status = Status.LIVING if alive else Status.DECEASED
+            status = PersonStatus.LIVING if alive else PersonStatus.DECEASED
         out.append(Person(name, relation, status, alive))
     return out
 
@@ -153,12 +153,12 @@ def suggestable(store: Store, settings: Settings) -> list[str]:
     """
     known = persons(store, settings)
     mine = her_names(store, settings)
-    gone = {p.name.lower() for p in known if p.name and (not p.alive or p.status is not Status.LIVING)}
+    gone = {p.name.lower() for p in known if p.name and (not p.alive or p.status is not PersonStatus.LIVING)}
     out: list[str] = []
     for name in _contact_names(settings):
         if name.lower() not in gone and name.lower() not in mine and name not in out:
             out.append(name)
-    living = [p for p in known if p.status is Status.LIVING and p.name and p.relation in IN_TOUCH]
+    living = [p for p in known if p.status is PersonStatus.LIVING and p.name and p.relation in IN_TOUCH]
     living.sort(key=lambda p: CLOSENESS.get(p.relation, 9))
     for p in living:
         if p.name.lower() not in gone and p.name.lower() not in mine and p.name not in out:

@@ -13,10 +13,11 @@ from typing import Any, Callable, Sequence
 from companion.clock import Clock, Household
 from companion.config import MemorySettings
 from companion.errors import StoreError
+from companion.loop.dialogue import CHARS_PER_TOKEN  # one rough size of a token, owned by the dialogue
 from companion.loop.skills import Ask, BaseSkill, Question, Reply, TurnInput, TurnRecord
 from companion.memory import forget
 from companion.memory.book import Change, MemoryBook
-from companion.memory.extract import Candidate, extract, has_secret
+from companion.memory.extract import Candidate, extract_candidates, has_secret
 from companion.memory.model import CLOSENESS, FACTS, Memory, render
 from companion.memory.recall import build_context
 from companion.memory.text import yes_or_no
@@ -25,7 +26,6 @@ from companion.store.store import Store
 
 log = logging.getLogger(__name__)
 
-CHARS_PER_TOKEN = 4  # rough size of an English token for small LLM tokenizers
 SUMMARY_SENTENCES = 8
 PURGE_KEY = "memory.last_purge"
 
@@ -128,7 +128,7 @@ class MemorySkill(BaseSkill):
         m = FORGET_ABOUT_RE.search(low)
         if m:
             return self._ask_forget_about(m.group("x").strip())
-        sensitive = [c for c in extract(text, self._today(turn.local_time), self.book.known_names()) if c.sensitive]
+        sensitive = [c for c in extract_candidates(text, self._today(turn.local_time), self.book.known_names()) if c.sensitive]
         if sensitive:
             clauses = " and that ".join(_clause(c) for c in sensitive)
             return self._ask(Pending("remember", self.clock.monotonic(), candidates=sensitive),
@@ -167,7 +167,7 @@ class MemorySkill(BaseSkill):
         if private or intent.startswith("safety") or (intent.startswith("memory.") and intent != "memory.confirm"):
             return
         today = self._today(record.at)
-        cands = [c for c in extract(record.text, today, self.book.known_names()) if not c.sensitive]
+        cands = [c for c in extract_candidates(record.text, today, self.book.known_names()) if not c.sensitive]
         if self.extractor:
             try:
                 cands += [c for c in self.extractor(record.text) if not c.sensitive]

@@ -24,7 +24,7 @@ from companion.routines.file import RoutinesFile, RoutinesFileError, parse_routi
 
 log = logging.getLogger(__name__)
 
-LAST_GOOD = "routines-last-good.toml"
+LAST_GOOD_ROUTINES = "routines-last-good.toml"
 STATE = "routines-last-good.json"
 MIN_LOST = 3  # a valid file that lost at least this many routines, and more than half of them, is suspect
 TOLD_KEEP = 50  # how many distinct bad files we remember having told the family about
@@ -42,7 +42,7 @@ class RoutinesKeeper:
 
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
-        self.copy = self.directory / LAST_GOOD
+        self.copy = self.directory / LAST_GOOD_ROUTINES
         self.state_path = self.directory / STATE
 
     def state(self) -> dict:
@@ -121,7 +121,7 @@ def _write(path: Path, text: str) -> None:
 
 
 @dataclass
-class Reading:
+class KeptRoutines:
     """One look at the routines file: what to use now, and what is wrong."""
 
     use: RoutinesFile | None  # switch to this (None: keep what is in use)
@@ -152,7 +152,7 @@ class RoutinesWatch:
         """Has the file (or the saved copy, after `routines accept`) changed since the last read?"""
         return self._stat() != self._signature
 
-    def read(self, today: date, in_use: RoutinesFile | None) -> Reading:
+    def read(self, today: date, in_use: RoutinesFile | None) -> KeptRoutines:
         """Read the file now; `in_use` is what the scheduler runs (None right after a restart)."""
         self._signature = self._stat()
         text: str | None = None
@@ -167,7 +167,7 @@ class RoutinesWatch:
                 if self.keeper:
                     self.keeper.save(self.path, text, rf)
                 self.problem = ""
-                return Reading(rf, "")
+                return KeptRoutines(rf, "")
             problem = f"{reason}. If that was meant, run: {ACCEPT_HINT}"
         kept = in_use
         if kept is None and self.keeper is not None:
@@ -177,7 +177,7 @@ class RoutinesWatch:
                             len(kept.routines))
         self.problem = problem
         self._report(problem, text, kept)
-        return Reading(kept if kept is not in_use else None, problem)
+        return KeptRoutines(kept if kept is not in_use else None, problem)
 
     def _report(self, problem: str, text: str | None, kept: RoutinesFile | None) -> None:
         keeping = (f"still using the last good {len(kept.routines)} routine(s)" if kept is not None

@@ -12,7 +12,7 @@ from companion.config import Settings
 from companion.language import normalize, yes_no
 from companion.loop.skills import Ask, BaseSkill, Question, Reply, TurnInput, TurnRecord
 from companion.memory.people import known_people, mentions, suggestable
-from companion.store.journal import MoodRow, TurnRow
+from companion.store.journal import CONVERSATION_GAP_S, MoodRow, TurnRow
 from companion.store.store import Store
 from companion.voice.guard import check_reply  # re-exported: the loop calls honesty.check_reply on every LLM sentence
 
@@ -20,7 +20,6 @@ __all__ = ["DisclosurePolicy", "HonestySkill", "check_reply", "sharing_statement
 
 log = logging.getLogger(__name__)
 
-CONVERSATION_GAP_S = 10 * 60  # turns further apart than this are separate conversations
 LONELY_WINDOW_DAYS = 3
 LONELY_SIGNALS_NEEDED = 3  # lonely words or lonely/sad mood readings in the window
 BUSY_TURNS_PER_DAY = 30  # "talks to the companion a lot"

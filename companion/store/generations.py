@@ -19,7 +19,7 @@ _NAME = re.compile(r"^companion-(\d{8})-(\d+)\.json$")
 
 
 @dataclass(frozen=True)
-class Generation:
+class DailyCopy:
     """One daily copy: its file, the day it was taken and the last memory change it holds."""
 
     path: Path
@@ -41,7 +41,7 @@ class Generations:
         self.directory = directory
         self.keep = max(1, keep)
 
-    def all(self) -> list[Generation]:
+    def all(self) -> list[DailyCopy]:
         """Every copy, newest first."""
         out = []
         try:
@@ -53,7 +53,7 @@ class Generations:
             if m:
                 d = m.group(1)
                 try:
-                    out.append(Generation(self.directory / name, date(int(d[:4]), int(d[4:6]), int(d[6:])),
+                    out.append(DailyCopy(self.directory / name, date(int(d[:4]), int(d[4:6]), int(d[6:])),
                                           int(m.group(2))))
                 except ValueError:
                     continue

@@ -102,6 +102,7 @@ class Row:
 
 
 R = TypeVar("R", bound=Row)
+CONVERSATION_GAP_S = 10 * 60  # turns further apart than this are separate conversations
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -197,7 +198,7 @@ def encode(row: Row) -> tuple[int, str]:
 
 
 @functools.lru_cache(maxsize=8192)
-def decode(kind: type[R], row_id: int | None, at: int, data: str) -> R:
+def decode_row(kind: type[R], row_id: int | None, at: int, data: str) -> R:
     """A stored row → its type (a row that cannot be read becomes an empty one, never an exception).
 
     Memoised on the stored text itself (rows are frozen), so the same rows read every turn are parsed once.
@@ -247,25 +248,25 @@ class Journal:
 
     def between(self, kind: type[R], start: datetime, end: datetime) -> list[R]:
         """Rows with start <= at < end, oldest first."""
-        return [decode(kind, i, a, d) for i, a, d in self.db.rows(kind.TABLE, to_micros(start), to_micros(end))]
+        return [decode_row(kind, i, a, d) for i, a, d in self.db.rows(kind.TABLE, to_micros(start), to_micros(end))]
 
     def since(self, kind: type[R], start: datetime) -> list[R]:
         """Rows from `start` on, oldest first."""
-        return [decode(kind, i, a, d) for i, a, d in self.db.rows(kind.TABLE, to_micros(start), _FAR)]
+        return [decode_row(kind, i, a, d) for i, a, d in self.db.rows(kind.TABLE, to_micros(start), _FAR)]
 
     def all(self, kind: type[R]) -> list[R]:
         """Every row of a table, oldest first (retention keeps this bounded)."""
-        return [decode(kind, i, a, d) for i, a, d in self.db.rows(kind.TABLE, -_FAR, _FAR)]
+        return [decode_row(kind, i, a, d) for i, a, d in self.db.rows(kind.TABLE, -_FAR, _FAR)]
 
     def latest(self, kind: type[R], matching: Callable[[R], bool] | None = None, scan: int = 5000) -> R | None:
         """The newest row (that `matching` accepts), looking back at most `scan` rows."""
-        staged = [decode(kind, i, a, d) for i, a, d in self.db.staged_rows(kind.TABLE)]
+        staged = [decode_row(kind, i, a, d) for i, a, d in self.db.staged_rows(kind.TABLE)]
         best = max((r for r in staged if matching is None or matching(r)), key=lambda r: r.at, default=None)
         offset, page = 0, 1 if matching is None else 200
         while offset < scan:
             rows = self.db.newest(kind.TABLE, offset, page)
             for i, a, d in rows:
-                row = decode(kind, i, a, d)
+                row = decode_row(kind, i, a, d)
                 if matching is None or matching(row):
                     return row if best is None or row.at >= best.at else best
             if len(rows) < page:
@@ -282,7 +283,7 @@ class Journal:
         rows = self.db.query(f'SELECT at, data FROM "{HELP}" WHERE id = ?', (help_id,))
         if not rows:
             return
-        row = decode(HelpRow, help_id, rows[0][0], rows[0][1])
+        row = decode_row(HelpRow, help_id, rows[0][0], rows[0][1])
         self.rewrite(dataclasses.replace(row, cancelled=True, cancelled_at=at))
 
     def rewrite(self, row: Row) -> None:

@@ -16,7 +16,7 @@ import numpy as np
 _WHO = r"(?:i|he|she|we|they|mum|mom|dad|my \w+|\w+)"
 
 # Category → patterns. "hopeless" is passive hopelessness: it earns a caring question, not an alarm.
-PATTERNS: dict[str, tuple[str, ...]] = {
+EMERGENCY_PATTERNS: dict[str, tuple[str, ...]] = {
     "fall": (
         r"\b(?:fallen|fell|fall|falls)\b(?! (?:asleep|in love|for|about|behind|through|apart|silent|out with|"
         r"off the tree|off the trees|early|late|prices|short|into place|in price|in line|sick|ill|pregnant))",
@@ -184,8 +184,8 @@ PATTERNS: dict[str, tuple[str, ...]] = {
     ),
 }
 
-CATEGORIES = tuple(PATTERNS)
-_COMPILED = {c: [re.compile(p) for p in ps] for c, ps in PATTERNS.items()}
+EMERGENCY_CATEGORIES = tuple(EMERGENCY_PATTERNS)
+_COMPILED = {c: [re.compile(p) for p in ps] for c, ps in EMERGENCY_PATTERNS.items()}
 
 
 def matches(text: str) -> dict[str, str]:
@@ -201,5 +201,5 @@ def matches(text: str) -> dict[str, str]:
 
 
 def vector(found: dict[str, str]) -> np.ndarray:
-    """The matches as 0/1 features, in CATEGORIES order."""
-    return np.array([float(c in found) for c in CATEGORIES], dtype=np.float32)
+    """The matches as 0/1 features, in EMERGENCY_CATEGORIES order."""
+    return np.array([float(c in found) for c in EMERGENCY_CATEGORIES], dtype=np.float32)

@@ -102,7 +102,7 @@ def prepare(text: str) -> str:
     return strip_fillers(normalize(text))
 
 
-def features(vector: np.ndarray, norm: str) -> tuple[np.ndarray, Cues, dict[str, str]]:
+def triage_features(vector: np.ndarray, norm: str) -> tuple[np.ndarray, Cues, dict[str, str]]:
     """The head's input: the embedding, the utterance's cues, its emergency words, and its *fresh* words.
 
     Emergency words are fresh when the clause they are in has no discounting cue: in "I'm not
@@ -153,7 +153,7 @@ class SafetyTriage:
         if not norm:
             return Triage(text, norm, None, Tier.NONE, 0.0)
         vector = self.understanding.encoder.encode(norm)
-        x, cues, found = features(vector, norm)
+        x, cues, found = triage_features(vector, norm)
         probs = self.head.probs(x)
         score = 1.0 - probs.get(NONE, 0.0)
         label = max((k for k in probs if k != NONE), key=lambda k: (probs[k], -_rank(k)))

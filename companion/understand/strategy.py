@@ -72,7 +72,7 @@ _HOPELESS = re.compile(
 GOODBYE = re.compile(r"^(?:oh |well |right |ok |okay |thanks |thank you |love |dear )*(?:good ?night|night night|nighty night|"
                      r"bye|bye bye|goodbye|cheerio|ta ta|ta ra|see you|i am off to bed|i am going to bed|off to bed now|"
                      r"sleep well|speak to you|talk to you)(?: \w+){0,3}$")
-APOLOGY = re.compile(r"\bsorry (?:to|for|i am) (?:be(?:ing)? (?:a|such a) (?:nuisance|pain|bother|burden on you)|"
+HER_APOLOGY = re.compile(r"\bsorry (?:to|for|i am) (?:be(?:ing)? (?:a|such a) (?:nuisance|pain|bother|burden on you)|"
                      r"bother(?:ing)? you|going on|moaning|rambling|keeping you|taking up your time)\b")
 # Insults aimed at the companion are irritation with it ("you're useless you are"), never hopelessness.
 _AT_IT = re.compile(r"^(?:oh |well |honestly |god )*you (?:are |really are )?(?:so |such an? |an? |bloody |completely |"
@@ -124,7 +124,7 @@ def bag_of_words(norm: str, dim: int = BOW_DIM) -> np.ndarray:
     return v / n if n else v
 
 
-def features(reading: Reading, bow_weight: float) -> np.ndarray:
+def strategy_features(reading: Reading, bow_weight: float) -> np.ndarray:
     """What the head reads: the sentence embedding, then (scaled) hashed words."""
     if not bow_weight:
         return reading.vector
@@ -164,7 +164,7 @@ class StrategyModel:
 
     def word_probs(self, reading: Reading) -> dict[Strategy, float]:
         """p(strategy | words): the head's softmax mixed with the nearest examples' similarity-weighted vote."""
-        head = self.head.probs(features(reading, self.bow_weight))
+        head = self.head.probs(strategy_features(reading, self.bow_weight))
         vote = {s: 0.0 for s in self.labels}
         w = self.knn_weight
         if not w or self.exemplars is None:
@@ -191,7 +191,7 @@ class StrategyModel:
             return StrategyChoice(Strategy.SAFETY_CHECK, 1.0, "cue", best, probs=named)
         if GOODBYE.search(norm):  # "night night", "bye for now": a goodbye, whatever the words sound like
             return StrategyChoice(Strategy.CHAT, 1.0, "cue", best, probs=named)
-        if APOLOGY.search(norm):  # "sorry to be a nuisance" needs reassuring, not a safety check
+        if HER_APOLOGY.search(norm):  # "sorry to be a nuisance" needs reassuring, not a safety check
             return StrategyChoice(Strategy.REASSURE, 1.0, "cue", best, probs=named)
         if _THANKS.search(norm) and len(norm.split()) <= 12:
             return StrategyChoice(Strategy.THANKS, 1.0, "cue", best, probs=named)

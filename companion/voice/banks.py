@@ -29,7 +29,7 @@ class BankError(CompanionError, ValueError):
 
 
 @dataclass(frozen=True)
-class Section:
+class BankSection:
     """The lines for one strategy in one situation."""
 
     ack: tuple[str, ...]
@@ -42,7 +42,7 @@ class Section:
 class Banks:
     """Every section of the banks file: banks.section(strategy, situation)."""
 
-    sections: dict[str, dict[str, Section]] = field(default_factory=dict)
+    sections: dict[str, dict[str, BankSection]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path = BANKS_PATH) -> "Banks":
@@ -51,7 +51,7 @@ class Banks:
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise BankError(f"cannot read the reply banks {path}: {exc}; reinstall with ./setup.sh") from exc
-        sections: dict[str, dict[str, Section]] = {}
+        sections: dict[str, dict[str, BankSection]] = {}
         for strategy, situations in raw.items():
             for situation, body in situations.items():
                 where = f"{path.name} [{strategy}.{situation}]"
@@ -60,12 +60,12 @@ class Banks:
                 lines = [*body["ack"], *body.get("follow", []), body.get("crisis", "")]
                 if not all(isinstance(x, str) for x in lines):
                     raise BankError(f"{where}: lines must be strings")
-                sections.setdefault(strategy, {})[situation] = Section(
+                sections.setdefault(strategy, {})[situation] = BankSection(
                     tuple(body["ack"]), tuple(body.get("follow", [])), bool(body.get("follow_statement", False)),
                     str(body.get("crisis", "")))
         return cls(sections)
 
-    def section(self, strategy: str, situation: str) -> Section:
+    def section(self, strategy: str, situation: str) -> BankSection:
         """The lines for this strategy and situation, else the strategy's "general" lines."""
         by = self.sections.get(strategy, {})
         found = by.get(situation) or by.get("general")

@@ -8,21 +8,18 @@ import os
 import re
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 from companion.config import LlmSettings, models_dir
 from companion.errors import ModelMissingError
 from companion.language import CLAUSE_END, SENTENCE_END, normalize
+from companion.voice.followup import FollowUps
+from companion.voice.generation import LOCK_GRACE_S, Fitted, Generation
 from companion.voice.prompts import PrefixStates, Prompts
 
 log = logging.getLogger(__name__)
 
-LOCK_GRACE_S = 5.0  # beyond the reply time cap, how long a new reply waits for the model
-FOLLOW_UP_TOKENS = 28  # a follow-up question is short: the cap keeps a bad one from costing time
-QUESTION_OPENERS = frozenset("what how who where when which whose do did does have has had is was are were would could "
-                             "can will shall".split())
 ROLE_MARKERS = re.compile(r"(\b(User|Companion|Assistant|Human|AI|System)\s*:|<start_of_turn>|<end_of_turn>|"
                           r"<\|[a-z_]+\|>|###|\[/?INST\]|\(?\s*Notes\b|\[Notes)", re.IGNORECASE)
 FIRST_CLAUSE_MIN_WORDS = 4  # a first clause this long is handed to TTS before its sentence ends
@@ -52,29 +49,6 @@ EXAMPLES = [
     ("I feel a bit lonely today.", "I'm sorry you feel lonely. I'm here to talk. Would you like to ring "
      "someone you love this afternoon?"),
 ]
-
-
-@dataclass(frozen=True)
-class Fitted:
-    """A prompt's parts cut down to fit the model's context window."""
-
-    text: str
-    context: str
-    history: list[tuple[str, str]]
-    trimmed: bool  # True when her own words were cut (she is told)
-
-
-@dataclass
-class Generation:
-    """Timings of one streamed reply (milliseconds from the call)."""
-
-    first_token_ms: float | None = None
-    first_token_at: float | None = None  # time.monotonic() of the first token
-    first_sentence_ms: float | None = None
-    tokens: int = 0
-    stopped: str = ""  # "eos" | "max_tokens" | "deadline" | "cancelled" | "degenerate" | "sentence" | "not_a_question"
-    sentences: list[str] = field(default_factory=list)
-    on_first_token: Callable[[float], None] | None = None  # told first_token_ms as soon as it is known
 
 
 def bundled_model_path() -> Path:
@@ -107,7 +81,7 @@ def find_model(settings: LlmSettings) -> Path:
     return installed[0] if installed else bundled_model_path()
 
 
-class ReplyGenerator:
+class ReplyGenerator(FollowUps):
     """Streams a reply sentence by sentence; the persona prefix is evaluated once and reused."""
 
     def __init__(self, llama: Any, settings: LlmSettings, style: str, name: str = "Companion") -> None:
@@ -171,31 +145,6 @@ class ReplyGenerator:
     def model_name(self) -> str:
         """The GGUF file's name (for logs and the benchmark)."""
         return Path(str(getattr(self._llama, "model_path", "?"))).name
-    def strategy_prefix(self, strategy: str) -> str:
-        """The byte-identical few-shot start of every follow-up prompt in one strategy (base model)."""
-        sp = self.prompts.strategies[strategy]
-        lines = [self.prompts.transcript.format(name=self.name), ""]
-        for user, ack, question in sp.examples:
-            lines += [f"User: {user}", f"{self.name}: {ack} {question}"]
-        return "\n".join(lines) + "\n"
-
-    def _follow_up_prompt(self, strategy: str, text: str, ack: str, history: list[tuple[str, str]]) -> str:
-        parts = [self.strategy_prefix(strategy)]
-        for user, reply in history[-1:]:
-            parts.append(f"User: {user}\n{self.name}: {reply}\n")
-        parts.append(f"User: {text}\n{self.name}: {ack}")
-        return "".join(parts)
-
-    def _follow_up_messages(self, strategy: str, text: str, ack: str,
-                            history: list[tuple[str, str]]) -> list[dict[str, str]]:
-        sp = self.prompts.strategies[strategy]
-        system = self.prompts.chat.format(name=self.name) + " " + sp.instruction.format(ack=ack)
-        msgs = [{"role": "system", "content": system}]
-        for user, reply in history[-1:]:
-            msgs += [{"role": "user", "content": user}, {"role": "assistant", "content": reply}]
-        msgs.append({"role": "user", "content": text})
-        return msgs
-
     def warm_up(self) -> float:
         """Evaluate the persona prefix and every strategy prefix now, keeping their KV states; returns seconds."""
         t0 = time.monotonic()
@@ -352,80 +301,6 @@ class ReplyGenerator:
                 if gen.first_sentence_ms is None:
                     gen.first_sentence_ms = (time.monotonic() - t0) * 1000
                 yield tail
-
-    def follow_up(self, strategy: str, text: str, ack: str, *, history: list[tuple[str, str]] | None = None,
-                  cancel: threading.Event | None = None, gen: Generation | None = None,
-                  max_tokens: int = FOLLOW_UP_TOKENS) -> str:
-        """The one question the model proposes after `ack` in `strategy` ("" if it offers none).
-
-        Generation stops at the first sentence end, and as soon as the sentence
-        cannot be a question (its first word is not a question word): only a
-        question is ever wanted, and the caller's guard judges it before it is said.
-        """
-        gen = gen if gen is not None else Generation()
-        cancel = cancel or threading.Event()
-        if strategy not in self.prompts.strategies:
-            return ""
-        self.generations += 1
-        fitted = self.fit(text, "", history)  # her words cut to what the context window holds
-        text, history = fitted.text, fitted.history
-        t0 = time.monotonic()
-        deadline = t0 + self.settings.max_reply_s
-        s = self.settings
-        common = dict(max_tokens=max_tokens, temperature=s.temperature, top_p=0.9, repeat_penalty=1.15, stream=True)
-        if not self._lock.acquire(timeout=s.max_reply_s + LOCK_GRACE_S):
-            raise RuntimeError("the LLM is still busy with an earlier reply")
-        buf = ""
-        try:
-            if self.style == "chat":
-                chunks = self._llama.create_chat_completion(
-                    self._follow_up_messages(strategy, text, ack, history or []), **common)
-                pieces = (c["choices"][0]["delta"].get("content") or "" for c in chunks)
-            else:
-                self.states.restore(strategy, self._llama)
-                stops = ["\n", "User:", f"{self.name}:", "<end_of_turn>"]
-                chunks = self._llama.create_completion(
-                    self._follow_up_prompt(strategy, text, ack, history or []), stop=stops, **common)
-                pieces = (c["choices"][0]["text"] for c in chunks)
-            try:
-                for piece in pieces:
-                    if gen.first_token_ms is None:
-                        gen.first_token_at = time.monotonic()
-                        gen.first_token_ms = (gen.first_token_at - t0) * 1000
-                        if gen.on_first_token is not None:
-                            gen.on_first_token(gen.first_token_ms)
-                    gen.tokens += 1
-                    buf += piece
-                    words = buf.split()
-                    if len(words) >= 2 or (words and buf[-1:].isspace()):
-                        if words[0].strip("\"'*").lower() not in QUESTION_OPENERS:
-                            gen.stopped = "not_a_question"
-                            break
-                    end = re.search(r"[.!?]", buf)
-                    if end:
-                        buf = buf[: end.end()]
-                        gen.stopped = "sentence"
-                        break
-                    if cancel.is_set():
-                        gen.stopped = "cancelled"
-                        break
-                    if time.monotonic() > deadline:
-                        gen.stopped = "deadline"
-                        break
-                else:
-                    gen.stopped = "max_tokens" if gen.tokens >= max_tokens else "eos"
-            finally:
-                close = getattr(chunks, "close", None)
-                if close:
-                    close()
-        finally:
-            self._lock.release()
-        if gen.stopped != "sentence":
-            return ""
-        sentence = " ".join(buf.replace("*", "").split()).strip(" -\"'")
-        gen.sentences.append(sentence)
-        gen.first_sentence_ms = (time.monotonic() - t0) * 1000
-        return sentence
 
     def close(self) -> None:
         """Free the model; safe to call twice."""

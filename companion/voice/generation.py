@@ -1,0 +1,31 @@
+"""What one generation of the language model produced and cost (shared by replies and follow-up questions)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+LOCK_GRACE_S = 5.0  # beyond the reply time cap, how long a new reply waits for the model
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """A prompt's parts cut down to fit the model's context window."""
+
+    text: str
+    context: str
+    history: list[tuple[str, str]]
+    trimmed: bool  # True when her own words were cut (she is told)
+
+
+@dataclass
+class Generation:
+    """Timings of one streamed reply (milliseconds from the call)."""
+
+    first_token_ms: float | None = None
+    first_token_at: float | None = None  # time.monotonic() of the first token
+    first_sentence_ms: float | None = None
+    tokens: int = 0
+    stopped: str = ""  # "eos" | "max_tokens" | "deadline" | "cancelled" | "degenerate" | "sentence" | "not_a_question"
+    sentences: list[str] = field(default_factory=list)
+    on_first_token: Callable[[float], None] | None = None  # told first_token_ms as soon as it is known
