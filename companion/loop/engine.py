@@ -32,7 +32,7 @@ from companion.loop.events import Source, State
 from companion.loop.listening import Listening, ResumeWindow, Speculation
 from companion.loop.replying import Replying
 from companion.loop.skills import Reply
-from companion.loop.turn import Resumed, SpeechEnded, Transcribed, Turn, TurnEvents, Woke
+from companion.loop.turn import SpeechEnded, Transcribed, Turn, TurnEvents, Woke
 from companion.understand.reading import Understanding
 from companion.voice.llm import ReplyGenerator
 from companion.voice.replies import ReplyJob
@@ -349,38 +349,13 @@ class Engine(Replying):
             spec.job.stop()
         self._start_llm(turn, lst, hold=False)
 
-    def _watch_resume(self, block: np.ndarray) -> None:
-        """Just after an endpoint, while the reply is prepared or plays: does she go on?"""
-        rw = self._resume
-        assert rw is not None
-        if not rw.open(self.stream_s):
-            self._resume = None
-            return
-        vad_speech = self.c.vad(block) >= self.settings.vad.threshold
-        gated = self.gate.is_her(block, vad_speech, learn_room=False)
-        playing = self.conversation.state is State.SPEAKING
-        if rw.hear(block, gated, echo_ok=self.c.double_talk.her_voice(), playing=playing,
-                   other_voice=vad_speech and not gated):
-            self._resume_turn(rw)
-
-    def _resume_turn(self, rw: ResumeWindow) -> None:
-        """She went on: stop the reply, listen again to the same turn, and answer the whole of it."""
-        self._resume = None
-        turn = rw.listening.turn
-        log.info("she went on %.0f ms after the endpoint: one turn", (self.stream_s - rw.ended_s) * 1000)
-        self._drop_reply()
-        self.events.emit(Resumed(turn, (self.stream_s - rw.ended_s) * 1000))
-        turn.joined += 1
-        turn.speculative_used = False
-        self.conversation.fire(Trigger.RESUMED, turn.source)
-        self._listening = rw.continued(self.stream_s)
-
     # ---------------------------------------------------------------- state side effects
 
     def _on_state(self, prev: State, cur: State) -> None:
         if cur is State.LISTENING:
             self._drop_listening()  # a new utterance begins with the next block
         if cur in (State.IDLE, State.MUTED, State.LISTENING):
+            self._release_held(change_state=False)
             self._resume = None
         if cur is State.THINKING and self.c.stop is not None:
             self.c.stop.reset()  # a new reply: nothing heard before it counts

@@ -11,13 +11,16 @@ import threading
 import time
 from typing import Any, Callable, Iterable
 
+import numpy as np
+
 from companion.audio.frames import Speaker
 from companion.config import Settings
 from companion.loop.conversation import Conversation, Trigger
 from companion.loop.dialogue import Dialogue, sentences
 from companion.loop.events import Source, State
+from companion.loop.listening import Listening, ResumeWindow
 from companion.loop.skills import Reply
-from companion.loop.turn import FirstAudio, FirstToken, ReplyStarted, Turn, TurnDone, TurnEvents
+from companion.loop.turn import FirstAudio, FirstToken, ReplyStarted, Resumed, Turn, TurnDone, TurnEvents
 from companion.voice.llm import Generation
 from companion.voice.replies import ReplyJob
 from companion.voice.tts import VoiceStyle
@@ -26,6 +29,7 @@ log = logging.getLogger(__name__)
 
 APOLOGY = "I'm sorry, something went wrong on my side. Let's try that again in a moment."
 ECHO_TAIL_S = 1.0  # keep the stricter wake rules this long after playback (detector latency + room echo)
+HELD_ECHO_TAIL_S = 0.15  # after a reply has played, a room's echo has died away this much later
 
 TextSource = Callable[[threading.Event], Iterable[str]]
 
@@ -43,6 +47,15 @@ class Replying:
     streaming: bool
     _job: ReplyJob | None
     _speaking_until: float
+    _resume: ResumeWindow | None
+    _listening: Listening | None
+    stream_s: float
+    gate: Any
+    # A reply that finished playing inside the resume window: its turn is recorded (and the state moves
+    # on) only once the window closes without her going on. A short acknowledgement can end within a
+    # word-finding pause; if she then goes on, it is the same turn, not a new one.
+    _held: tuple[ReplyJob, bool] | None = None
+    _held_at_s = 0.0  # audio clock when the held reply finished playing
 
     def post(self, fn: Callable[[], None]) -> None:  # provided by the Engine
         raise NotImplementedError
@@ -132,8 +145,55 @@ class Replying:
             if turn.intent != "error":  # never apologise for a failed apology
                 self._apologise()
             return
+        if self._resume is not None and self._resume.open(self.stream_s):
+            self._held = (job, expect_answer)  # she may yet go on (the window closes in _watch_resume)
+            self._held_at_s = self.stream_s
+            return
         self._finish_turn(turn, job)
         self.conversation.fire(Trigger.REPLY_DONE if expect_answer else Trigger.DONE)
+
+    def _release_held(self, *, change_state: bool = True) -> None:
+        """The resume window closed (or something else happened): the held reply's turn is done."""
+        held, self._held = self._held, None
+        if held is None:
+            return
+        job, expect_answer = held
+        self._finish_turn(job.turn, job)
+        if change_state:
+            self.conversation.fire(Trigger.REPLY_DONE if expect_answer else Trigger.DONE)
+
+    # ---------------------------------------------------------------- the resume window
+
+    def _watch_resume(self, block: np.ndarray) -> None:
+        """Just after an endpoint, while the reply is prepared, plays or has just played: does she go on?"""
+        rw = self._resume
+        assert rw is not None
+        if not rw.open(self.stream_s):
+            self._resume = None
+            self._release_held()  # she did not go on: the reply that already played answered her turn
+            return
+        vad_speech = self.c.vad(block) >= self.settings.vad.threshold
+        gated = self.gate.is_her(block, vad_speech, learn_room=False)
+        held = self._held is not None  # the reply has finished playing: nothing plays now
+        playing = self.conversation.state is State.SPEAKING and not held
+        # once the reply's last echo has died away, her voice needs no double-talk proof
+        quiet_since = held and self.stream_s - self._held_at_s >= HELD_ECHO_TAIL_S
+        if rw.hear(block, gated, echo_ok=quiet_since or self.c.double_talk.her_voice(), playing=playing,
+                   other_voice=vad_speech and not gated):
+            self._resume_turn(rw)
+
+    def _resume_turn(self, rw: ResumeWindow) -> None:
+        """She went on: stop the reply, listen again to the same turn, and answer the whole of it."""
+        self._resume = None
+        self._held = None  # a reply that already played answered half a turn: nothing is recorded
+        turn = rw.listening.turn
+        log.info("she went on %.0f ms after the endpoint: one turn", (self.stream_s - rw.ended_s) * 1000)
+        self._drop_reply()
+        self.events.emit(Resumed(turn, (self.stream_s - rw.ended_s) * 1000))
+        turn.joined += 1
+        turn.speculative_used = False
+        self.conversation.fire(Trigger.RESUMED, turn.source)
+        self._listening = rw.continued(self.stream_s)
 
     def _apologise(self) -> None:
         try:
@@ -148,6 +208,7 @@ class Replying:
 
     def _interrupt(self) -> None:
         """Barge-in, "stop", mute: stop the reply and record what she heard of it."""
+        self._release_held(change_state=False)
         job, self._job = self._job, None
         self._cancel_speculation()
         if job is not None and isinstance(job.turn, Turn):
@@ -183,6 +244,7 @@ class Replying:
                 break
             if job is not None:
                 job.wait(0.1)
+        self._release_held()  # no more audio: the resume window is over
         self._cancel_speculation()
 
     def _run_pending(self) -> None:  # provided by the Engine
