@@ -76,3 +76,22 @@ def test_its_own_reply_heard_by_the_microphone_is_not_taken_for_her_going_on(tmp
         app.close()
     assert not [e for e in events if isinstance(e, Resumed)]
     assert app.engine.turns and app.engine.turns[0].reply and not app.engine.turns[0].interrupted
+
+
+
+RAVDESS = Path(__file__).resolve().parents[2] / "shared" / "data" / "emotion-speech" / "ravdess"
+
+
+def test_she_goes_on_while_a_short_acknowledgement_plays_and_after_it(tmp_path, settings, components):
+    """The bench case that was cut off once the acknowledgement came at once: a real RAVDESS voice, cut at a
+    word with a 1.3 s pause. She goes on while the acknowledgement is still in its first 320 ms (before the
+    echo level is known) and for a moment after it: still one turn, with every word."""
+    from companion.cli.bench_hearing import build_cases, run_cases
+    from companion.ears.evaluation import labelled_recordings
+
+    items = [x for x in labelled_recordings(str(RAVDESS)) if x.split == "test"]
+    case = next(c for c in build_cases(items, components.tts, components.recognizer, n=6)
+                if c.name.startswith("pause 1.29s"))
+    row = run_cases(settings, components, [case], tmp_path)[0]
+    assert row["turns"] == 1 and not row["cut_off"] and row["resumed"] == 1, row
+    assert "door" in row["heard"], row  # the words after the pause are hers, in the same turn
