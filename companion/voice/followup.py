@@ -93,12 +93,7 @@ class FollowUps:
                 pieces = (c["choices"][0]["text"] for c in chunks)
             try:
                 for piece in pieces:
-                    if gen.first_token_ms is None:
-                        gen.first_token_at = time.monotonic()
-                        gen.first_token_ms = (gen.first_token_at - t0) * 1000
-                        if gen.on_first_token is not None:
-                            gen.on_first_token(gen.first_token_ms)
-                    gen.tokens += 1
+                    gen.token(t0)
                     buf += piece
                     words = buf.split()
                     if len(words) >= 2 or (words and buf[-1:].isspace()):

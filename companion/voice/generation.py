@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -29,3 +30,12 @@ class Generation:
     stopped: str = ""  # "eos" | "max_tokens" | "deadline" | "cancelled" | "degenerate" | "sentence" | "not_a_question"
     sentences: list[str] = field(default_factory=list)
     on_first_token: Callable[[float], None] | None = None  # told first_token_ms as soon as it is known
+
+    def token(self, started: float) -> None:
+        """Count one token of a generation begun at `started` (time.monotonic()); the first is timed and told."""
+        if self.first_token_ms is None:
+            self.first_token_at = time.monotonic()
+            self.first_token_ms = (self.first_token_at - started) * 1000
+            if self.on_first_token is not None:
+                self.on_first_token(self.first_token_ms)
+        self.tokens += 1

@@ -247,12 +247,7 @@ class ReplyGenerator(FollowUps):
             tokens = self._tokens(text, context, history)
             try:
                 for piece in tokens:
-                    if gen.first_token_ms is None:
-                        gen.first_token_at = time.monotonic()
-                        gen.first_token_ms = (gen.first_token_at - t0) * 1000
-                        if gen.on_first_token is not None:
-                            gen.on_first_token(gen.first_token_ms)
-                    gen.tokens += 1
+                    gen.token(t0)
                     buf += piece
                     marker = ROLE_MARKERS.search(buf)
                     if marker:
