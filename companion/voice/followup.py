@@ -105,11 +105,7 @@ class FollowUps:
                         buf = buf[: end.end()]
                         gen.stopped = "sentence"
                         break
-                    if cancel.is_set():
-                        gen.stopped = "cancelled"
-                        break
-                    if time.monotonic() > deadline:
-                        gen.stopped = "deadline"
+                    if gen.cut_short(cancel, deadline):
                         break
                 else:
                     gen.stopped = "max_tokens" if gen.tokens >= max_tokens else "eos"

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Protocol
+
+
+class _Flag(Protocol):
+    def is_set(self) -> bool: ...
+
 
 LOCK_GRACE_S = 5.0  # beyond the reply time cap, how long a new reply waits for the model
 
@@ -39,3 +44,11 @@ class Generation:
             if self.on_first_token is not None:
                 self.on_first_token(self.first_token_ms)
         self.tokens += 1
+
+    def cut_short(self, cancel: _Flag, deadline: float) -> bool:
+        """Stop now? Barge-in (`cancel`) or the time cap (`deadline`, time.monotonic()); says which in `stopped`."""
+        if cancel.is_set():
+            self.stopped = "cancelled"
+        elif time.monotonic() > deadline:
+            self.stopped = "deadline"
+        return self.stopped in ("cancelled", "deadline")

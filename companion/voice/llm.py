@@ -272,11 +272,7 @@ class ReplyGenerator(FollowUps):
                             gen.stopped = "degenerate"
                     if gen.stopped:
                         break
-                    if cancel.is_set():
-                        gen.stopped = "cancelled"
-                        break
-                    if time.monotonic() > deadline:
-                        gen.stopped = "deadline"
+                    if gen.cut_short(cancel, deadline):
                         break
                 else:
                     gen.stopped = "max_tokens" if gen.tokens >= self.settings.max_reply_tokens else "eos"
