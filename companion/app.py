@@ -26,8 +26,8 @@ from companion.loop.events import State
 from companion.loop.intents import InstantIntents
 from companion.loop.skills import Skill
 from companion.loop.turn import Turn, TurnEvent
-from companion.privacy import prepare_data_dir
 from companion.store.journal import HelpRow, MoodRow, RoutineRow, Row, TurnRow
+from companion.store.private import prepare_data_dir
 from companion.store.store import Store
 from companion.understand.reading import Understanding
 from companion.voice.llm import ReplyGenerator
@@ -291,7 +291,7 @@ def run_live(config: str | None = None, *, stop: threading.Event | None = None,
     Starts on the last good config when the file is bad, and waits (retrying)
     while her data folder cannot be used.
     """
-    from companion.watchdog import Notifier
+    from companion.device.watchdog import Notifier
 
     notifier = Notifier.from_env()
     echo = EchoPath(0.0)
@@ -324,7 +324,7 @@ def run_live(config: str | None = None, *, stop: threading.Event | None = None,
 
 def attach_panel(app: App, pin_factory: Any = None):
     """Buttons drive the same events as the voice; LEDs follow the state machine."""
-    from companion.panel import Panel
+    from companion.device.panel import Panel
 
     engine = app.engine
 

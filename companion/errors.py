@@ -1,6 +1,9 @@
-"""The package's exceptions: one base, each naming the thing and the fix."""
+"""The package's exceptions: one base, each naming the thing and the fix (and the helpers that name a fix)."""
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 
 class CompanionError(Exception):
@@ -29,3 +32,22 @@ class AudioDeviceError(CompanionError, OSError):
 
 class StoreError(CompanionError, OSError):
     """The on-device data store could not be read or written."""
+
+
+# ---------------------------------------------------------------- naming the fix
+
+
+def user_name(uid: int | None = None) -> str:
+    """The login name of `uid` (default: this process's user), or the number."""
+    import pwd
+
+    uid = os.geteuid() if uid is None else uid
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+def chown_fix(root: Path) -> str:
+    """The one command that gives her data back to the user this companion runs as."""
+    return f"sudo chown -R {user_name()}: {root}"

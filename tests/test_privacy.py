@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from companion import OFFLINE_ENV
 from companion.config import parse_settings
 from companion.errors import StoreError
-from companion.privacy import OFFLINE_ENV, prepare_data_dir, secure_tree
+from companion.store.private import prepare_data_dir, secure_tree
 
 REPO = Path(__file__).resolve().parents[1]
 NOBODY = pwd.getpwnam("nobody")
@@ -26,7 +27,7 @@ NOBODY = pwd.getpwnam("nobody")
 
 def test_the_switches_are_set_before_any_dependency_and_onnxruntime_is_told_too():
     code = ("import companion, os, sys; assert 'onnxruntime' not in sys.modules; "
-            "import companion.voice.tts, piper, onnxruntime; from companion.privacy import SWITCHED_OFF; "
+            "import companion.voice.tts, piper, onnxruntime; from companion import SWITCHED_OFF; "
             "print({k: os.environ[k] for k in " + repr(sorted(OFFLINE_ENV)) + "}, SWITCHED_OFF)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                           env={**os.environ, "ORT_DISABLE_TELEMETRY": "0"})  # the family's promise wins
@@ -129,7 +130,7 @@ def test_the_live_service_waits_and_retries_instead_of_crash_looping(tmp_path, c
     from companion.app import App, start_waiting
     from companion.audio.echo import EchoPath
     from companion.audio.wav import WavFileSink, WavFileSource
-    from companion.watchdog import Notifier
+    from companion.device.watchdog import Notifier
 
     data = tmp_path / "data"
     data.mkdir()

@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from companion.watchdog import Notifier
+from companion.device.watchdog import Notifier
 
 
 @pytest.fixture

@@ -98,7 +98,7 @@ def _installed_gguf() -> bool:
 def check_privacy(settings: Settings) -> list[tuple[str, str]]:
     """Config notes, her data folder's owner and modes, the service's network allow list, telemetry leftovers."""
     from companion.errors import StoreError
-    from companion.privacy import foreign_entries, prepare_data_dir
+    from companion.store.private import foreign_entries, prepare_data_dir
 
     out = [(FALLBACK, _line(FALLBACK, "config", note)) for note in settings.notes]
     d = data_dir(settings)

@@ -24,8 +24,8 @@ from companion.cli import (
     transcribe,
 )
 from companion.config import Settings, data_dir, load_settings
-from companion.errors import CompanionError
-from companion.privacy import chown_fix, prepare_data_dir, private_umask
+from companion.errors import CompanionError, chown_fix
+from companion.store.private import prepare_data_dir, private_umask
 
 # Each module adds its own subcommands with add_commands(subparsers), in the order --help lists them.
 COMMANDS = (run, chat, demo, doctor, bench, transcribe, memory, routines, caregiver, safety, emotion, conversations, hardware, egress)

@@ -98,7 +98,7 @@ def check_command(args: argparse.Namespace, settings: Any) -> int:
 
 def accept_command(args: argparse.Namespace, settings: Any) -> int:
     """Save the configured routines file, as it is now, as the last good one (after a big removal)."""
-    from companion.privacy import prepare_data_dir
+    from companion.store.private import prepare_data_dir
 
     path = _path(args, settings, "file")
     if path is None:

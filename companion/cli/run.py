@@ -24,7 +24,7 @@ def cmd_run(args: argparse.Namespace, settings) -> int:
     """Live, the service keeps its last good config; with --input, the given one."""
     from companion.app import run_files, run_live
     from companion.config import data_dir, load_settings
-    from companion.privacy import prepare_data_dir
+    from companion.store.private import prepare_data_dir
 
     if args.input:
         if not args.output_dir:

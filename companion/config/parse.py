@@ -22,8 +22,7 @@ from companion.config.paths import default_config_path
 from companion.config.sections import META_FIELDS, Settings
 from companion.config.syntax import decode, syntax_problem
 from companion.config.values import check, describe_problem
-from companion.errors import ConfigError
-from companion.privacy import user_name
+from companion.errors import ConfigError, user_name
 
 # keys people put in the wrong section, and what to write instead
 MOVED = {("routines", "quiet_hours"): 'write quiet_from = "21:00" and quiet_until = "08:00" here '
