@@ -65,7 +65,7 @@ def test_a_low_confidence_last_word_never_takes_the_short_silence():
 
 
 def _listen(audio: np.ndarray, recognizer, settings: VadSettings | None = None, *, gate: VoiceGate | None = None,
-            room: np.ndarray | None = None, her_voice: np.ndarray | None = None):
+            room: np.ndarray | None = None, her_voice: np.ndarray | None = None, strict_onset: bool = True):
     """Run the loop's own Listening over `audio`; returns [(stream seconds, event)] and the Listening.
 
     `room` is heard before listening starts (the room's level, a TV included), `her_voice` as the wake word.
@@ -87,7 +87,8 @@ def _listen(audio: np.ndarray, recognizer, settings: VadSettings | None = None, 
     for i in range(0, len(audio) - BLOCK_SAMPLES + 1, BLOCK_SAMPLES):
         block = audio[i:i + BLOCK_SAMPLES]
         t = (i + BLOCK_SAMPLES) / 16000
-        event = lst.hear(block, gate.is_her(block, vad(block) >= settings.threshold), t, t)
+        event = lst.hear(block, gate.is_her(block, vad(block) >= settings.threshold,
+                                            onset=strict_onset and not lst.speaking), t, t)
         if event not in (EndpointEvent.NONE, EndpointEvent.PAUSED):
             events.append((t, event))
         if event in (EndpointEvent.ENDED, EndpointEvent.NO_SPEECH):
@@ -188,6 +189,37 @@ def test_a_tv_18_db_below_her_voice_does_not_hold_the_turn_open(tts, recognizer)
     # without the gate (judging by the VAD alone) the TV would have held it open
     events, _ = _listen(mixed, recognizer, gate=VoiceGate(above_room_db=-99, below_her_db=99))
     assert not [t for t, e in events if e is EndpointEvent.ENDED and t - speech_end < 1.2]
+
+
+def _tv(tts, db: float) -> np.ndarray:
+    talk = np.concatenate([speak_16k(tts, s) for s in (
+        "And now the weather for the weekend. Rain is expected in the north, with sunny spells in the south.",
+        "Temperatures will stay mild for the time of year, and the wind will ease by Sunday evening.",
+        "Back to the studio now for the rest of the evening news and the sport.")])
+    return _at_level(np.tile(talk, 2), db)
+
+
+def test_tv_talk_alone_does_not_open_a_turn(tts, recognizer):
+    """The follow-up window after a reply, her voice known, only the TV talking (18 dB below her): no turn."""
+    wake = _at_level(_trim(_ravdess("03-01-01-01-02-01-13.flac")), -24.0)[:16000 * 4 // 5]
+    tv = _tv(tts, -42.0)
+    room, talk = tv[:16000 * 3], tv[16000 * 3:16000 * 13]
+    events, lst = _listen(talk, recognizer, VadSettings(no_speech_timeout_s=8.0), room=room, her_voice=wake)
+    assert [e for _, e in events] == [EndpointEvent.NO_SPEECH]
+    # a lenient onset (the level that keeps her soft syllables mid-sentence) lets the TV's loud ones open it
+    events, _ = _listen(talk, recognizer, VadSettings(no_speech_timeout_s=8.0), room=room, her_voice=wake,
+                        strict_onset=False)
+    assert EndpointEvent.SPEECH_STARTED in [e for _, e in events]
+
+
+def test_her_soft_first_syllable_reaches_the_recogniser(tts, recognizer):
+    """A wake word said louder than the words after it: her soft "k" of "kids" is still heard."""
+    wake = _at_level(_trim(speak_16k(tts, "Hey Jarvis")), -15.0)
+    her = _at_level(_trim(_ravdess("03-01-02-02-01-02-03.flac")), -26.0)
+    audio = np.concatenate([silence(0.45), her, silence(2.0)])
+    events, lst = _listen(audio, recognizer, room=silence(3.0), her_voice=wake)
+    assert EndpointEvent.ENDED in [e for _, e in events]
+    assert recognizer.finish().text.lower().strip(".") == "kids are talking by the door"
 
 
 def test_falling_and_rising_pitch(tts):

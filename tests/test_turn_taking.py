@@ -44,6 +44,18 @@ def test_she_goes_on_within_1_5_s_of_an_endpoint_and_it_is_one_turn(tmp_path, se
     assert [type(e) for e in events if isinstance(e, (Woke, TurnDone))] == [Woke, TurnDone]
 
 
+def test_she_says_the_same_thing_again_after_an_endpoint_and_nothing_is_lost(tmp_path, settings, components, tts):
+    """Whisper folds a repeated sentence into one when it hears both at once: the joined turn keeps both."""
+    ask = _trim(speak_16k(tts, "Where are my glasses?"))
+    audio = np.concatenate([utterance(tts, []), ask, silence(1.2), ask, silence(2.5)])
+    events = []
+    turns, _ = run_files(settings, [_wav(tmp_path, "g.wav", audio)], tmp_path / "out", realtime=False,
+                         components=components, on_event=events.append)
+    assert [e for e in events if isinstance(e, Resumed)] and len(turns) == 1
+    assert turns[0].text.lower().count("glasses") == 2, turns[0].text
+    assert [w.word.strip(" ?.").lower() for w in turns[0].words].count("glasses") == 2
+
+
 def test_events_and_timings_are_on_the_audio_clock(tmp_path, settings, components, tts):
     wav = _wav(tmp_path, "t.wav", utterance(tts, ["What time is it?"]))
     events = []

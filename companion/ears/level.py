@@ -3,9 +3,13 @@
 WebRTC's VAD says "speech" for any speech, a television's included. The gate
 keeps two levels: the room's (what the microphone hears when she is not
 talking, measured all the time, a TV included) and hers (from the wake word
-she just said, then from her own speech). A block counts as her voice only if
+she just said until she has spoken a few syllables, then from her own speech:
+people raise their voice for a wake word). A block counts as her voice only if
 the VAD calls it speech *and* it is clearly above the room and not far below
-her. Levels are block RMS in dB relative to full scale.
+her. Starting an utterance asks more than going on with one (hysteresis): an
+onset must stand well above the room, so a TV's loud syllables cannot open a
+turn, while her soft syllables mid-sentence still count.
+Levels are block RMS in dB relative to full scale.
 """
 
 from __future__ import annotations
@@ -20,6 +24,9 @@ ROOM_PERCENTILE = 80  # a TV's loud syllables, not its pauses, are what must be 
 HER_PERCENTILE = 80
 ABOVE_ROOM_DB = 6.0  # her voice is at least this much above the room's
 BELOW_HER_DB = 25.0  # and at most this much below her own level (her softest syllables lie ~20-30 dB under)
+ONSET_ROOM_EXTRA_DB = 6.0  # to start an utterance a block must be 12 dB above the room: a TV's loud syllables
+# reach ~9 dB over its usual level, her first stressed syllable is well above that
+HER_SETTLED_BLOCKS = 8  # after this many blocks of her speech, the wake word no longer sets her level
 FLOOR_DB = -90.0
 
 
@@ -39,6 +46,7 @@ class VoiceGate:
         self.below_her_db = below_her_db
         self._room: deque[float] = deque(maxlen=ROOM_BLOCKS)
         self._her: deque[float] = deque(maxlen=HER_BLOCKS)
+        self._wake: list[float] = []  # the wake word's loud blocks: her level until her speech says otherwise
         self._recent: deque[float] = deque(maxlen=32)  # the last ~1 s, whatever it was (holds the wake word)
 
     @property
@@ -48,14 +56,15 @@ class VoiceGate:
 
     @property
     def her_db(self) -> float | None:
-        """Her speaking level, None until she has spoken."""
-        return float(np.percentile(self._her, HER_PERCENTILE)) if self._her else None
+        """Her speaking level, None until she has spoken (or said the wake word)."""
+        levels = list(self._her) if len(self._her) >= HER_SETTLED_BLOCKS else self._wake + list(self._her)
+        return float(np.percentile(levels, HER_PERCENTILE)) if levels else None
 
-    def threshold_db(self) -> float:
-        """The level a speech block must reach to be hers."""
+    def threshold_db(self, *, onset: bool = False) -> float:
+        """The level a speech block must reach to be hers (`onset`: to start an utterance)."""
         t = FLOOR_DB
         if (room := self.room_db) is not None:
-            t = max(t, room + self.above_room_db)
+            t = max(t, room + self.above_room_db + (ONSET_ROOM_EXTRA_DB if onset else 0.0))
         if (her := self.her_db) is not None:
             t = max(t, her - self.below_her_db)
         return t
@@ -72,19 +81,23 @@ class VoiceGate:
             return
         loud = sorted(self._recent)[-max(1, len(self._recent) // 4):]  # the wake word's voiced quarter
         self._her.clear()
-        self._her.extend(loud)
+        self._wake = loud
         for _ in range(min(len(self._room), len(self._recent))):
             self._room.pop()  # those blocks were her, not the room
 
     def forget_her(self) -> None:
         """A new voice may speak (the talk button, a long silence): judge by the room alone."""
         self._her.clear()
+        self._wake = []
 
-    def is_her(self, block: np.ndarray, vad_speech: bool, *, learn_room: bool = True) -> bool:
-        """Is this block her voice? Updates her level, and the room's (unless our own reply is playing)."""
+    def is_her(self, block: np.ndarray, vad_speech: bool, *, learn_room: bool = True, onset: bool = False) -> bool:
+        """Is this block her voice? Updates her level, and the room's (unless our own reply is playing).
+
+        `onset`: she has not started speaking yet, so the block must meet the stricter onset level.
+        """
         db = level_db(block)
         self._recent.append(db)
-        hers = vad_speech and db >= self.threshold_db()
+        hers = vad_speech and db >= self.threshold_db(onset=onset)
         if hers:
             self._her.append(db)
         elif learn_room:

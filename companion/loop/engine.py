@@ -269,8 +269,8 @@ class Engine(Replying):
         lst = self._listening
         assert lst is not None
         vad_speech = self.c.vad(block) >= self.settings.vad.threshold
-        speech = self.gate.is_her(block, vad_speech)
-        event = lst.hear(block, speech, self.stream_s, self._captured, other_voice=vad_speech and not speech)
+        speech = self.gate.is_her(block, vad_speech, onset=not lst.speaking)
+        event = lst.hear(block, speech, self.stream_s, self._captured)
         if event is EndpointEvent.SPECULATE:
             self._speculate(lst)
         elif event is EndpointEvent.RESUMED:
@@ -304,7 +304,7 @@ class Engine(Replying):
     def _end_of_turn(self, lst: Listening) -> None:
         st, turn = self.endpointer.state, lst.turn
         t0 = time.monotonic()
-        result = self.c.recognizer.finish()  # Whisper: the decode begun at the pause; streaming: final words
+        result = lst.kept_words(self.c.recognizer.finish())  # Whisper: the decode begun at the pause
         stt_ms = (time.monotonic() - t0) * 1000
         text = f"{lst.prefix} {result.text}".strip()
         last = result.words[-1].confidence if result.words and not self.c.recognizer.streaming else 1.0

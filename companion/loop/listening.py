@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from companion.ears.endpoint import Completeness, Endpointer, EndpointEvent
-from companion.ears.level import level_db
-from companion.ears.stt import Hypothesis, SpeechRecognizer
+from companion.ears.stt import SpeechRecognizer
+from companion.ears.words import Hypothesis, Transcript
 from companion.loop.turn import Turn
 from companion.voice.replies import ReplyJob
 
@@ -23,8 +23,6 @@ log = logging.getLogger(__name__)
 
 RESUME_WINDOW_S = 1.5  # she goes on this soon after an endpoint: the same turn, not a new one
 RESUME_LEAD_BLOCKS = 8  # ~250 ms kept before her resumed speech was confirmed (its first syllable)
-ECHO_LEARN_BLOCKS = 10  # ~320 ms of playback before the microphone's echo level is trusted
-ECHO_MARGIN_DB = 10.0  # her voice over the reply: this far above the loudest echo heard so far
 PAUSE_KEPT_BLOCKS = 5  # of a pause inside her turn the recogniser hears ~160 ms at each side (long
 # stretches of silence inside an utterance make Whisper stop early or repeat itself)
 LEAD_BLOCKS = 10  # ~320 ms before her speech began is given to the recogniser (her first syllable)
@@ -49,11 +47,13 @@ class Listening:
         self.paced = paced  # False: audio comes faster than real time, so wait for each decode
         self.prefix = prefix  # words heard before an endpoint she went on after (streaming recognisers)
         self.blocks: list[np.ndarray] = []  # everything heard since listening began (for the mood stage)
-        self.fed: list[np.ndarray] = []  # exactly what the recogniser was given (other voices silenced, pauses cut)
+        self.fed: list[np.ndarray] = []  # exactly what the recogniser was given (long pauses cut)
         self.held: list[np.ndarray] = []  # silence after her speech, not yet given to the recogniser
         self.speech_end_s: float | None = None  # audio clock: end of her last speech block
         self.speech_end_captured: float | None = None  # monotonic capture time of that block
         self.speculation: Speculation | None = None
+        self.before = ""  # words heard up to an endpoint she went on after (whole-utterance recognisers)
+        self.new_from = 0  # where in `fed` her going on begins
 
     @property
     def speaking(self) -> bool:
@@ -68,29 +68,29 @@ class Listening:
         return Hypothesis(f"{self.prefix} {hyp.text}".strip(), hyp.last_word_confidence if hyp.text else 1.0,
                           hyp.settled, hyp.pending)
 
-    def hear(self, block: np.ndarray, speech: bool, stream_s: float, captured: float, *,
-             other_voice: bool = False) -> EndpointEvent:
+    def hear(self, block: np.ndarray, speech: bool, stream_s: float, captured: float) -> EndpointEvent:
         """One microphone block (`speech`: the VAD and the level gate call it her voice).
 
-        `other_voice`: speech that is not hers (a TV under her voice). The recogniser hears
-        silence in its place, so the TV's words do not end up in hers.
+        The recogniser hears her speech, a short lead-in before it and the edges of her pauses
+        as they were, soft syllables and all (a TV under her voice is what keeps the gate's
+        onset strict, not silencing: her first and last sounds are often below the gate). The
+        middle of a long pause is never given to it (`shorten`).
         """
         ep = self.endpointer
         started = self.speaking
         event = ep.update(block, speech, self.hypothesis())
         counted = speech and ep.state.last_speech_s is not None and ep.state.last_speech_s >= ep.t - 1e-9
-        heard = np.zeros_like(block) if other_voice else block
         if not self.speaking:
-            self.held = (self.held + [heard])[-LEAD_BLOCKS:]  # before she speaks: only a short lead-in
+            self.held = (self.held + [block])[-LEAD_BLOCKS:]  # before she speaks: only a short lead-in
         elif counted or not started:
             # she went on (or began): the recogniser gets the pause it skipped, shortened
-            self._feed(shorten(self.held) + [heard])
+            self._feed(shorten(self.held) + [block])
             self.held = []
             if counted:
                 self.speech_end_s, self.speech_end_captured = stream_s, captured
         else:
             # Trailing silence: the words cannot change, so spare the CPU for the speculative reply.
-            self.held.append(heard)
+            self.held.append(block)
         self.blocks.append(block)
         if event is EndpointEvent.PAUSED:
             self.recognizer.settle()  # a non-streaming recogniser decodes now, while the silence is timed
@@ -132,6 +132,22 @@ class Listening:
         ep.reopen(final)
         return True
 
+    def kept_words(self, joined: Transcript) -> Transcript:
+        """The final words of a turn she went on with, never fewer than were heard before she went on.
+
+        A whole-utterance recogniser hears everything again after she goes on, which usually
+        gives better words. But Whisper folds a repeated sentence ("Where are my glasses? Where
+        are my glasses?") into one; then the words from before stand and only what she said
+        after is decoded and added (as a streaming recogniser does anyway).
+        """
+        if not self.before or len(joined.text.split()) > len(self.before.split()):
+            return joined
+        log.info("the joined decode %r lost words of %r: decoding what she added on its own", joined.text,
+                 self.before)
+        self.prefix, self.before = self.before, ""
+        self.fed, self.new_from = self.fed[self.new_from:], 0
+        return self.recognizer.transcribe(np.concatenate(self.fed)) if self.fed else Transcript("")
+
     def refeed(self) -> None:
         """Give the recogniser this utterance again from the start (after an early endpoint was revoked)."""
         self.recognizer.start()
@@ -156,30 +172,20 @@ class ResumeWindow:
         self.gap: list[np.ndarray] = []  # everything since the endpoint
         self.gap_heard: list[np.ndarray] = []  # the same with other voices silenced
         self._speech_blocks = 0
-        self._playing_blocks = 0
-        self._echo_db = -90.0  # the loudest the microphone was while the reply played and she did not speak
 
     def open(self, now_s: float) -> bool:
         """Is it still soon enough after the endpoint?"""
         return now_s - self.ended_s <= RESUME_WINDOW_S
 
-    def hear(self, block: np.ndarray, gated: bool, *, echo_ok: bool, playing: bool, other_voice: bool = False) -> bool:
+    def hear(self, block: np.ndarray, gated: bool, *, echo_ok: bool, other_voice: bool = False) -> bool:
         """Feed a block heard after the endpoint; True once she has clearly gone on (three blocks of her voice).
 
-        `gated`: the VAD and the level gate call it her voice; `echo_ok`: the double-talk check
-        (louder than the playback could explain) agrees; `playing`: the reply is audible. While
-        it plays, the microphone's own level is learned (the echo as it really arrives, small
-        with echo cancellation) and her voice may also count once it is 10 dB above that.
+        `gated`: the VAD and the level gate call it her voice; `echo_ok`: the reply's echo cannot
+        explain the microphone's level (nothing plays, or the double-talk checks say so).
         """
         self.gap.append(block)
         self.gap_heard.append(np.zeros_like(block) if other_voice else block)
-        db = level_db(block)
-        above_echo = playing and self._playing_blocks >= ECHO_LEARN_BLOCKS and db >= self._echo_db + ECHO_MARGIN_DB
-        hers = gated and (echo_ok or above_echo)
-        if playing:
-            self._playing_blocks += 1
-            if not hers:
-                self._echo_db = max(self._echo_db, db)
+        hers = gated and echo_ok
         self._speech_blocks = self._speech_blocks + 1 if hers else 0
         return self._speech_blocks >= 3
 
@@ -196,9 +202,11 @@ class ResumeWindow:
             lst.fed = []
             lst._feed(lead)
         else:  # a whole-utterance recogniser hears it all again, the pause shortened: better words
-            lst.prefix = ""
+            lst.prefix, lst.before = "", self.text
             fed, lst.fed = lst.fed, []
-            lst._feed(fed + shorten(lst.held + self.gap_heard[:-RESUME_LEAD_BLOCKS]) + lead)
+            lst._feed(fed + shorten(lst.held + self.gap_heard[:-RESUME_LEAD_BLOCKS]))
+            lst.new_from = len(lst.fed)
+            lst._feed(lead)
         lst.held = []
         lst.blocks.extend(self.gap)
         return lst

@@ -175,11 +175,11 @@ class Replying:
         vad_speech = self.c.vad(block) >= self.settings.vad.threshold
         gated = self.gate.is_her(block, vad_speech, learn_room=False)
         held = self._held is not None  # the reply has finished playing: nothing plays now
-        playing = self.conversation.state is State.SPEAKING and not held
         # once the reply's last echo has died away, her voice needs no double-talk proof
         quiet_since = held and self.stream_s - self._held_at_s >= HELD_ECHO_TAIL_S
-        if rw.hear(block, gated, echo_ok=quiet_since or self.c.double_talk.her_voice(), playing=playing,
-                   other_voice=vad_speech and not gated):
+        dt = self.c.double_talk  # while it plays: louder than the fixed ratio, or than the learned echo
+        echo_ok = quiet_since or dt.her_voice() or dt.above_echo()
+        if rw.hear(block, gated, echo_ok=echo_ok, other_voice=vad_speech and not gated):
             self._resume_turn(rw)
 
     def _resume_turn(self, rw: ResumeWindow) -> None:
