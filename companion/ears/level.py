@@ -26,6 +26,7 @@ ABOVE_ROOM_DB = 6.0  # her voice is at least this much above the room's
 BELOW_HER_DB = 25.0  # and at most this much below her own level (her softest syllables lie ~20-30 dB under)
 ONSET_ROOM_EXTRA_DB = 6.0  # to start an utterance a block must be 12 dB above the room: a TV's loud syllables
 # reach ~9 dB over its usual level, her first stressed syllable is well above that
+LIKE_ROOM_DB = 3.0  # a block at most this far above the room's level is the room (a TV's usual syllables)
 HER_SETTLED_BLOCKS = 8  # after this many blocks of her speech, the wake word no longer sets her level
 FLOOR_DB = -90.0
 
@@ -68,6 +69,11 @@ class VoiceGate:
         if (her := self.her_db) is not None:
             t = max(t, her - self.below_her_db)
         return t
+
+    def like_room(self, block: np.ndarray) -> bool:
+        """Does this block sound like the room (no louder than its usual level), not like someone close by?"""
+        room = self.room_db
+        return room is not None and level_db(block) < room + LIKE_ROOM_DB
 
     def listen_room(self, block: np.ndarray) -> None:
         """Feed a block heard while nobody is being listened to (idle, speaking): it is the room."""

@@ -270,7 +270,8 @@ class Engine(Replying):
         assert lst is not None
         vad_speech = self.c.vad(block) >= self.settings.vad.threshold
         speech = self.gate.is_her(block, vad_speech, onset=not lst.speaking)
-        event = lst.hear(block, speech, self.stream_s, self._captured)
+        event = lst.hear(block, speech, self.stream_s, self._captured,
+                         room=vad_speech and not speech and self.gate.like_room(block))
         if event is EndpointEvent.SPECULATE:
             self._speculate(lst)
         elif event is EndpointEvent.RESUMED:

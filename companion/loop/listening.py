@@ -25,7 +25,8 @@ RESUME_WINDOW_S = 1.5  # she goes on this soon after an endpoint: the same turn,
 RESUME_LEAD_BLOCKS = 8  # ~250 ms kept before her resumed speech was confirmed (its first syllable)
 PAUSE_KEPT_BLOCKS = 5  # of a pause inside her turn the recogniser hears ~160 ms at each side (long
 # stretches of silence inside an utterance make Whisper stop early or repeat itself)
-LEAD_BLOCKS = 10  # ~320 ms before her speech began is given to the recogniser (her first syllable)
+LEAD_BLOCKS = 16  # up to ~510 ms before her speech began is given to the recogniser (her first soft words)
+ROOM_RUN_BLOCKS = 3  # ~100 ms that sound like the room: the lead-in starts after them
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class Listening:
         self.blocks: list[np.ndarray] = []  # everything heard since listening began (for the mood stage)
         self.fed: list[np.ndarray] = []  # exactly what the recogniser was given (long pauses cut)
         self.held: list[np.ndarray] = []  # silence after her speech, not yet given to the recogniser
+        self._lead_room: list[bool] = []  # for each block held before she spoke: did it sound like the room?
         self.speech_end_s: float | None = None  # audio clock: end of her last speech block
         self.speech_end_captured: float | None = None  # monotonic capture time of that block
         self.speculation: Speculation | None = None
@@ -68,26 +70,32 @@ class Listening:
         return Hypothesis(f"{self.prefix} {hyp.text}".strip(), hyp.last_word_confidence if hyp.text else 1.0,
                           hyp.settled, hyp.pending)
 
-    def hear(self, block: np.ndarray, speech: bool, stream_s: float, captured: float) -> EndpointEvent:
+    def hear(self, block: np.ndarray, speech: bool, stream_s: float, captured: float, *,
+             room: bool = False) -> EndpointEvent:
         """One microphone block (`speech`: the VAD and the level gate call it her voice).
 
         The recogniser hears her speech, a short lead-in before it and the edges of her pauses
-        as they were, soft syllables and all (a TV under her voice is what keeps the gate's
-        onset strict, not silencing: her first and last sounds are often below the gate). The
-        middle of a long pause is never given to it (`shorten`).
+        as they were, soft syllables and all: her first and last sounds are often below the
+        gate. The lead-in starts after the last stretch that sounded like the room (`room`: no
+        louder than its usual level, a TV's talk), so the TV's last words before hers are not
+        taken for hers (`lead_in`). The middle of a long pause is never given to it (`shorten`).
         """
         ep = self.endpointer
         started = self.speaking
         event = ep.update(block, speech, self.hypothesis())
         counted = speech and ep.state.last_speech_s is not None and ep.state.last_speech_s >= ep.t - 1e-9
-        if not self.speaking:
-            self.held = (self.held + [block])[-LEAD_BLOCKS:]  # before she speaks: only a short lead-in
-        elif counted or not started:
-            # she went on (or began): the recogniser gets the pause it skipped, shortened
-            self._feed(shorten(self.held) + [block])
+        if not self.speaking:  # before she speaks: only a short lead-in
+            self.held = (self.held + [block])[-LEAD_BLOCKS:]
+            self._lead_room = (self._lead_room + [room and not speech])[-LEAD_BLOCKS:]
+        elif not started:  # she began: her first sounds, back to where the room last talked on its own
+            self._feed(lead_in(self.held, self._lead_room) + [block])
             self.held = []
             if counted:
                 self.speech_end_s, self.speech_end_captured = stream_s, captured
+        elif counted:  # she went on: the recogniser gets the pause it skipped, shortened
+            self._feed(shorten(self.held) + [block])
+            self.held = []
+            self.speech_end_s, self.speech_end_captured = stream_s, captured
         else:
             # Trailing silence: the words cannot change, so spare the CPU for the speculative reply.
             self.held.append(block)
@@ -153,6 +161,23 @@ class Listening:
         self.recognizer.start()
         for block in self.fed:
             self.recognizer.accept(block)
+
+
+def lead_in(held: list[np.ndarray], room: list[bool]) -> list[np.ndarray]:
+    """The blocks before her speech began that are hers: back to the last run of room-like blocks.
+
+    Her soft first syllables and the dips between her first words are short; a TV's talk is
+    room-like for longer stretches. Cut out, not silenced: Whisper hears words in digital silence.
+    """
+    start, run = len(held), 0
+    for i in range(len(held) - 1, -1, -1):
+        run = run + 1 if room[i] else 0
+        if run >= ROOM_RUN_BLOCKS:
+            break
+        start = i
+    while start < len(held) and room[start]:
+        start += 1
+    return held[start:]
 
 
 def shorten(pause: list[np.ndarray]) -> list[np.ndarray]:
