@@ -141,20 +141,25 @@ class Listening:
         return True
 
     def kept_words(self, joined: Transcript) -> Transcript:
-        """The final words of a turn she went on with, never fewer than were heard before she went on.
+        """The final words of a turn she went on with: the joined decode, unless it lost words.
 
         A whole-utterance recogniser hears everything again after she goes on, which usually
         gives better words. But Whisper folds a repeated sentence ("Where are my glasses? Where
-        are my glasses?") into one; then the words from before stand and only what she said
-        after is decoded and added (as a streaming recogniser does anyway).
+        are my glasses?") into one. So what she added is also decoded on its own (a short piece,
+        only in a turn she went on with); if the joined words are two or more short of the words
+        from before plus those, the words from before stand and hers are added to them (as a
+        streaming recogniser does anyway).
         """
-        if not self.before or len(joined.text.split()) > len(self.before.split()):
+        if not self.before:
             return joined
-        log.info("the joined decode %r lost words of %r: decoding what she added on its own", joined.text,
-                 self.before)
+        added = self.recognizer.transcribe(np.concatenate(self.fed[self.new_from:])) if self.fed[self.new_from:] \
+            else Transcript("")
+        if len(joined.text.split()) >= len(self.before.split()) + len(added.text.split()) - 1:
+            return joined
+        log.info("the joined decode %r lost words of %r + %r: keeping both", joined.text, self.before, added.text)
         self.prefix, self.before = self.before, ""
         self.fed, self.new_from = self.fed[self.new_from:], 0
-        return self.recognizer.transcribe(np.concatenate(self.fed)) if self.fed else Transcript("")
+        return added
 
     def refeed(self) -> None:
         """Give the recogniser this utterance again from the start (after an early endpoint was revoked)."""
@@ -195,21 +200,22 @@ class ResumeWindow:
         self.text = text  # her final words up to the endpoint
         self.ended_s = ended_s  # audio clock
         self.gap: list[np.ndarray] = []  # everything since the endpoint
-        self.gap_heard: list[np.ndarray] = []  # the same with other voices silenced
+        self.gap_room: list[bool] = []  # for each: did it sound like the room (a TV's talk), not like her?
         self._speech_blocks = 0
 
     def open(self, now_s: float) -> bool:
         """Is it still soon enough after the endpoint?"""
         return now_s - self.ended_s <= RESUME_WINDOW_S
 
-    def hear(self, block: np.ndarray, gated: bool, *, echo_ok: bool, other_voice: bool = False) -> bool:
+    def hear(self, block: np.ndarray, gated: bool, *, echo_ok: bool, room: bool = False) -> bool:
         """Feed a block heard after the endpoint; True once she has clearly gone on (three blocks of her voice).
 
         `gated`: the VAD and the level gate call it her voice; `echo_ok`: the reply's echo cannot
-        explain the microphone's level (nothing plays, or the double-talk checks say so).
+        explain the microphone's level (nothing plays, or the double-talk checks say so); `room`:
+        it sounds like the room (see `Listening.hear`).
         """
         self.gap.append(block)
-        self.gap_heard.append(np.zeros_like(block) if other_voice else block)
+        self.gap_room.append(room)
         hers = gated and echo_ok
         self._speech_blocks = self._speech_blocks + 1 if hers else 0
         return self._speech_blocks >= 3
@@ -221,7 +227,12 @@ class ResumeWindow:
         ep.resume(now_s - self.ended_s)
         lst.speculation = None
         lst.recognizer.start()
-        lead = self.gap_heard[-RESUME_LEAD_BLOCKS:]
+        # The pause as the recogniser hears it: the end of her words before it, and her going on
+        # back to where the room last talked on its own (never the TV's words in between).
+        pause, room = lst.held + self.gap, [False] * len(lst.held) + self.gap_room
+        head = min(PAUSE_KEPT_BLOCKS, max(0, len(pause) - RESUME_LEAD_BLOCKS))
+        n = RESUME_LEAD_BLOCKS + PAUSE_KEPT_BLOCKS
+        lead = lead_in(pause[head:][-n:], room[head:][-n:])
         if lst.recognizer.streaming:
             lst.prefix = self.text  # the words are known; the recogniser starts on the new ones
             lst.fed = []
@@ -229,7 +240,7 @@ class ResumeWindow:
         else:  # a whole-utterance recogniser hears it all again, the pause shortened: better words
             lst.prefix, lst.before = "", self.text
             fed, lst.fed = lst.fed, []
-            lst._feed(fed + shorten(lst.held + self.gap_heard[:-RESUME_LEAD_BLOCKS]))
+            lst._feed(fed + pause[:head])
             lst.new_from = len(lst.fed)
             lst._feed(lead)
         lst.held = []

@@ -179,7 +179,7 @@ class Replying:
         quiet_since = held and self.stream_s - self._held_at_s >= HELD_ECHO_TAIL_S
         dt = self.c.double_talk  # while it plays: louder than the fixed ratio, or than the learned echo
         echo_ok = quiet_since or dt.her_voice() or dt.above_echo()
-        if rw.hear(block, gated, echo_ok=echo_ok, other_voice=vad_speech and not gated):
+        if rw.hear(block, gated, echo_ok=echo_ok, room=vad_speech and not gated and self.gate.like_room(block)):
             self._resume_turn(rw)
 
     def _resume_turn(self, rw: ResumeWindow) -> None:
