@@ -291,7 +291,7 @@ def run_live(config: str | None = None, *, stop: threading.Event | None = None,
     Starts on the last good config when the file is bad, and waits (retrying)
     while her data folder cannot be used.
     """
-    from companion.device.watchdog import Notifier
+    from companion.watchdog import Notifier
 
     notifier = Notifier.from_env()
     echo = EchoPath(0.0)
@@ -324,7 +324,7 @@ def run_live(config: str | None = None, *, stop: threading.Event | None = None,
 
 def attach_panel(app: App, pin_factory: Any = None):
     """Buttons drive the same events as the voice; LEDs follow the state machine."""
-    from companion.device.panel import Panel
+    from companion.panel import Panel
 
     engine = app.engine
 

@@ -16,8 +16,8 @@ from gpiozero.pins.mock import MockFactory, MockPWMPin
 
 from companion.clock import ManualClock
 from companion.config import GpioSettings, parse_settings
-from companion.device.panel import PATTERNS, Panel
 from companion.loop.events import State
+from companion.panel import PATTERNS, Panel
 from companion.store.store import Store
 
 TALK, HELP, MUTE = 17, 27, 22
@@ -271,7 +271,7 @@ def test_callback_errors_do_not_break_the_panel(factory, caplog):
         raise RuntimeError("loop is gone")
 
     panel = Panel.from_settings(GpioSettings(), pin_factory=factory, on_talk=boom)
-    with panel, caplog.at_level(logging.ERROR, logger="companion.device.panel"):
+    with panel, caplog.at_level(logging.ERROR, logger="companion.panel"):
         press(factory, TALK)
         press(factory, TALK)
     assert len(calls) == 2 and "loop is gone" in caplog.text
@@ -283,10 +283,10 @@ def test_callback_errors_do_not_break_the_panel(factory, caplog):
 def test_no_gpio_gives_a_disabled_panel_and_one_log_line(monkeypatch, caplog, store):
     monkeypatch.delenv("GPIOZERO_PIN_FACTORY", raising=False)
     monkeypatch.setattr(Device, "pin_factory", None)
-    with caplog.at_level(logging.INFO, logger="companion.device.panel"):
+    with caplog.at_level(logging.INFO, logger="companion.panel"):
         panel = Panel.from_settings(GpioSettings(), store=store)
     assert not panel.enabled
-    records = [r for r in caplog.records if r.name == "companion.device.panel"]
+    records = [r for r in caplog.records if r.name == "companion.panel"]
     assert len(records) == 1 and "GPIO panel disabled" in records[0].getMessage()
     panel.show(State.THINKING, error=True)  # no-ops
     panel.set_muted(True)
@@ -295,7 +295,7 @@ def test_no_gpio_gives_a_disabled_panel_and_one_log_line(monkeypatch, caplog, st
 
 
 def test_bad_pin_config_disables_panel_with_reason(factory, caplog):
-    with caplog.at_level(logging.WARNING, logger="companion.device.panel"):
+    with caplog.at_level(logging.WARNING, logger="companion.panel"):
         panel = Panel.from_settings(GpioSettings(led_kind="rgb", rgb_pins=[5, 6]), pin_factory=factory)
     assert not panel.enabled and "rgb_pins needs three pins" in caplog.text
     # the pins it had claimed were released: a correct panel can use them

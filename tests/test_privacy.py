@@ -130,7 +130,7 @@ def test_the_live_service_waits_and_retries_instead_of_crash_looping(tmp_path, c
     from companion.app import App, start_waiting
     from companion.audio.echo import EchoPath
     from companion.audio.wav import WavFileSink, WavFileSource
-    from companion.device.watchdog import Notifier
+    from companion.watchdog import Notifier
 
     data = tmp_path / "data"
     data.mkdir()

@@ -130,7 +130,7 @@ def test_setup_twice_offline_then_uninstall(workdir):
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     assert "using the offline models" in first.stdout
     venv_python = repo / ".venv" / "bin" / "python"
-    check = subprocess.run([str(venv_python), "-c", "import companion.device.panel, gpiozero, llama_cpp, piper"],
+    check = subprocess.run([str(venv_python), "-c", "import companion.panel, gpiozero, llama_cpp, piper"],
                            env=env, capture_output=True, text=True)
     assert check.returncode == 0, check.stderr
 

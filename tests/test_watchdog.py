@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from companion.device.watchdog import Notifier
+from companion.watchdog import Notifier
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ import time
 from typing import Any, Callable, TextIO
 
 from companion.config import GpioSettings
-from companion.device.panel import Panel
 from companion.loop.events import State
+from companion.panel import Panel
 
 # What each light should look like, in the words of someone holding a screwdriver.
 _LED_HINTS = {
