@@ -12,6 +12,7 @@ import pytest
 
 from companion.app import App
 from companion.audio.echo import EchoPath
+from companion.audio.frames import SilentSpeaker
 from companion.audio.wav import WavFileSource
 from companion.clock import ManualClock
 from companion.config import Settings
@@ -25,16 +26,6 @@ RAVDESS = Path(__file__).resolve().parents[2] / "shared" / "data" / "emotion-spe
 START = datetime(2026, 3, 3, 10, 15, tzinfo=timezone.utc)  # a Tuesday, 10:15 in London
 
 
-class Silent:
-    """A speaker nobody hears (the words are what is tested)."""
-
-    def begin(self, rate: int) -> None: ...
-    def write(self, samples) -> None: ...
-    def abort(self) -> None: ...
-    def end(self) -> None: ...
-    def close(self) -> None: ...
-
-
 def settings_for(tmp_path: Path, **sections) -> Settings:
     base = {"memory": {"data_dir": str(tmp_path / "data")}, "routines": {"timezone": "Europe/London"},
             "conversation": {"assistant_name": "Robin", "user_name": "Margaret"}, "emotion": {"mode": "off"}}
@@ -44,7 +35,7 @@ def settings_for(tmp_path: Path, **sections) -> Settings:
 
 
 def open_app(settings: Settings, components, clock: ManualClock, introduced: bool = True) -> App:
-    app = App(settings, source=WavFileSource.from_array(np.zeros(0, np.int16), realtime=False), speaker=Silent(),
+    app = App(settings, source=WavFileSource.from_array(np.zeros(0, np.int16), realtime=False), speaker=SilentSpeaker(),
               echo=EchoPath(), components=components, clock=clock, start_alerts=False)
     if introduced:
         app.honesty.policy.mark_introduced(clock.now())
@@ -191,7 +182,7 @@ def test_the_acknowledgement_plays_before_the_model_starts(tmp_path, components)
         dialogue = app.engine.dialogue
         turn = TurnInput(text="i made a lemon cake for the church sale", at=clock.now(), local_time=clock.now())
         gen = Generation()
-        job = ReplyJob(dialogue.llm_source(turn, turn, gen), components.tts, Silent(), style=(1.0, 1.0)).start()
+        job = ReplyJob(dialogue.llm_source(turn, turn, gen), components.tts, SilentSpeaker(), style=(1.0, 1.0)).start()
         assert job.wait(60)
         assert turn.strategy == "chat" and job.sentences  # the acknowledgement was said
         assert gen.first_token_at is not None, "the model was asked for its question"

@@ -7,6 +7,7 @@ import sys
 
 from companion.audio.devices import SoundDeviceSpeaker
 from companion.audio.echo import EchoPath
+from companion.audio.frames import SilentSpeaker
 from companion.audio.wav import WavFileSource
 from companion.config import Settings
 
@@ -26,7 +27,7 @@ def chat(settings: Settings, *, speak: bool = False, stdin=None, stdout=None, co
     import numpy as np
 
     app = App(settings, source=WavFileSource.from_array(np.zeros(0, np.int16), realtime=False),
-              speaker=speaker or _NullSpeaker(), echo=echo, components=components, clock=clock)
+              speaker=speaker or SilentSpeaker(), echo=echo, components=components, clock=clock)
     tts = app.components.tts
     print("Type to talk; an empty line or Ctrl-D ends.", file=stdout, flush=True)
     try:
@@ -45,16 +46,6 @@ def chat(settings: Settings, *, speak: bool = False, stdin=None, stdout=None, co
     finally:
         app.close()
     return 0
-
-
-class _NullSpeaker:
-    """Chat without --speak plays nothing."""
-
-    def begin(self, rate: int) -> None: ...
-    def write(self, samples) -> None: ...
-    def abort(self) -> None: ...
-    def end(self) -> None: ...
-    def close(self) -> None: ...
 
 
 def add_commands(subparsers) -> None:

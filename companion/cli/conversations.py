@@ -23,6 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from companion.audio.frames import SilentSpeaker
 from companion.config import Settings
 from companion.errors import CompanionError
 from companion.language import sentences
@@ -164,16 +165,6 @@ def check_turn(spec: TurnSpec, reply: str, got: str) -> list[str]:
     return failures
 
 
-class _Silent:
-    """The scenarios are read, not heard."""
-
-    def begin(self, rate: int) -> None: ...
-    def write(self, samples) -> None: ...
-    def abort(self) -> None: ...
-    def end(self) -> None: ...
-    def close(self) -> None: ...
-
-
 def run_scenario(sc: Scenario, base: Settings, components: Any, defaults: dict[str, Any]) -> list[TurnResult]:
     """Play one scenario on its own clock and scratch store."""
     import numpy as np
@@ -204,7 +195,7 @@ def run_scenario(sc: Scenario, base: Settings, components: Any, defaults: dict[s
 
         def start() -> Any:
             return App(settings, source=WavFileSource.from_array(np.zeros(0, np.int16), realtime=False),
-                       speaker=_Silent(), echo=EchoPath(), components=components, clock=clock, start_alerts=False)
+                       speaker=SilentSpeaker(), echo=EchoPath(), components=components, clock=clock, start_alerts=False)
 
         app = start()
         if not sc.first_use:  # she met it yesterday: the first-use introduction is behind her

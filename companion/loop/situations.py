@@ -59,6 +59,7 @@ _UNSURE = re.compile(r"\b(?:cannot|can not|do not) (?:remember|recall) (?:if|whe
 _MEDS = re.compile(r"\b(?:tablets?|pills?|medicine|medication|dose|inhaler|insulin)\b")
 _LOST = re.compile(r"\b(?:lost|find|found|put|left|where (?:is|are|did|have)|misplaced|gone)\b.{0,30}"
                    r"\b(?:my|the)\b|\bwhere have i put\b|\bcannot find\b")
+_HOW_ARE_YOU = r"\bhow are you\b|\bhow is (?:things|it going)\b|\bhow are things\b|\bhow do you do\b"
 _TOPICS: list[tuple[str, re.Pattern[str]]] = [
     ("cant_know", re.compile(r"\bwhat (?:is )?(?:the weather (?:going to|doing|like|forecast)|(?:is )?on (?:the )?(?:telly|tv|"
                              r"television|radio)|the news|the forecast)\b|\bwill it (?:rain|snow|be sunny)\b|\bwho won\b|"
@@ -68,8 +69,7 @@ _TOPICS: list[tuple[str, re.Pattern[str]]] = [
     ("request", re.compile(r"\btell me (?:about|a story|a joke|a poem|a tale)\b|\b(?:sing|read) me\b")),
     ("open", re.compile(r"\b(?:what (?:shall|should|do you want to|can) we (?:talk|chat)|let us (?:have a )?(?:talk|chat)|"
                         r"what do you want to talk|talk about something|have a chat)\b")),
-    ("how_are_you", re.compile(r"\bhow are you\b|\bhow is (?:things|it going)\b|\bhow are things\b|\bhow do you do\b|"
-                               r"\bwhat is new with you\b")),
+    ("how_are_you", re.compile(_HOW_ARE_YOU + r"|\bwhat is new with you\b")),
     ("name", re.compile(r"\bmy name is\b|\bcall me\b|\bi am called\b")),
     ("company", re.compile(r"\b(?:came (?:round|over|to see me|for (?:tea|lunch|coffee))|popped (?:in|round|over)|"
                            r"had (?:\w+ ){0,2}round|visited me|came to visit|had a visit)\b")),
@@ -96,7 +96,7 @@ _ABOUT: list[tuple[str, re.Pattern[str]]] = [
     ("reminder", _REMINDER),
     ("herself", re.compile(r"\bdo you think i (?:am|look|sound)\b|\bam i (?:stupid|silly|daft|a nuisance|boring|mad|"
                            r"going mad|losing it)\b")),
-    ("how_are_you", re.compile(r"\bhow are you\b|\bhow is (?:things|it going)\b|\bhow are things\b|\bhow do you do\b")),
+    ("how_are_you", re.compile(_HOW_ARE_YOU)),
     ("phone", re.compile(r"\b(?:ring|phone|call|text|email|message)\b.{0,20}\b(?:my|for me|the|an?)\b|\bmake a call\b")),
     ("visit", re.compile(r"\bcome (?:round|over|and visit|to tea|for tea)\b|\bvisit me\b|\bcup of tea\b")),
     ("always", re.compile(r"\b(?:always|forever|for ever|never leave|tomorrow|how long will you|stay with me|"
