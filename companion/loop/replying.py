@@ -173,7 +173,7 @@ class Replying:
             self._release_held()  # she did not go on: the reply that already played answered her turn
             return
         vad_speech = self.c.vad(block) >= self.settings.vad.threshold
-        gated = self.gate.is_her(block, vad_speech, learn_room=False)
+        gated = self.gate.is_her(block, vad_speech, learn_room=False, onset=True)  # going on is a new onset
         held = self._held is not None  # the reply has finished playing: nothing plays now
         # once the reply's last echo has died away, her voice needs no double-talk proof
         quiet_since = held and self.stream_s - self._held_at_s >= HELD_ECHO_TAIL_S
