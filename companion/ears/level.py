@@ -18,7 +18,7 @@ from collections import deque
 
 import numpy as np
 
-ROOM_BLOCKS = 94  # ~3 s of 32 ms blocks: how much of the room's recent sound sets its level
+ROOM_BLOCKS = 312  # ~10 s of 32 ms blocks: how much of the room's recent sound sets its level
 HER_BLOCKS = 94  # ~3 s of her voiced blocks set her level
 ROOM_PERCENTILE = 80  # a TV's loud syllables, not its pauses, are what must be kept out
 HER_PERCENTILE = 80
