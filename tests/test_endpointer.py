@@ -117,8 +117,8 @@ def _listen(audio: np.ndarray, recognizer, settings: VadSettings | None = None, 
         block = audio[i:i + BLOCK_SAMPLES]
         t = (i + BLOCK_SAMPLES) / 16000
         speech = vad(block) >= settings.threshold
-        hers = gate.is_her(block, speech, onset=not lst.speaking)
-        event = lst.hear(block, hers, t, t, room=speech and not hers and gate.like_room(block))
+        heard = gate.judge(block, speech, onset=not lst.speaking)
+        event = lst.hear(block, heard.hers, t, t, room=heard.room)
         if event not in (EndpointEvent.NONE, EndpointEvent.PAUSED):
             events.append((t, event))
         if event in (EndpointEvent.ENDED, EndpointEvent.NO_SPEECH):

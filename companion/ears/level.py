@@ -15,6 +15,7 @@ Levels are block RMS in dB relative to full scale.
 from __future__ import annotations
 
 from collections import deque
+from typing import NamedTuple
 
 import numpy as np
 
@@ -29,6 +30,13 @@ ONSET_ROOM_EXTRA_DB = 6.0  # to start an utterance a block must be 12 dB above t
 LIKE_ROOM_DB = 3.0  # a block at most this far above the room's level is the room (a TV's usual syllables)
 HER_SETTLED_BLOCKS = 8  # after this many blocks of her speech, the wake word no longer sets her level
 FLOOR_DB = -90.0
+
+
+class Heard(NamedTuple):
+    """What one block was: her voice, or speech that sounds like the room (a TV's talk), or neither."""
+
+    hers: bool
+    room: bool
 
 
 def level_db(block: np.ndarray) -> float:
@@ -70,11 +78,6 @@ class VoiceGate:
             t = max(t, her - self.below_her_db)
         return t
 
-    def like_room(self, block: np.ndarray) -> bool:
-        """Does this block sound like the room (no louder than its usual level), not like someone close by?"""
-        room = self.room_db
-        return room is not None and level_db(block) < room + LIKE_ROOM_DB
-
     def listen_room(self, block: np.ndarray) -> None:
         """Feed a block heard while nobody is being listened to (idle, speaking): it is the room."""
         db = level_db(block)
@@ -96,10 +99,12 @@ class VoiceGate:
         self._her.clear()
         self._wake = []
 
-    def is_her(self, block: np.ndarray, vad_speech: bool, *, learn_room: bool = True, onset: bool = False) -> bool:
-        """Is this block her voice? Updates her level, and the room's (unless our own reply is playing).
+    def judge(self, block: np.ndarray, vad_speech: bool, *, learn_room: bool = True, onset: bool = False) -> Heard:
+        """Her voice, the room's talk, or neither? Updates her level, and the room's (unless our reply is playing).
 
         `onset`: she has not started speaking yet, so the block must meet the stricter onset level.
+        Speech that is not hers "sounds like the room" when it is no louder than the room's usual
+        level (a TV's usual syllables), not like someone close by.
         """
         db = level_db(block)
         self._recent.append(db)
@@ -108,4 +113,5 @@ class VoiceGate:
             self._her.append(db)
         elif learn_room:
             self._room.append(db)
-        return hers
+        room = self.room_db
+        return Heard(hers, vad_speech and not hers and room is not None and db < room + LIKE_ROOM_DB)

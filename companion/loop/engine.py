@@ -269,9 +269,8 @@ class Engine(Replying):
         lst = self._listening
         assert lst is not None
         vad_speech = self.c.vad(block) >= self.settings.vad.threshold
-        speech = self.gate.is_her(block, vad_speech, onset=not lst.speaking)
-        event = lst.hear(block, speech, self.stream_s, self._captured,
-                         room=vad_speech and not speech and self.gate.like_room(block))
+        heard = self.gate.judge(block, vad_speech, onset=not lst.speaking)
+        event = lst.hear(block, heard.hers, self.stream_s, self._captured, room=heard.room)
         if event is EndpointEvent.SPECULATE:
             self._speculate(lst)
         elif event is EndpointEvent.RESUMED:

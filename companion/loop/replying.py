@@ -173,13 +173,13 @@ class Replying:
             self._release_held()  # she did not go on: the reply that already played answered her turn
             return
         vad_speech = self.c.vad(block) >= self.settings.vad.threshold
-        gated = self.gate.is_her(block, vad_speech, learn_room=False, onset=True)  # going on is a new onset
+        heard = self.gate.judge(block, vad_speech, learn_room=False, onset=True)  # going on is a new onset
         held = self._held is not None  # the reply has finished playing: nothing plays now
         # once the reply's last echo has died away, her voice needs no double-talk proof
         quiet_since = held and self.stream_s - self._held_at_s >= HELD_ECHO_TAIL_S
         dt = self.c.double_talk  # while it plays: louder than the fixed ratio, or than the learned echo
         echo_ok = quiet_since or dt.her_voice() or dt.above_echo()
-        if rw.hear(block, gated, echo_ok=echo_ok, room=vad_speech and not gated and self.gate.like_room(block)):
+        if rw.hear(block, heard.hers, echo_ok=echo_ok, room=heard.room):
             self._resume_turn(rw)
 
     def _resume_turn(self, rw: ResumeWindow) -> None:
